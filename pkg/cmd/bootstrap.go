@@ -1,0 +1,54 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+)
+
+// NewBootstrapCmd returns the bootstrap command.
+func NewBootstrapCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := newProxyOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "bootstrap (POD | -f FILE)",
+		GroupID: groupInspect,
+		Short:   "Show the proxy's node, versions and control plane",
+		Long: `Show what the proxy says about itself: its node ID and cluster, pod and namespace, the
+Istio, istio-proxy and Envoy versions, and the xDS server it connects to. -o json|yaml
+prints the whole bootstrap (tokens redacted).`,
+		Example: `  kubectl mesh bootstrap -f examples/istio-sidecar.json
+  kubectl mesh bootstrap -f dump.json -o yaml`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			cfg, done, err := o.load(c.Context(), envoyadmin.KindBootstrap)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := o.require(cfg, "bootstrap", envoyadmin.KindBootstrap); err != nil {
+				return err
+			}
+			if o.structured() {
+				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindBootstrap), o.Output == outYAML)
+			}
+			b := cfg.Bootstrap()
+			if err := render.Versions(o.Out, b); err != nil {
+				return err
+			}
+			if !o.wide() {
+				return nil
+			}
+			_, _ = o.Out.Write([]byte("\n"))
+			return render.Bootstrap(o.Out, b)
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}

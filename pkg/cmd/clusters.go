@@ -1,0 +1,100 @@
+package cmd
+
+import (
+	"sort"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// ClustersOptions are the options of "kubectl mesh clusters".
+type ClustersOptions struct {
+	*ProxyOptions
+	Filter xds.ClusterFilter
+}
+
+// NewClustersCmd returns the clusters command.
+func NewClustersCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ClustersOptions{ProxyOptions: newProxyOptions(streams)}
+	cmd := &cobra.Command{
+		Use:     "clusters (POD | -f FILE)",
+		Aliases: []string{"cluster", "cds"},
+		GroupID: groupInspect,
+		Short:   "Show clusters: service, port, subset, direction, type, load balancing, TLS mode",
+		Long: `Show a proxy's upstream clusters: the service FQDN, port, subset and direction Istio encodes
+in the name, the discovery type, load-balancing policy, how it talks TLS to its endpoints
+(Istio's automatic mTLS, TLS, mTLS, plaintext) and the DestinationRule behind it.
+Warming clusters are shown and explained below the table.`,
+		Example: `  # All clusters of a saved dump
+  kubectl mesh clusters -f examples/istio-sidecar.json
+
+  # The subsets of one service, with SNI and circuit breakers
+  kubectl mesh clusters -f dump.json --fqdn reviews.default.svc.cluster.local -o wide
+
+  # Inbound clusters only
+  kubectl mesh clusters -f dump.json --direction inbound`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c)
+		},
+	}
+	o.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.Filter.FQDN, "fqdn", "", "only clusters of this service FQDN (or cluster name)")
+	cmd.Flags().Uint32Var(&o.Filter.Port, "port", 0, "only clusters of this port")
+	cmd.Flags().StringVar(&o.Filter.Subset, "subset", "", "only clusters of this subset")
+	cmd.Flags().StringVar(&o.Filter.Direction, "direction", "", "only clusters of this direction: inbound, outbound")
+	return cmd
+}
+
+// Run prints the clusters.
+func (o *ClustersOptions) Run(c *cobra.Command) error {
+	cfg, done, err := o.load(c.Context(), envoyadmin.KindCluster)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := o.require(cfg, "clusters", envoyadmin.KindCluster); err != nil {
+		return err
+	}
+	var cs []*xds.Cluster
+	for _, cl := range cfg.Clusters() {
+		if o.Filter.Match(cl) {
+			cs = append(cs, cl)
+		}
+	}
+	if o.structured() {
+		entries := make([]envoyadmin.Entry, len(cs))
+		for i, cl := range cs {
+			entries[i] = cl.Entry
+		}
+		return render.Dump(o.Out, entries, o.Output == outYAML)
+	}
+	sortClusters(cs)
+	return render.Clusters(o.Out, cs, o.wide())
+}
+
+// sortClusters orders as istioctl does: FQDN, port, subset, direction.
+func sortClusters(cs []*xds.Cluster) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if a.FQDN != b.FQDN {
+			return a.FQDN < b.FQDN
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		if a.Subset != b.Subset {
+			return a.Subset < b.Subset
+		}
+		return a.Direction < b.Direction
+	})
+}

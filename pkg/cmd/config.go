@@ -1,0 +1,105 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// NewConfigCmd returns the config command: every section at once.
+func NewConfigCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := newProxyOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "config (POD | -f FILE)",
+		Aliases: []string{"all"},
+		GroupID: groupInspect,
+		Short:   "Show everything: versions, clusters, listeners, routes, secrets and endpoints",
+		Long: `Show every section the dump has, one table after another (like istioctl proxy-config all),
+or with -o json|yaml the whole dump, redacted. Sections the dump lacks are skipped, never
+an error: a dump of routes alone shows routes.`,
+		Example: `  kubectl mesh config -f examples/istio-sidecar.json
+  kubectl mesh config -f dump.json -o yaml > dump.yaml`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			all := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener,
+				envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus, envoyadmin.KindECDS}
+			cfg, done, err := o.load(c.Context(), all...)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := o.require(cfg, "Envoy config", all...); err != nil {
+				return err
+			}
+			if o.structured() {
+				var entries []envoyadmin.Entry
+				for _, k := range all {
+					if k != envoyadmin.KindClusterStatus {
+						entries = append(entries, cfg.Dump.Entries(k)...)
+					}
+				}
+				return render.Dump(o.Out, entries, o.Output == outYAML)
+			}
+			return o.printAll(cfg)
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}
+
+func (o *ProxyOptions) printAll(cfg *xds.Config) error {
+	first := true
+	section := func(print func() error) error {
+		if !first {
+			fmt.Fprintln(o.Out)
+		}
+		first = false
+		return print()
+	}
+	d := cfg.Dump
+	if d.Has(envoyadmin.KindBootstrap) {
+		if err := section(func() error { return render.Versions(o.Out, cfg.Bootstrap()) }); err != nil {
+			return err
+		}
+	}
+	if d.Has(envoyadmin.KindCluster) {
+		cs := cfg.Clusters()
+		sortClusters(cs)
+		if err := section(func() error { return render.Clusters(o.Out, cs, o.wide()) }); err != nil {
+			return err
+		}
+	}
+	if d.Has(envoyadmin.KindListener) {
+		ls := append([]*xds.Listener(nil), cfg.Listeners()...)
+		xds.SortListeners(ls)
+		if err := section(func() error { return render.Listeners(o.Out, ls, o.wide()) }); err != nil {
+			return err
+		}
+	}
+	if d.Has(envoyadmin.KindRouteConfig) {
+		if err := section(func() error { return render.Routes(o.Out, cfg.RouteConfigs(), o.wide()) }); err != nil {
+			return err
+		}
+	}
+	if d.Has(envoyadmin.KindSecret) {
+		if err := section(func() error { return render.Secrets(o.Out, cfg.Secrets(), o.Now(), o.wide()) }); err != nil {
+			return err
+		}
+	}
+	if d.Has(envoyadmin.KindEndpoints) || d.Has(envoyadmin.KindClusterStatus) {
+		if err := section(func() error { return render.Endpoints(o.Out, cfg.Endpoints(), o.wide()) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// EndpointsOptions are the options of "kubectl mesh endpoints".
+type EndpointsOptions struct {
+	*ProxyOptions
+	Filter xds.EndpointFilter
+}
+
+// NewEndpointsCmd returns the endpoints command.
+func NewEndpointsCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &EndpointsOptions{ProxyOptions: newProxyOptions(streams)}
+	cmd := &cobra.Command{
+		Use:     "endpoints (POD | -f FILE)",
+		Aliases: []string{"endpoint", "eds", "ep"},
+		GroupID: groupInspect,
+		Short:   "Show cluster endpoints: health, outlier detection, weight, locality",
+		Long: `Show the endpoints of each cluster. From /clusters?format=json the health Envoy sees now
+(EDS status, active health checks, outlier detection); from a /config_dump?include_eds
+the endpoints istiod assigned, with their EDS health, weight and locality.`,
+		Example: `  # Endpoints from a dump taken with /config_dump?include_eds
+  kubectl mesh endpoints -f dump.json
+
+  # Unhealthy endpoints of one cluster, from /clusters?format=json
+  kubectl mesh endpoints -f clusters.json --cluster "outbound|9080||reviews.default.svc.cluster.local" --status unhealthy`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c)
+		},
+	}
+	o.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.Filter.Cluster, "cluster", "", "only endpoints of this cluster")
+	cmd.Flags().StringVar(&o.Filter.Status, "status", "", "only endpoints with this health: healthy, unhealthy, draining, degraded, timeout")
+	cmd.Flags().StringVar(&o.Filter.Address, "address", "", "only endpoints with this IP address")
+	cmd.Flags().Uint32Var(&o.Filter.Port, "port", 0, "only endpoints on this port")
+	return cmd
+}
+
+// Run prints the endpoints.
+func (o *EndpointsOptions) Run(c *cobra.Command) error {
+	cfg, done, err := o.load(c.Context(), envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := o.require(cfg, "endpoints (take the dump with /config_dump?include_eds, or /clusters?format=json)",
+		envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus); err != nil {
+		return err
+	}
+	var es []*xds.Endpoint
+	for _, e := range cfg.Endpoints() {
+		if o.Filter.Match(e) {
+			es = append(es, e)
+		}
+	}
+	if o.structured() {
+		// Whole assignments (or /clusters entries) holding a selected endpoint.
+		var entries []envoyadmin.Entry
+		seen := map[*byte]bool{}
+		for _, e := range es {
+			if raw := e.Entry.Raw; len(raw) > 0 && !seen[&raw[0]] {
+				seen[&raw[0]] = true
+				entries = append(entries, e.Entry)
+			}
+		}
+		return render.Dump(o.Out, entries, o.Output == outYAML)
+	}
+	return render.Endpoints(o.Out, es, o.wide())
+}

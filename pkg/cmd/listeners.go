@@ -1,0 +1,91 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// ListenersOptions are the options of "kubectl mesh listeners".
+type ListenersOptions struct {
+	*ProxyOptions
+	Filter xds.ListenerFilter
+}
+
+// NewListenersCmd returns the listeners command.
+func NewListenersCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ListenersOptions{ProxyOptions: newProxyOptions(streams)}
+	cmd := &cobra.Command{
+		Use:     "listeners (POD | -f FILE)",
+		Aliases: []string{"listener", "lis"},
+		GroupID: groupInspect,
+		Short:   "Show a proxy's listeners, one row per filter chain, with warming and rejected ones",
+		Long: `Show a proxy's listeners, one row per filter chain: address and port, what the chain
+matches (SNI, transport, ALPN, destination and source prefixes and ports), and where it
+sends traffic (route configuration, cluster, inline routes). Listeners Envoy is warming
+or has rejected (error_state) are shown and explained below the table.`,
+		Example: `  # Listeners of a saved sidecar dump
+  kubectl mesh listeners -f examples/istio-sidecar.json
+
+  # Only port 8080, with listener names, TLS and listener filters
+  kubectl mesh listeners -f dump.json --port 8080 -o wide
+
+  # The listeners themselves, as a config dump others can read
+  kubectl mesh listeners -f dump.json --type TCP -o json`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c)
+		},
+	}
+	o.AddFlags(cmd)
+	cmd.Flags().Uint32Var(&o.Filter.Port, "port", 0, "only listeners on this port")
+	cmd.Flags().StringVar(&o.Filter.Address, "address", "", "only listeners on this address")
+	cmd.Flags().StringVar(&o.Filter.Type, "type", "", "only listeners of this type: HTTP, TCP, HTTP+TCP")
+	cmd.Flags().StringVar(&o.Filter.Name, "name", "", "only the listener with this name")
+	return cmd
+}
+
+// Validate checks the filters.
+func (o *ListenersOptions) Validate() error {
+	switch o.Filter.Type {
+	case "", "HTTP", "TCP", "HTTP+TCP", "UNKNOWN", "http", "tcp", "http+tcp":
+	default:
+		return usageError("--type must be HTTP, TCP or HTTP+TCP, not %q", o.Filter.Type)
+	}
+	return o.ProxyOptions.Validate()
+}
+
+// Run prints the listeners.
+func (o *ListenersOptions) Run(c *cobra.Command) error {
+	cfg, done, err := o.load(c.Context(), envoyadmin.KindListener)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := o.require(cfg, "listeners", envoyadmin.KindListener); err != nil {
+		return err
+	}
+	var ls []*xds.Listener
+	for _, l := range cfg.Listeners() {
+		if o.Filter.Match(l) {
+			ls = append(ls, l)
+		}
+	}
+	if o.structured() {
+		entries := make([]envoyadmin.Entry, len(ls))
+		for i, l := range ls {
+			entries[i] = l.Entry
+		}
+		return render.Dump(o.Out, entries, o.Output == outYAML)
+	}
+	xds.SortListeners(ls)
+	return render.Listeners(o.Out, ls, o.wide())
+}

@@ -1,0 +1,126 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// Output formats of the listing commands.
+const (
+	outTable = "table"
+	outWide  = "wide"
+	outJSON  = "json"
+	outYAML  = "yaml"
+)
+
+// ProxyOptions are what every command that reads one proxy's config shares:
+// where the config comes from and how to print it.
+type ProxyOptions struct {
+	genericiooptions.IOStreams
+
+	Filename string // -f: a saved dump, "-" for standard input
+	Pod      string // --pod: the proxy inside a multi-proxy file
+	Output   string // -o
+
+	// Source is where the dump comes from; Complete sets it, tests may set it first.
+	Source DumpSource
+	// Now is the clock for certificate validity; tests fix it.
+	Now func() time.Time
+}
+
+func newProxyOptions(streams genericiooptions.IOStreams) *ProxyOptions {
+	return &ProxyOptions{IOStreams: streams, Output: outTable, Now: time.Now}
+}
+
+// AddFlags registers the shared flags on cmd.
+func (o *ProxyOptions) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.Filename, "filename", "f", o.Filename, "read a saved Envoy dump instead of a live pod: /config_dump (JSON or YAML, with or without EDS), /clusters?format=json, egctl or istioctl output; - for standard input")
+	cmd.Flags().StringVar(&o.Pod, "pod", o.Pod, "with -f on a file holding several proxies, the one to show (as named in the file)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{outTable, outWide, outJSON, outYAML}, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// Complete picks the dump source from the flags and arguments.
+func (o *ProxyOptions) Complete(args []string) error {
+	if o.Source != nil {
+		return nil
+	}
+	switch {
+	case o.Filename != "" && len(args) > 0:
+		return usageError("give either a pod or -f FILE, not both")
+	case o.Filename != "":
+		o.Source = &fileSource{path: o.Filename, pod: o.Pod, in: o.In}
+	case len(args) == 0:
+		return usageError("name a pod, or read a saved dump with -f FILE")
+	default:
+		return usageError("reading live pods (%s) is not in this build yet: save the proxy's config with "+
+			"'kubectl exec %s -c istio-proxy -- pilot-agent request GET config_dump > dump.json' and pass it with -f dump.json", args[0], args[0])
+	}
+	return nil
+}
+
+// Validate rejects bad flag values before anything is read.
+func (o *ProxyOptions) Validate() error {
+	switch o.Output {
+	case outTable, outWide, outJSON, outYAML:
+	default:
+		return usageError("unknown output format %q: use table, wide, json or yaml", o.Output)
+	}
+	return nil
+}
+
+// load reads the dump and wraps it in the model; done must be called when
+// the output is written (the model points into the dump's bytes).
+func (o *ProxyOptions) load(ctx context.Context, kinds ...envoyadmin.Kind) (cfg *xds.Config, done func(), err error) {
+	d, err := o.Source.Dump(ctx, kinds...)
+	if err != nil {
+		o.Source.Close()
+		return nil, nil, err
+	}
+	cfg = xds.New(d)
+	return cfg, func() {
+		o.notes(cfg)
+		o.Source.Close()
+	}, nil
+}
+
+// require says clearly when the dump lacks what the command shows.
+func (o *ProxyOptions) require(cfg *xds.Config, what string, kinds ...envoyadmin.Kind) error {
+	for _, k := range kinds {
+		if cfg.Dump.Has(k) {
+			return nil
+		}
+	}
+	var have []string
+	for _, k := range cfg.Dump.Kinds() {
+		have = append(have, k.String())
+	}
+	hint := "it has none of any kind"
+	if len(have) > 0 {
+		hint = "it has " + strings.Join(have, ", ")
+	}
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the dump has no %s (%s)", what, hint)}
+}
+
+// notes tells, on stderr, what was read but not understood.
+func (o *ProxyOptions) notes(cfg *xds.Config) {
+	if s := cfg.Opaque.Summary(); s != "" {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", s)
+	}
+	for t, n := range cfg.Dump.SkippedSections {
+		fmt.Fprintf(o.ErrOut, "note: skipped %d config section(s) of type %s, which this version does not read\n", n, t)
+	}
+}
+
+func (o *ProxyOptions) wide() bool       { return o.Output == outWide }
+func (o *ProxyOptions) structured() bool { return o.Output == outJSON || o.Output == outYAML }

@@ -1,0 +1,51 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+)
+
+// NewSecretsCmd returns the secrets command.
+func NewSecretsCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := newProxyOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "secrets (POD | -f FILE)",
+		Aliases: []string{"secret", "sds", "certs"},
+		GroupID: groupInspect,
+		Short:   "Show SDS secrets: certificate validity, serial, expiry, identity (never keys)",
+		Long: `Show the proxy's SDS secrets: for certificate chains and CA bundles, whether the certificate
+is valid now, its serial number, validity period and (with -o wide) its SPIFFE identity and
+issuer. Warming secrets (requested, not yet delivered) are marked. Private keys, passwords
+and tokens are never printed, in any output format, even when a dump contains them.`,
+		Example: `  # Certificates of a saved dump
+  kubectl mesh secrets -f examples/istio-sidecar.json
+
+  # With identities and issuers
+  kubectl mesh secrets -f dump.json -o wide`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			cfg, done, err := o.load(c.Context(), envoyadmin.KindSecret)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := o.require(cfg, "secrets", envoyadmin.KindSecret); err != nil {
+				return err
+			}
+			if o.structured() {
+				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindSecret), o.Output == outYAML)
+			}
+			return render.Secrets(o.Out, cfg.Secrets(), o.Now(), o.wide())
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}

@@ -1,0 +1,85 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+)
+
+// DumpSource gives a command the dump of one proxy. kinds says which
+// resources the command shows, so that a live source fetches only those.
+type DumpSource interface {
+	Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error)
+	// Close releases what the source holds (mapped files, tunnels).
+	Close()
+}
+
+// fileSource reads a saved dump: a file, or standard input for "-".
+type fileSource struct {
+	path    string
+	pod     string // which proxy, when the file holds several
+	in      io.Reader
+	release func()
+}
+
+func (s *fileSource) Dump(_ context.Context, _ ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
+	data, release, err := envoyadmin.ReadFile(s.path, s.in)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s: no such file", s.path)}
+		}
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s: %v", s.path, err)}
+	}
+	s.release = release
+	dumps, err := envoyadmin.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	return s.pick(dumps)
+}
+
+func (s *fileSource) name() string {
+	if s.path == "-" {
+		return "standard input"
+	}
+	return s.path
+}
+
+// pick chooses the proxy named by --pod among the dumps of a bundle.
+func (s *fileSource) pick(dumps []*envoyadmin.Dump) (*envoyadmin.Dump, error) {
+	if s.pod == "" {
+		if len(dumps) == 1 {
+			return dumps[0], nil
+		}
+		return nil, usageError("%s holds the config of %d proxies (%s): choose one with --pod", s.name(), len(dumps), names(dumps))
+	}
+	for _, d := range dumps {
+		if d.Name == s.pod || strings.HasSuffix(d.Name, "/"+s.pod) {
+			return d, nil
+		}
+	}
+	return nil, usageError("%s has no proxy %q; it holds %s", s.name(), s.pod, names(dumps))
+}
+
+func names(dumps []*envoyadmin.Dump) string {
+	var ns []string
+	for _, d := range dumps {
+		n := d.Name
+		if n == "" {
+			n = "(unnamed)"
+		}
+		ns = append(ns, n)
+	}
+	return strings.Join(ns, ", ")
+}
+
+func (s *fileSource) Close() {
+	if s.release != nil {
+		s.release()
+	}
+}

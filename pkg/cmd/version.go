@@ -1,0 +1,70 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// version is stamped at build time: -ldflags "-X github.com/kubectl-mesh/kubectl-mesh/pkg/cmd.version=v0.1.0".
+var version = "dev"
+
+// VersionInfo is what "kubectl mesh version" reports.
+type VersionInfo struct {
+	Version         string `json:"version"`
+	GoVersion       string `json:"goVersion"`
+	Platform        string `json:"platform"`
+	GoControlPlane  string `json:"goControlPlane"`
+	ClientGo        string `json:"clientGo"`
+	ProtobufRuntime string `json:"protobuf"`
+}
+
+func versionInfo() VersionInfo {
+	v := VersionInfo{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			switch m.Path {
+			case "github.com/envoyproxy/go-control-plane/envoy":
+				v.GoControlPlane = m.Version
+			case "k8s.io/client-go":
+				v.ClientGo = m.Version
+			case "google.golang.org/protobuf":
+				v.ProtobufRuntime = m.Version
+			}
+		}
+	}
+	return v
+}
+
+// NewVersionCmd returns the version command.
+func NewVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:     "version",
+		GroupID: groupUtility,
+		Short:   "Print the version of kubectl mesh and of the libraries it was built with",
+		Example: `  kubectl mesh version
+  kubectl mesh version -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			v := versionInfo()
+			switch output {
+			case "json":
+				b, _ := json.MarshalIndent(v, "", "  ")
+				_, err := fmt.Fprintln(streams.Out, string(b))
+				return err
+			case "", "table":
+				_, err := fmt.Fprintf(streams.Out, "kubectl-mesh %s (%s, %s)\ngo-control-plane %s, client-go %s, protobuf %s\n",
+					v.Version, v.GoVersion, v.Platform, v.GoControlPlane, v.ClientGo, v.ProtobufRuntime)
+				return err
+			}
+			return usageError("unknown output format %q: use json", output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
+}

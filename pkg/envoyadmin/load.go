@@ -1,0 +1,302 @@
+// Package envoyadmin talks to an Envoy admin endpoint and reads what it
+// returns: /config_dump (with or without EDS, whole or one resource type),
+// /clusters?format=json, and the same data saved to files by Envoy, istioctl,
+// egctl or this tool, in JSON or YAML, current or legacy (v2alpha) shape.
+//
+// Loading only finds where things are: it checks the structure of the input
+// once and indexes its entries. Decoding the resources is left to the model
+// (package xds), and only for the kinds a command shows.
+package envoyadmin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+)
+
+// ErrNotDump is wrapped by every error that means "this input is not
+// something we can read": the caller reports bad input (exit status 2).
+var ErrNotDump = errors.New("not an Envoy config dump")
+
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+func (e *inputError) Unwrap() error { return ErrNotDump }
+
+func notDump(format string, args ...any) error {
+	return &inputError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Dump is one proxy's state as read from a dump: its entries by kind, the
+// bootstrap, and what was not understood.
+type Dump struct {
+	// Name is the proxy the dump belongs to when the input names it (egctl
+	// and snapshot bundles hold several), else "".
+	Name    string
+	entries map[Kind][]Entry
+	// SkippedSections counts config sections of types this tool does not read, by type URL.
+	SkippedSections map[string]int
+}
+
+// Entries returns the entries of one kind, in the order of the dump.
+func (d *Dump) Entries(k Kind) []Entry { return d.entries[k] }
+
+// Has reports whether the dump has any entry of kind k.
+func (d *Dump) Has(k Kind) bool { return len(d.entries[k]) > 0 }
+
+// Kinds lists the kinds present, for messages such as "the dump has only routes".
+func (d *Dump) Kinds() []Kind {
+	var ks []Kind
+	for k := range d.entries {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}
+
+func (d *Dump) add(e Entry) {
+	if d.entries == nil {
+		d.entries = map[Kind][]Entry{}
+	}
+	d.entries[e.Kind] = append(d.entries[e.Kind], e)
+}
+
+// Load reads a dump from data. It accepts JSON and YAML; a document that
+// wraps dumps of several proxies (egctl output, a snapshot index) yields one
+// Dump per proxy, named. Errors wrap ErrNotDump.
+func Load(data []byte) ([]*Dump, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	start := jsonscan.SkipSpace(data, 0)
+	if start == len(data) {
+		return nil, notDump("the input is empty")
+	}
+	if c := data[start]; c != '{' && c != '[' {
+		if looksBinary(data) {
+			return nil, notDump("the input is binary, not a JSON or YAML config dump")
+		}
+		js, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return nil, notDump("the input is neither JSON nor YAML: %v", firstLine(err.Error()))
+		}
+		data = js
+	}
+	root, err := jsonscan.Parse(data)
+	if err != nil {
+		if errors.Is(err, jsonscan.ErrUnexpectedEnd) {
+			return nil, notDump("the input ends in the middle of a JSON value at byte %d: is the file truncated?", len(data))
+		}
+		return nil, notDump("the input is not valid JSON: %v", err)
+	}
+	return loadValue(root, "", 0)
+}
+
+func looksBinary(data []byte) bool {
+	head := data
+	if len(head) > 4096 {
+		head = head[:4096]
+	}
+	return bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(bytes.TrimRight(head, "\x80\xbf"))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// maxWrapDepth bounds how deep wrappers ({"xds": {"ns/name": dump}}) are followed.
+const maxWrapDepth = 3
+
+func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
+	switch v.Kind() {
+	case jsonscan.Array:
+		d, err := loadList(v)
+		if err != nil {
+			return nil, err
+		}
+		d.Name = name
+		return []*Dump{d}, nil
+	case jsonscan.Object:
+	default:
+		return nil, notDump("the input is a JSON %s, not a config dump object", kindWord(v))
+	}
+
+	var keys []string
+	_ = v.Fields(func(k []byte, _ jsonscan.Value) bool {
+		keys = append(keys, string(k))
+		return len(keys) < 64
+	})
+	has := func(name string) bool {
+		for _, k := range keys {
+			if jsonscan.KeyIs([]byte(k), name) {
+				return true
+			}
+		}
+		return false
+	}
+	d := &Dump{Name: name}
+	switch {
+	case has("configs"):
+		cfgs := v.Get("configs")
+		if cfgs.Kind() != jsonscan.Array {
+			return nil, notDump(`"configs" is not a list: not an Envoy /config_dump`)
+		}
+		if err := cfgs.Items(func(_ int, c jsonscan.Value) bool { d.addConfig(c); return true }); err != nil {
+			return nil, notDump("reading configs: %v", err)
+		}
+		return []*Dump{d}, nil
+	case has("cluster_statuses"):
+		_ = v.Get("cluster_statuses").Items(func(_ int, c jsonscan.Value) bool {
+			d.add(Entry{Kind: KindClusterStatus, State: StateActive, Name: c.Get("name").Str(), Resource: c, Raw: c, List: "cluster_statuses"})
+			return true
+		})
+		return []*Dump{d}, nil
+	case has("@type"):
+		typ := v.Get("@type").Str()
+		if sectionOf(typ) != "" {
+			d.addConfig(v)
+			return []*Dump{d}, nil
+		}
+		if k, ok := resourceKind(typ); ok {
+			d.add(resourceEntry(k, v))
+			return []*Dump{d}, nil
+		}
+		return nil, notDump("the input is a single %s, not an Envoy config dump", shortType(typ))
+	case has("static_resources") || has("dynamic_resources") || (has("node") && has("admin")):
+		// An Envoy bootstrap file (what istio-agent writes to envoy-rev.json).
+		d.addBootstrap(v, StateStatic, "")
+		d.addBootstrapStatics()
+		return []*Dump{d}, nil
+	case len(keys) == 1 && has("bootstrap"):
+		// istioctl proxy-config bootstrap -o json
+		d.addBootstrap(v.Get("bootstrap"), StateStatic, "")
+		return []*Dump{d}, nil
+	case has("ecds_filters") || has("dynamic_listeners") || has("dynamic_active_clusters") || has("static_clusters") ||
+		has("dynamic_route_configs") || has("static_route_configs") || has("dynamic_active_secrets") || has("dynamic_endpoint_configs"):
+		// A config section without its @type (istioctl proxy-config ecds -o json, hand-trimmed dumps).
+		d.addSection(v)
+		return []*Dump{d}, nil
+	case has("workloads") && has("services"):
+		return nil, notDump("the input is a ztunnel config dump; kubectl mesh reads Envoy dumps")
+	case has("virtual_hosts"):
+		d.add(resourceEntry(KindRouteConfig, v))
+		return []*Dump{d}, nil
+	case has("filter_chains") || (has("address") && has("name") && !has("cluster_name")):
+		d.add(resourceEntry(KindListener, v))
+		return []*Dump{d}, nil
+	case has("cluster_name") && has("endpoints"):
+		d.add(resourceEntry(KindEndpoints, v))
+		return []*Dump{d}, nil
+	}
+
+	// A wrapper: {"xds": {...}}, {"default": {"eg": dump}}, a snapshot index.
+	if depth < maxWrapDepth {
+		if inner := v.Get("xds"); inner.Kind() == jsonscan.Object {
+			return loadValue(inner, name, depth+1)
+		}
+		var dumps []*Dump
+		var firstErr error
+		_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+			if val.Kind() != jsonscan.Object && val.Kind() != jsonscan.Array {
+				return true
+			}
+			sub := string(k)
+			if name != "" {
+				sub = name + "/" + sub
+			}
+			ds, err := loadValue(val, sub, depth+1)
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return true
+			}
+			dumps = append(dumps, ds...)
+			return true
+		})
+		if len(dumps) > 0 {
+			return dumps, nil
+		}
+	}
+	return nil, notDump("the input is JSON but not an Envoy config dump (top-level keys: %s); expected \"configs\" (/config_dump) or \"cluster_statuses\" (/clusters?format=json)", keyList(keys))
+}
+
+func kindWord(v jsonscan.Value) string {
+	switch v.Kind() {
+	case jsonscan.String:
+		return "string"
+	case jsonscan.Number:
+		return "number"
+	case jsonscan.Bool:
+		return "boolean"
+	case jsonscan.Null:
+		return "null"
+	}
+	return "value"
+}
+
+func keyList(keys []string) string {
+	if len(keys) == 0 {
+		return "none"
+	}
+	if len(keys) > 6 {
+		return strings.Join(keys[:6], ", ") + ", ..."
+	}
+	return strings.Join(keys, ", ")
+}
+
+// loadList reads a list of resources (istioctl -o json output, Envoy
+// Gateway's translator output) or of istiod debug records.
+func loadList(v jsonscan.Value) (*Dump, error) {
+	d := &Dump{}
+	var err error
+	_ = v.Items(func(i int, item jsonscan.Value) bool {
+		if item.Kind() != jsonscan.Object {
+			err = notDump("the input is a list of %ss, not of Envoy resources", kindWord(item))
+			return false
+		}
+		if typ := item.Get("@type").Str(); typ != "" {
+			if k, ok := resourceKind(typ); ok {
+				d.add(resourceEntry(k, item))
+				return true
+			}
+			if sectionOf(typ) != "" {
+				d.addConfig(item)
+				return true
+			}
+		}
+		switch {
+		case item.Get("virtual_hosts").Exists():
+			d.add(resourceEntry(KindRouteConfig, item))
+		case item.Get("filter_chains").Exists() || item.Get("address").Exists() && !item.Get("cluster_name").Exists():
+			d.add(resourceEntry(KindListener, item))
+		case item.Get("cluster_name").Exists():
+			d.add(resourceEntry(KindEndpoints, item))
+		case item.Get("connect_timeout").Exists() || item.Get("eds_cluster_config").Exists() || item.Get("lb_policy").Exists() || item.Get("type").Exists() && item.Get("name").Exists():
+			d.add(resourceEntry(KindCluster, item))
+		case item.Get("proxy") != nil && item.Get("cluster_sent") != nil:
+			err = notDump("the input is istiod /debug/syncz output, not an Envoy dump (see kubectl mesh status)")
+		case item.Get("hostname") != nil && item.Get("ports") != nil:
+			err = notDump("the input is istiod /debug/registryz output, not an Envoy dump (see kubectl mesh pilot registry)")
+		case item.Get("kind") != nil && item.Get("apiVersion") != nil:
+			err = notDump("the input is a list of Kubernetes/Istio objects (istiod /debug/configz?), not an Envoy dump")
+		case item.Get("svc") != nil && item.Get("ep") != nil:
+			err = notDump("the input is istiod /debug/endpointz output, not an Envoy dump")
+		default:
+			err = notDump("item %d of the list is not an Envoy resource (no @type, and not shaped like a listener, route, cluster or endpoint)", i)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,159 @@
+// Package jsonscan reads JSON without decoding it: it finds where values
+// begin and end, walks objects and arrays in place, and converts only the
+// scalars a caller asks for. Config dumps run to hundreds of megabytes and a
+// command shows a small part of them; everything else is skipped at the cost
+// of looking at its bytes once.
+//
+// The reader is lenient where Envoy is (a trailing comma before a closing
+// bracket is accepted) and strict about structure: unbalanced brackets,
+// unterminated strings and truncated input are errors, never panics.
+package jsonscan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// SyntaxError says where and why input stopped being JSON.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
+}
+
+// ErrUnexpectedEnd is wrapped by errors for truncated input.
+var ErrUnexpectedEnd = errors.New("unexpected end of input")
+
+func syntaxErr(off int, format string, args ...any) error {
+	return &SyntaxError{Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+type truncatedError struct{ SyntaxError }
+
+func (e *truncatedError) Unwrap() error { return ErrUnexpectedEnd }
+
+func endErr(off int) error {
+	return &truncatedError{SyntaxError{Offset: off, Msg: "unexpected end of input (is the file truncated?)"}}
+}
+
+// class of each byte outside strings, for the skip loop.
+const (
+	clsOther = iota
+	clsSpace
+	clsQuote
+	clsOpen
+	clsClose
+	clsDelim // , and :
+)
+
+var class = func() (t [256]uint8) {
+	for _, c := range " \t\r\n" {
+		t[c] = clsSpace
+	}
+	t['"'] = clsQuote
+	t['{'], t['['] = clsOpen, clsOpen
+	t['}'], t[']'] = clsClose, clsClose
+	t[','], t[':'] = clsDelim, clsDelim
+	return t
+}()
+
+// SkipSpace returns the index of the first non-space byte at or after i.
+func SkipSpace(data []byte, i int) int {
+	for i < len(data) && class[data[i]] == clsSpace {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string whose opening quote is at i.
+func skipString(data []byte, i int) (int, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return 0, endErr(len(data))
+		}
+		j += k
+		// An escaped quote has an odd number of backslashes before it.
+		n := 0
+		for b := j - 1; b > i && data[b] == '\\'; b-- {
+			n++
+		}
+		j++
+		if n%2 == 0 {
+			return j, nil
+		}
+	}
+}
+
+// maxDepth bounds nesting so hostile input cannot make the stack grow without limit.
+const maxDepth = 10000
+
+// Skip returns the index just past the JSON value that starts at or after i
+// (leading white space is skipped). It checks brackets pair up and strings
+// end; it does not check the spelling of numbers and literals, which the
+// scalar accessors do when a value is actually used.
+func Skip(data []byte, i int) (int, error) {
+	i = SkipSpace(data, i)
+	if i >= len(data) {
+		return 0, endErr(i)
+	}
+	switch class[data[i]] {
+	case clsQuote:
+		return skipString(data, i)
+	case clsOpen:
+		return skipContainer(data, i)
+	case clsClose, clsDelim:
+		return 0, syntaxErr(i, "unexpected %q", data[i])
+	}
+	// number, true, false, null: runs to the next delimiter.
+	j := i
+	for j < len(data) {
+		c := class[data[j]]
+		if c != clsOther {
+			break
+		}
+		j++
+	}
+	return j, nil
+}
+
+func skipContainer(data []byte, i int) (int, error) {
+	var stackBuf [64]byte
+	stack := stackBuf[:0]
+	for i < len(data) {
+		c := data[i]
+		switch class[c] {
+		case clsQuote:
+			j, err := skipString(data, i)
+			if err != nil {
+				return 0, err
+			}
+			i = j
+			continue
+		case clsOpen:
+			if len(stack) >= maxDepth {
+				return 0, syntaxErr(i, "nesting deeper than %d", maxDepth)
+			}
+			if c == '{' {
+				stack = append(stack, '}')
+			} else {
+				stack = append(stack, ']')
+			}
+		case clsClose:
+			if len(stack) == 0 || stack[len(stack)-1] != c {
+				return 0, syntaxErr(i, "unexpected %q", c)
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, endErr(i)
+}

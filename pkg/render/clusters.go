@@ -1,0 +1,34 @@
+package render
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// Clusters writes one row per cluster.
+func Clusters(w io.Writer, cs []*xds.Cluster, wide bool) error {
+	cols := []string{"SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "LB", "TLS", "DESTINATION RULE", "STATE"}
+	if wide {
+		cols = append([]string{"NAME"}, append(cols, "SNI", "EDS SERVICE", "CONNECT TIMEOUT", "CIRCUIT BREAKERS", "VERSION")...)
+	}
+	t := NewTable(w, cols...)
+	var ns []note
+	for _, c := range cs {
+		ns = append(ns, note{c.Name, c.State, c.Version, c.LastUpdated, c.Error})
+		port := "-"
+		if c.Port != 0 {
+			port = strconv.FormatUint(uint64(c.Port), 10)
+		}
+		cells := []string{c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State)}
+		if wide {
+			cells = append([]string{c.Name}, append(cells, dash(c.SNI), dash(c.EDSServiceName), dash(c.ConnectTimeout), dash(c.CircuitBreakers), dash(c.Version))...)
+		}
+		t.Row(cells...)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	return stateNotes(w, "cluster", ns)
+}

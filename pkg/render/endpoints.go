@@ -1,0 +1,25 @@
+package render
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// Endpoints writes one row per endpoint of each cluster.
+func Endpoints(w io.Writer, es []*xds.Endpoint, wide bool) error {
+	cols := []string{"ENDPOINT", "STATUS", "OUTLIER CHECK", "LOCALITY", "CLUSTER"}
+	if wide {
+		cols = append(cols, "WEIGHT", "PRIORITY", "HOSTNAME")
+	}
+	t := NewTable(w, cols...)
+	for _, e := range es {
+		cells := []string{e.Address, e.Health, dash(e.Outlier), dash(e.Locality), e.Cluster}
+		if wide {
+			cells = append(cells, strconv.FormatUint(uint64(e.Weight), 10), strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
+		}
+		t.Row(cells...)
+	}
+	return t.Flush()
+}

@@ -1,0 +1,183 @@
+package xds
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+)
+
+// Cluster is one upstream cluster, with what Istio encodes in its name.
+type Cluster struct {
+	Name        string
+	State       envoyadmin.State
+	Version     string
+	LastUpdated string
+	Error       string
+
+	// From Istio's naming, direction|port|subset|fqdn; for other clusters
+	// FQDN is the name and the rest is empty.
+	FQDN      string
+	Port      uint32
+	Subset    string
+	Direction string
+
+	Type            string // EDS, STRICT_DNS, STATIC, ORIGINAL_DST, ... or a custom cluster type name
+	LBPolicy        string
+	TLS             string // plaintext, TLS, mTLS, ISTIO_MUTUAL (auto), ...
+	SNI             string
+	EDSServiceName  string
+	ConnectTimeout  string
+	DestinationRule string // the Istio DestinationRule, as name.namespace
+	// MaxConnections etc. of the default priority circuit breaker, "" when unset.
+	CircuitBreakers string
+
+	Entry envoyadmin.Entry
+}
+
+func decodeCluster(e envoyadmin.Entry, o *Opaque) *Cluster {
+	r := e.Resource
+	c := &Cluster{Name: e.Name, State: e.State, Version: e.Version, LastUpdated: e.LastUpdated, Error: e.Error, Entry: e}
+	if n := r.Get("name").Str(); n != "" {
+		c.Name = n
+	}
+	c.Direction, c.Port, c.Subset, c.FQDN = ParseClusterName(c.Name)
+	c.Type = r.Get("type").Str()
+	if ct := r.Get("cluster_type"); ct.Exists() {
+		c.Type = ct.Get("name").Str()
+		typedConfig(ct.Get("typed_config"), o)
+	}
+	if c.Type == "" {
+		c.Type = "STATIC" // the proto default
+	}
+	c.LBPolicy = r.Get("lb_policy").Str()
+	if p := r.Get("load_balancing_policy"); p.Exists() {
+		var names []string
+		_ = p.Get("policies").Items(func(_ int, pol jsonscan.Value) bool {
+			names = append(names, ShortType(typedConfig(pol.Get("typed_extension_config", "typed_config"), o)))
+			return true
+		})
+		c.LBPolicy = strings.Join(names, ",")
+	}
+	if c.LBPolicy == "" {
+		c.LBPolicy = "ROUND_ROBIN" // the proto default
+	}
+	c.EDSServiceName = r.Get("eds_cluster_config", "service_name").Str()
+	c.ConnectTimeout = r.Get("connect_timeout").Str()
+	c.DestinationRule = istioConfigName(r.Get("metadata", "filter_metadata", "istio", "config").Str())
+	c.TLS, c.SNI = upstreamTLS(r, o)
+	if th := r.Get("circuit_breakers", "thresholds"); th.Exists() {
+		_ = th.Items(func(_ int, t jsonscan.Value) bool {
+			if p := t.Get("priority").Str(); p != "" && p != "DEFAULT" {
+				return true
+			}
+			c.CircuitBreakers = circuitBreakers(t)
+			return false
+		})
+	}
+	if ts := r.Get("transport_socket"); !ts.Exists() {
+		_ = r.Get("transport_socket_matches").Items(func(_ int, m jsonscan.Value) bool {
+			typedConfig(m.Get("transport_socket", "typed_config"), o)
+			return true
+		})
+	}
+	_ = r.Get("filters").Items(func(_ int, f jsonscan.Value) bool {
+		typedConfig(f.Get("typed_config"), o)
+		return true
+	})
+	return c
+}
+
+// ParseClusterName splits Istio's cluster names: "outbound|9080|v1|reviews.default.svc.cluster.local",
+// "inbound|8080||", "inbound-vip|8000|http|httpbin.default.svc.cluster.local". Other names are
+// returned whole as the FQDN.
+func ParseClusterName(name string) (direction string, port uint32, subset, fqdn string) {
+	parts := strings.Split(name, "|")
+	if len(parts) != 4 {
+		return "", 0, "", name
+	}
+	p, err := strconv.ParseUint(parts[1], 10, 32)
+	if err != nil {
+		return "", 0, "", name
+	}
+	return parts[0], uint32(p), parts[2], parts[3]
+}
+
+func circuitBreakers(t jsonscan.Value) string {
+	var parts []string
+	for _, f := range []struct{ key, label string }{
+		{"max_connections", "conn"}, {"max_pending_requests", "pending"}, {"max_requests", "req"}, {"max_retries", "retries"},
+	} {
+		if n, ok := t.Get(f.key).Uint(); ok {
+			v := strconv.FormatUint(n, 10)
+			if n == 4294967295 {
+				v = "max"
+			}
+			parts = append(parts, f.label+"="+v)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// upstreamTLS says how a cluster talks to its endpoints: Istio's automatic
+// mTLS (transport_socket_matches on tlsMode=istio), TLS or mTLS (a TLS
+// transport socket with or without a client certificate), or plaintext.
+func upstreamTLS(r jsonscan.Value, o *Opaque) (mode, sni string) {
+	if ts := r.Get("transport_socket"); ts.Exists() {
+		return tlsMode(ts, o)
+	}
+	if tc := r.Get("tls_context"); tc.Exists() { // v2
+		return tlsContextMode(tc), tc.Get("sni").Str()
+	}
+	matches := r.Get("transport_socket_matches")
+	if !matches.Exists() {
+		return "plaintext", ""
+	}
+	mode, sni = "plaintext", ""
+	_ = matches.Items(func(_ int, m jsonscan.Value) bool {
+		if m.Get("match", "tlsMode").Str() == "istio" {
+			mode = "ISTIO_MUTUAL (auto)"
+			_, sni = tlsMode(m.Get("transport_socket"), o)
+			return false
+		}
+		return true
+	})
+	return mode, sni
+}
+
+func tlsMode(ts jsonscan.Value, o *Opaque) (string, string) {
+	cfg := ts.Get("typed_config")
+	typ := typedConfig(cfg, o)
+	switch {
+	case strings.HasSuffix(typ, "UpstreamTlsContext"):
+		return tlsContextMode(cfg), cfg.Get("sni").Str()
+	case strings.HasSuffix(typ, "RawBuffer"):
+		return "plaintext", ""
+	case typ != "":
+		if strings.HasSuffix(typ, "InternalUpstreamTransport") {
+			inner, sni := tlsMode(cfg.Get("transport_socket"), o)
+			return "internal+" + inner, sni
+		}
+		return ShortType(typ), ""
+	}
+	return ts.Get("name").Str(), ""
+}
+
+func tlsContextMode(cfg jsonscan.Value) string {
+	ctx := cfg.Get("common_tls_context")
+	certs := ctx.Get("tls_certificate_sds_secret_configs")
+	if !certs.Exists() && !ctx.Get("tls_certificates").Exists() {
+		return "TLS"
+	}
+	// Istio's workload certificate is the SDS secret "default".
+	mode := "mTLS"
+	_ = certs.Items(func(_ int, s jsonscan.Value) bool {
+		if s.Get("name").Str() == "default" {
+			mode = "ISTIO_MUTUAL"
+			return false
+		}
+		return true
+	})
+	return mode
+}

@@ -1,0 +1,165 @@
+package xds
+
+import (
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+)
+
+// Config is the model of one proxy's configuration. Each kind is built the
+// first time it is asked for, from that kind's entries only.
+type Config struct {
+	Dump   *envoyadmin.Dump
+	Opaque Opaque
+
+	listeners    []*Listener
+	routeConfigs []*RouteConfig
+	clusters     []*Cluster
+	endpoints    []*Endpoint
+	built        map[envoyadmin.Kind]bool
+}
+
+// New wraps a loaded dump.
+func New(d *envoyadmin.Dump) *Config {
+	return &Config{Dump: d, built: map[envoyadmin.Kind]bool{}}
+}
+
+// Listeners returns every listener in every state, in dump order.
+func (c *Config) Listeners() []*Listener {
+	if !c.built[envoyadmin.KindListener] {
+		c.listeners = decodeAll(c, envoyadmin.KindListener, decodeListener)
+		c.built[envoyadmin.KindListener] = true
+	}
+	return c.listeners
+}
+
+// RouteConfigs returns the route configurations of the RDS and static sections.
+func (c *Config) RouteConfigs() []*RouteConfig {
+	if !c.built[envoyadmin.KindRouteConfig] {
+		c.routeConfigs = decodeAll(c, envoyadmin.KindRouteConfig, decodeRouteConfigEntry)
+		c.built[envoyadmin.KindRouteConfig] = true
+	}
+	return c.routeConfigs
+}
+
+// InlineRouteConfigs returns the route configurations listeners carry inline.
+func (c *Config) InlineRouteConfigs() []*RouteConfig {
+	var out []*RouteConfig
+	for _, l := range c.Listeners() {
+		for _, fc := range l.FilterChains {
+			if rc := fc.Destination.Inline; rc != nil {
+				rc.InlineIn, rc.State, rc.Entry = l.Name, l.State, l.Entry
+				out = append(out, rc)
+			}
+		}
+	}
+	return out
+}
+
+// Clusters returns every cluster in every state, in dump order.
+func (c *Config) Clusters() []*Cluster {
+	if !c.built[envoyadmin.KindCluster] {
+		c.clusters = decodeAll(c, envoyadmin.KindCluster, decodeCluster)
+		c.built[envoyadmin.KindCluster] = true
+	}
+	return c.clusters
+}
+
+// Endpoints returns the endpoints of every cluster: live health from
+// /clusters when the input has it, else the assignments from EDS.
+func (c *Config) Endpoints() []*Endpoint {
+	if c.built[envoyadmin.KindEndpoints] {
+		return c.endpoints
+	}
+	c.built[envoyadmin.KindEndpoints] = true
+	kind, flatten := envoyadmin.KindEndpoints, endpointsFromEDS
+	if c.Dump.Has(envoyadmin.KindClusterStatus) {
+		kind, flatten = envoyadmin.KindClusterStatus, endpointsFromHealth
+	}
+	groups := decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []*Endpoint { return flatten(e) })
+	for _, g := range groups {
+		c.endpoints = append(c.endpoints, g...)
+	}
+	return c.endpoints
+}
+
+// Secrets returns the SDS secrets, described by their certificates.
+func (c *Config) Secrets() []*Secret {
+	var out []*Secret
+	for _, e := range c.Dump.Entries(envoyadmin.KindSecret) {
+		out = append(out, decodeSecret(e))
+	}
+	return out
+}
+
+// Bootstrap returns the proxy's bootstrap, or nil when the input has none.
+func (c *Config) Bootstrap() *Bootstrap {
+	bs := c.Dump.Entries(envoyadmin.KindBootstrap)
+	if len(bs) == 0 {
+		return nil
+	}
+	return decodeBootstrap(bs[0].Resource)
+}
+
+// parallelMin is the entry count below which decoding stays on one goroutine.
+const parallelMin = 256
+
+// decodeAll decodes the entries of one kind on all cores, keeping their order.
+func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.Entry, *Opaque) T) []T {
+	entries := c.Dump.Entries(kind)
+	out := make([]T, len(entries))
+	workers := runtime.GOMAXPROCS(0)
+	if len(entries) < parallelMin || workers == 1 {
+		for i, e := range entries {
+			out[i] = decode(e, &c.Opaque)
+		}
+		return out
+	}
+	opaques := make([]Opaque, workers)
+	var wg sync.WaitGroup
+	chunk := (len(entries) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(entries))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func(w, lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				out[i] = decode(entries[i], &opaques[w])
+			}
+		}(w, lo, hi)
+	}
+	wg.Wait()
+	for i := range opaques {
+		c.Opaque.merge(&opaques[i])
+	}
+	return out
+}
+
+func (o *Opaque) merge(other *Opaque) {
+	for t, n := range other.counts {
+		if o.counts == nil {
+			o.counts = map[string]int{}
+		}
+		o.counts[t] += n
+	}
+}
+
+// SortListeners orders listeners as istioctl does: by port, then address, then name.
+func SortListeners(ls []*Listener) {
+	sort.SliceStable(ls, func(i, j int) bool {
+		a, b := ls[i], ls[j]
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		if a.Address != b.Address {
+			return a.Address < b.Address
+		}
+		return a.Name < b.Name
+	})
+}
+

@@ -1,0 +1,103 @@
+package xds
+
+import (
+	"strings"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+)
+
+// Endpoint is one upstream host of a cluster.
+type Endpoint struct {
+	Address  string // ip:port, unix://path or envoy://listener/address
+	Cluster  string
+	Health   string // HEALTHY, UNHEALTHY, DRAINING, TIMEOUT, DEGRADED, UNKNOWN
+	Outlier  string // OK or FAILED when known (from /clusters), else ""
+	Weight   uint32
+	Locality string // region/zone/subzone
+	Priority uint32
+	Hostname string
+	// FromHealth is true when the row comes from /clusters (live health), not EDS.
+	FromHealth bool
+	Entry      envoyadmin.Entry
+}
+
+// endpointsFromEDS flattens ClusterLoadAssignments into rows.
+func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
+	var out []*Endpoint
+	cla := e.Resource
+	cluster := cla.Get("cluster_name").Str()
+	_ = cla.Get("endpoints").Items(func(_ int, le jsonscan.Value) bool {
+		loc := locality(le.Get("locality"))
+		prio, _ := le.Get("priority").Uint()
+		_ = le.Get("lb_endpoints").Items(func(_ int, lb jsonscan.Value) bool {
+			addr, port := socketAddress(lb.Get("endpoint", "address"))
+			health := lb.Get("health_status").Str()
+			if health == "" {
+				health = "HEALTHY" // EDS default: UNKNOWN, which Envoy treats as healthy
+			}
+			w, ok := lb.Get("load_balancing_weight").Uint()
+			if !ok {
+				w = 1
+			}
+			out = append(out, &Endpoint{
+				Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Weight: uint32(w),
+				Locality: loc, Priority: uint32(prio), Hostname: lb.Get("endpoint", "hostname").Str(), Entry: e,
+			})
+			return true
+		})
+		return true
+	})
+	return out
+}
+
+// endpointsFromHealth reads one cluster of /clusters?format=json.
+func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
+	var out []*Endpoint
+	cs := e.Resource
+	cluster := cs.Get("name").Str()
+	_ = cs.Get("host_statuses").Items(func(_ int, h jsonscan.Value) bool {
+		addr, port := socketAddress(h.Get("address"))
+		w, ok := h.Get("weight").Uint()
+		if !ok {
+			w = 1
+		}
+		prio, _ := h.Get("priority").Uint()
+		health, outlier := hostHealth(h.Get("health_status"))
+		out = append(out, &Endpoint{
+			Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Outlier: outlier, Weight: uint32(w),
+			Locality: locality(h.Get("locality")), Priority: uint32(prio), Hostname: h.Get("hostname").Str(),
+			FromHealth: true, Entry: e,
+		})
+		return true
+	})
+	return out
+}
+
+// hostHealth reads an admin HostHealthStatus. Any failed check makes the host
+// unhealthy for load balancing; the EDS status is the default.
+func hostHealth(hs jsonscan.Value) (health, outlier string) {
+	health = hs.Get("eds_health_status").Str()
+	if health == "" {
+		health = "HEALTHY"
+	}
+	for _, f := range []struct{ key, status string }{
+		{"failed_active_health_check", "UNHEALTHY"}, {"failed_active_degraded_check", "DEGRADED"},
+		{"pending_dynamic_removal", "DRAINING"}, {"pending_active_hc", "UNHEALTHY"},
+		{"excluded_via_immediate_hc_fail", "UNHEALTHY"}, {"active_hc_timeout", "TIMEOUT"},
+	} {
+		if hs.Get(f.key).Bool() {
+			health = f.status
+		}
+	}
+	outlier = "OK"
+	if hs.Get("failed_outlier_check").Bool() {
+		outlier = "FAILED"
+	}
+	return health, outlier
+}
+
+func locality(l jsonscan.Value) string {
+	parts := []string{l.Get("region").Str(), l.Get("zone").Str(), l.Get("sub_zone").Str()}
+	return strings.TrimRight(strings.Join(parts, "/"), "/")
+}

@@ -1,0 +1,335 @@
+package xds
+
+import (
+	"fmt"
+	"strings"
+
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+)
+
+// Listener is one listener in one state. A listener being updated appears
+// twice: ACTIVE (in use) and WARMING (the update); a rejected update is a
+// listener in state ERROR holding the config Envoy refused.
+type Listener struct {
+	Name        string
+	State       envoyadmin.State
+	Version     string
+	LastUpdated string
+	Error       string
+
+	Address string // IP, unix socket path, or envoy://name for internal listeners
+	Port    uint32
+	// AdditionalAddresses are the extra addresses of a multi-address listener.
+	AdditionalAddresses []string
+	UseOriginalDst      bool
+	BindToPort          bool
+	Direction           string // INBOUND, OUTBOUND or ""
+	ListenerFilters     []string
+	FilterChains        []*FilterChain
+	// Matcher is set when the listener selects chains with a filter_chain_matcher tree.
+	Matcher jsonscan.Value
+
+	Entry envoyadmin.Entry
+}
+
+// FilterChain is one filter chain with where it sends traffic.
+type FilterChain struct {
+	Name    string
+	Default bool // the listener's default_filter_chain
+	Match   *listenerv3.FilterChainMatch
+	// MatchError is set when the filter_chain_match could not be read.
+	MatchError  string
+	Filters     []Filter
+	Destination Destination
+	TLS         *DownstreamTLS
+}
+
+// Filter is a network filter: its name and the type of its config.
+type Filter struct {
+	Name string
+	Type string
+}
+
+// DestKind says what a filter chain hands traffic to.
+type DestKind uint8
+
+const (
+	DestNone        DestKind = iota // no terminal filter this tool knows
+	DestRDS                         // HTTP, routes from RDS
+	DestInlineRoute                 // HTTP, route configuration inline
+	DestScopedRoute                 // HTTP, scoped RDS
+	DestHTTP                        // HTTP without a route source
+	DestCluster                     // TCP proxy to one cluster
+	DestWeighted                    // TCP proxy to weighted clusters
+	DestOther                       // another terminal network filter (redis, mongo, ...)
+)
+
+// Destination is where a filter chain sends traffic.
+type Destination struct {
+	Kind        DestKind
+	RouteConfig string       // DestRDS, DestScopedRoute
+	Inline      *RouteConfig // DestInlineRoute
+	Cluster     string       // DestCluster
+	Weighted    []WeightedCluster
+	Filter      string // DestOther: the terminal filter's name
+	HTTPFilters []string
+}
+
+// WeightedCluster is one target of a weighted split.
+type WeightedCluster struct {
+	Name   string
+	Weight uint32
+}
+
+// DownstreamTLS summarizes a filter chain's TLS termination.
+type DownstreamTLS struct {
+	RequireClientCert bool
+	ALPN              []string
+	Certificates      []string // SDS secret names (or "inline")
+	Validation        string   // SDS secret name of the CA
+}
+
+// Network filter names, current and legacy.
+const (
+	hcmName      = "envoy.filters.network.http_connection_manager"
+	hcmLegacy    = "envoy.http_connection_manager"
+	tcpProxyName = "envoy.filters.network.tcp_proxy"
+	tcpLegacy    = "envoy.tcp_proxy"
+)
+
+func isHCM(f jsonscan.Value, name string) bool {
+	if name == hcmName || name == hcmLegacy {
+		return true
+	}
+	return strings.HasSuffix(f.Get("typed_config", "@type").Str(), ".HttpConnectionManager")
+}
+
+func isTCPProxy(f jsonscan.Value, name string) bool {
+	if name == tcpProxyName || name == tcpLegacy {
+		return true
+	}
+	return strings.HasSuffix(f.Get("typed_config", "@type").Str(), ".TcpProxy")
+}
+
+// Type classifies a listener as istioctl does: HTTP, TCP, HTTP+TCP or UNKNOWN.
+// Chains that only black-hole traffic do not count as TCP.
+func (l *Listener) Type() string {
+	nHTTP, nTCP := 0, 0
+	for _, fc := range l.FilterChains {
+		switch fc.Destination.Kind {
+		case DestRDS, DestInlineRoute, DestScopedRoute, DestHTTP:
+			nHTTP++
+		case DestCluster, DestWeighted:
+			if fc.Destination.Cluster != BlackHoleCluster {
+				nTCP++
+			}
+		}
+	}
+	switch {
+	case nHTTP > 0 && nTCP > 0:
+		return "HTTP+TCP"
+	case nHTTP > 0:
+		return "HTTP"
+	case nTCP > 0:
+		return "TCP"
+	}
+	return "UNKNOWN"
+}
+
+// Istio's well-known clusters.
+const (
+	BlackHoleCluster          = "BlackHoleCluster"
+	PassthroughCluster        = "PassthroughCluster"
+	InboundPassthroughCluster = "InboundPassthroughCluster"
+)
+
+func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
+	r := e.Resource
+	l := &Listener{
+		Name: e.Name, State: e.State, Version: e.Version, LastUpdated: e.LastUpdated, Error: e.Error,
+		BindToPort: true, Entry: e,
+	}
+	if n := r.Get("name").Str(); n != "" {
+		l.Name = n
+	}
+	l.Address, l.Port = socketAddress(r.Get("address"))
+	_ = r.Get("additional_addresses").Items(func(_ int, a jsonscan.Value) bool {
+		addr, port := socketAddress(a.Get("address"))
+		l.AdditionalAddresses = append(l.AdditionalAddresses, joinHostPort(addr, port))
+		return true
+	})
+	l.UseOriginalDst = r.Get("use_original_dst").Bool()
+	if b := r.Get("bind_to_port"); b.Exists() {
+		// A BoolValue: written as a bare bool, or {"value": bool} in some dumps.
+		l.BindToPort = b.Bool() || b.Get("value").Bool()
+	}
+	if r.Get("deprecated_v1", "bind_to_port").Exists() {
+		l.BindToPort = r.Get("deprecated_v1", "bind_to_port").Bool()
+	}
+	l.Direction = r.Get("traffic_direction").Str()
+	_ = r.Get("listener_filters").Items(func(_ int, f jsonscan.Value) bool {
+		l.ListenerFilters = append(l.ListenerFilters, f.Get("name").Str())
+		if tc := f.Get("typed_config"); tc.Exists() {
+			typedConfig(tc, o)
+		}
+		return true
+	})
+	_ = r.Get("filter_chains").Items(func(_ int, fc jsonscan.Value) bool {
+		l.FilterChains = append(l.FilterChains, decodeFilterChain(fc, false, o))
+		return true
+	})
+	if d := r.Get("default_filter_chain"); d.Exists() {
+		l.FilterChains = append(l.FilterChains, decodeFilterChain(d, true, o))
+	}
+	if m := r.Get("filter_chain_matcher"); m.Exists() {
+		l.Matcher = m
+	}
+	return l
+}
+
+// socketAddress reads an envoy.config.core.v3.Address.
+func socketAddress(a jsonscan.Value) (string, uint32) {
+	if sa := a.Get("socket_address"); sa.Exists() {
+		port, _ := sa.Get("port_value").Uint()
+		addr := sa.Get("address").Str()
+		if nr := sa.Get("named_port").Str(); nr != "" && port == 0 {
+			addr += ":" + nr
+		}
+		return addr, uint32(port)
+	}
+	if p := a.Get("pipe", "path").Str(); p != "" {
+		return "unix://" + p, 0
+	}
+	if ia := a.Get("envoy_internal_address"); ia.Exists() {
+		name := ia.Get("server_listener_name").Str()
+		if id := ia.Get("endpoint_id").Str(); id != "" {
+			return "envoy://" + name + "/" + id, 0
+		}
+		return "envoy://" + name, 0
+	}
+	return "", 0
+}
+
+func joinHostPort(addr string, port uint32) string {
+	if port == 0 {
+		return addr
+	}
+	if strings.Contains(addr, ":") && !strings.Contains(addr, "://") {
+		return fmt.Sprintf("[%s]:%d", addr, port)
+	}
+	return fmt.Sprintf("%s:%d", addr, port)
+}
+
+func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain {
+	fc := &FilterChain{Name: v.Get("name").Str(), Default: isDefault, Match: &listenerv3.FilterChainMatch{}}
+	if m := v.Get("filter_chain_match"); m.Exists() {
+		if err := decodeInto(m, fc.Match); err != nil {
+			fc.MatchError = err.Error()
+		}
+		// v2 spelled server_names sni_domains.
+		if len(fc.Match.ServerNames) == 0 {
+			fc.Match.ServerNames = m.Get("sni_domains").Strings()
+		}
+	}
+	_ = v.Get("filters").Items(func(_ int, f jsonscan.Value) bool {
+		name := f.Get("name").Str()
+		cfg := f.Get("typed_config")
+		typ := ""
+		if cfg.Exists() {
+			typ = typedConfig(cfg, o)
+		} else {
+			cfg = f.Get("config") // v2: a Struct in "config"
+		}
+		fc.Filters = append(fc.Filters, Filter{Name: name, Type: typ})
+		if fc.Destination.Kind != DestNone {
+			return true
+		}
+		switch {
+		case isHCM(f, name):
+			fc.Destination = hcmDestination(cfg, o)
+		case isTCPProxy(f, name):
+			fc.Destination = tcpDestination(cfg)
+		}
+		return true
+	})
+	if fc.Destination.Kind == DestNone && len(fc.Filters) > 0 {
+		last := fc.Filters[len(fc.Filters)-1]
+		fc.Destination = Destination{Kind: DestOther, Filter: last.Name}
+	}
+	if ts := v.Get("transport_socket"); ts.Exists() {
+		cfg := ts.Get("typed_config")
+		if !cfg.Exists() {
+			cfg = ts.Get("config")
+		}
+		typ := typedConfig(cfg, o)
+		if strings.HasSuffix(typ, "DownstreamTlsContext") || ts.Get("name").Str() == "envoy.transport_sockets.tls" || ts.Get("name").Str() == "tls" {
+			fc.TLS = downstreamTLS(cfg)
+		}
+	} else if tc := v.Get("tls_context"); tc.Exists() { // v2
+		fc.TLS = downstreamTLS(tc)
+	}
+	return fc
+}
+
+func hcmDestination(cfg jsonscan.Value, o *Opaque) Destination {
+	d := Destination{Kind: DestHTTP}
+	_ = cfg.Get("http_filters").Items(func(_ int, f jsonscan.Value) bool {
+		d.HTTPFilters = append(d.HTTPFilters, f.Get("name").Str())
+		if tc := f.Get("typed_config"); tc.Exists() {
+			typedConfig(tc, o)
+		}
+		return true
+	})
+	switch {
+	case cfg.Get("rds").Exists():
+		d.Kind = DestRDS
+		d.RouteConfig = cfg.Get("rds", "route_config_name").Str()
+	case cfg.Get("route_config").Exists():
+		d.Kind = DestInlineRoute
+		d.Inline = decodeRouteConfigResource(cfg.Get("route_config"), o)
+	case cfg.Get("scoped_routes").Exists():
+		d.Kind = DestScopedRoute
+		d.RouteConfig = cfg.Get("scoped_routes", "name").Str()
+	}
+	return d
+}
+
+func tcpDestination(cfg jsonscan.Value) Destination {
+	if c := cfg.Get("cluster").Str(); c != "" {
+		return Destination{Kind: DestCluster, Cluster: c}
+	}
+	var ws []WeightedCluster
+	_ = cfg.Get("weighted_clusters", "clusters").Items(func(_ int, c jsonscan.Value) bool {
+		w, _ := c.Get("weight").Uint()
+		ws = append(ws, WeightedCluster{Name: c.Get("name").Str(), Weight: uint32(w)})
+		return true
+	})
+	if len(ws) > 0 {
+		return Destination{Kind: DestWeighted, Weighted: ws}
+	}
+	return Destination{Kind: DestOther, Filter: tcpProxyName}
+}
+
+func downstreamTLS(cfg jsonscan.Value) *DownstreamTLS {
+	t := &DownstreamTLS{}
+	rc := cfg.Get("require_client_certificate")
+	t.RequireClientCert = rc.Bool() || rc.Get("value").Bool()
+	ctx := cfg.Get("common_tls_context")
+	t.ALPN = ctx.Get("alpn_protocols").Strings()
+	_ = ctx.Get("tls_certificate_sds_secret_configs").Items(func(_ int, s jsonscan.Value) bool {
+		t.Certificates = append(t.Certificates, s.Get("name").Str())
+		return true
+	})
+	if ctx.Get("tls_certificates").Exists() {
+		t.Certificates = append(t.Certificates, "inline")
+	}
+	if v := ctx.Get("validation_context_sds_secret_config", "name").Str(); v != "" {
+		t.Validation = v
+	} else if v := ctx.Get("combined_validation_context", "validation_context_sds_secret_config", "name").Str(); v != "" {
+		t.Validation = v
+	}
+	return t
+}

@@ -12,7 +12,7 @@ import (
 
 // Table writes rows under a header with kubectl's column layout.
 type Table struct {
-	tw  interface {
+	tw interface {
 		io.Writer
 		Flush() error
 	}

@@ -162,4 +162,3 @@ func SortListeners(ls []*Listener) {
 		return a.Name < b.Name
 	})
 }
-

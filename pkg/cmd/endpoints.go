@@ -71,7 +71,7 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 		var entries []envoyadmin.Entry
 		seen := map[*byte]bool{}
 		for _, e := range es {
-			if raw := e.Entry.Raw; len(raw) > 0 && !seen[&raw[0]] {
+			if raw := e.Entry.Raw.Raw(); len(raw) > 0 && !seen[&raw[0]] {
 				seen[&raw[0]] = true
 				entries = append(entries, e.Entry)
 			}

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -39,25 +38,59 @@ func notDump(format string, args ...any) error {
 type Dump struct {
 	// Name is the proxy the dump belongs to when the input names it (egctl
 	// and snapshot bundles hold several), else "".
-	Name    string
+	Name string
+	// pending are the lists found while loading, expanded into entries the
+	// first time their kind is asked for: a command showing listeners never
+	// walks the clusters.
+	pending map[Kind][]pendingList
 	entries map[Kind][]Entry
 	// SkippedSections counts config sections of types this tool does not read, by type URL.
 	SkippedSections map[string]int
 }
 
-// Entries returns the entries of one kind, in the order of the dump.
-func (d *Dump) Entries(k Kind) []Entry { return d.entries[k] }
+// pendingList is a list of entries (or one lone entry) not yet expanded.
+type pendingList struct {
+	shape entryShape
+	value jsonscan.Value
+	lone  bool
+}
 
-// Has reports whether the dump has any entry of kind k.
-func (d *Dump) Has(k Kind) bool { return len(d.entries[k]) > 0 }
+// Entries returns the entries of one kind, in the order of the dump.
+func (d *Dump) Entries(k Kind) []Entry {
+	if ps, ok := d.pending[k]; ok {
+		delete(d.pending, k)
+		for _, p := range ps {
+			if p.lone {
+				d.addEntry(p.shape, p.value)
+				continue
+			}
+			_ = p.value.Items(func(_ int, e jsonscan.Value) bool {
+				d.addEntry(p.shape, e)
+				return true
+			})
+		}
+	}
+	return d.entries[k]
+}
+
+// Has reports whether the dump has anything of kind k.
+func (d *Dump) Has(k Kind) bool {
+	for _, p := range d.pending[k] {
+		if p.lone || !p.value.Empty() {
+			return true
+		}
+	}
+	return len(d.entries[k]) > 0
+}
 
 // Kinds lists the kinds present, for messages such as "the dump has only routes".
 func (d *Dump) Kinds() []Kind {
 	var ks []Kind
-	for k := range d.entries {
-		ks = append(ks, k)
+	for k := KindBootstrap; k <= KindClusterStatus; k++ {
+		if d.Has(k) {
+			ks = append(ks, k)
+		}
 	}
-	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
 	return ks
 }
 
@@ -66,6 +99,13 @@ func (d *Dump) add(e Entry) {
 		d.entries = map[Kind][]Entry{}
 	}
 	d.entries[e.Kind] = append(d.entries[e.Kind], e)
+}
+
+func (d *Dump) defer_(p pendingList) {
+	if d.pending == nil {
+		d.pending = map[Kind][]pendingList{}
+	}
+	d.pending[p.shape.kind] = append(d.pending[p.shape.kind], p)
 }
 
 // Load reads a dump from data. It accepts JSON and YAML; a document that
@@ -282,13 +322,13 @@ func loadList(v jsonscan.Value) (*Dump, error) {
 			d.add(resourceEntry(KindEndpoints, item))
 		case item.Get("connect_timeout").Exists() || item.Get("eds_cluster_config").Exists() || item.Get("lb_policy").Exists() || item.Get("type").Exists() && item.Get("name").Exists():
 			d.add(resourceEntry(KindCluster, item))
-		case item.Get("proxy") != nil && item.Get("cluster_sent") != nil:
+		case item.Get("proxy").Present() && item.Get("cluster_sent").Present():
 			err = notDump("the input is istiod /debug/syncz output, not an Envoy dump (see kubectl mesh status)")
-		case item.Get("hostname") != nil && item.Get("ports") != nil:
+		case item.Get("hostname").Present() && item.Get("ports").Present():
 			err = notDump("the input is istiod /debug/registryz output, not an Envoy dump (see kubectl mesh pilot registry)")
-		case item.Get("kind") != nil && item.Get("apiVersion") != nil:
+		case item.Get("kind").Present() && item.Get("apiVersion").Present():
 			err = notDump("the input is a list of Kubernetes/Istio objects (istiod /debug/configz?), not an Envoy dump")
-		case item.Get("svc") != nil && item.Get("ep") != nil:
+		case item.Get("svc").Present() && item.Get("ep").Present():
 			err = notDump("the input is istiod /debug/endpointz output, not an Envoy dump")
 		default:
 			err = notDump("item %d of the list is not an Envoy resource (no @type, and not shaped like a listener, route, cluster or endpoint)", i)

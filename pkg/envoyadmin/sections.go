@@ -132,7 +132,7 @@ func (d *Dump) addConfig(c jsonscan.Value) {
 		// having no active resource, so the shape decides as for lists.
 		shape := lists[s[0]][s[1]]
 		shape.list = s[1]
-		d.addEntry(shape, c)
+		d.defer_(pendingList{shape: shape, value: c, lone: true})
 		return
 	}
 	shapes, ok := lists[section]
@@ -147,10 +147,7 @@ func (d *Dump) addConfig(c jsonscan.Value) {
 		for name, shape := range shapes {
 			if jsonscan.KeyIs(key, name) {
 				shape.list = name
-				_ = list.Items(func(_ int, e jsonscan.Value) bool {
-					d.addEntry(shape, e)
-					return true
-				})
+				d.defer_(pendingList{shape: shape, value: list})
 			}
 		}
 		return true
@@ -162,17 +159,18 @@ func (d *Dump) addEntry(shape entryShape, e jsonscan.Value) {
 		d.addDynamicListener(e)
 		return
 	}
+	f := e.Pick("name", "version_info", "last_updated", shape.resource, "error_state")
 	entry := Entry{
 		List:        shape.list,
 		Kind:        shape.kind,
 		State:       shape.state,
-		Name:        e.Get("name").Str(),
-		Version:     e.Get("version_info").Str(),
-		LastUpdated: e.Get("last_updated").Str(),
-		Resource:    e.Get(shape.resource),
+		Name:        f[0].Str(),
+		Version:     f[1].Str(),
+		LastUpdated: f[2].Str(),
+		Resource:    f[3],
 		Raw:         e,
 	}
-	if es := e.Get("error_state"); es.Exists() {
+	if es := f[4]; es.Exists() {
 		// The resource in use (if any) stays; the rejected update is a row of its own.
 		if entry.Resource.Exists() {
 			d.add(entry)
@@ -201,10 +199,7 @@ func (d *Dump) addSection(c jsonscan.Value) {
 			for name, shape := range shapes {
 				if jsonscan.KeyIs(key, name) {
 					shape.list = name
-					_ = list.Items(func(_ int, e jsonscan.Value) bool {
-						d.addEntry(shape, e)
-						return true
-					})
+					d.defer_(pendingList{shape: shape, value: list})
 				}
 			}
 		}
@@ -215,20 +210,18 @@ func (d *Dump) addSection(c jsonscan.Value) {
 // addDynamicListener splits a ListenersConfigDump.DynamicListener into one
 // entry per state it reports: a listener can be active and warming at once.
 func (d *Dump) addDynamicListener(e jsonscan.Value) {
-	name := e.Get("name").Str()
-	for _, st := range []struct {
-		key   string
-		state State
-	}{{"active_state", StateActive}, {"warming_state", StateWarming}, {"draining_state", StateDraining}} {
-		s := e.Get(st.key)
+	f := e.Pick("name", "active_state", "warming_state", "draining_state", "error_state")
+	name := f[0].Str()
+	for i, state := range []State{StateActive, StateWarming, StateDraining} {
+		s := f[i+1]
 		if !s.Exists() {
 			continue
 		}
-		d.add(Entry{Kind: KindListener, State: st.state, Name: name, List: "dynamic_listeners",
-			Version: s.Get("version_info").Str(), LastUpdated: s.Get("last_updated").Str(),
-			Resource: s.Get("listener"), Raw: e})
+		sf := s.Pick("version_info", "last_updated", "listener")
+		d.add(Entry{Kind: KindListener, State: state, Name: name, List: "dynamic_listeners",
+			Version: sf[0].Str(), LastUpdated: sf[1].Str(), Resource: sf[2], Raw: e})
 	}
-	if es := e.Get("error_state"); es.Exists() {
+	if es := f[4]; es.Exists() {
 		d.add(Entry{Kind: KindListener, State: StateError, Name: name, List: "dynamic_listeners",
 			Version: es.Get("version_info").Str(), LastUpdated: es.Get("last_update_attempt").Str(),
 			Error: es.Get("details").Str(), Resource: es.Get("failed_configuration"), Raw: e})
@@ -246,7 +239,7 @@ func (d *Dump) addBootstrap(b jsonscan.Value, state State, lastUpdated string) {
 // for inputs that are a bootstrap file and nothing else.
 func (d *Dump) addBootstrapStatics() {
 	bs := d.entries[KindBootstrap]
-	if len(bs) != 1 || len(d.entries) != 1 {
+	if len(bs) != 1 || len(d.entries) != 1 || len(d.pending) != 0 {
 		return
 	}
 	sr := bs[0].Resource.Get("static_resources")

@@ -1,8 +1,12 @@
 // Package jsonscan reads JSON without decoding it: it finds where values
 // begin and end, walks objects and arrays in place, and converts only the
 // scalars a caller asks for. Config dumps run to hundreds of megabytes and a
-// command shows a small part of them; everything else is skipped at the cost
-// of looking at its bytes once.
+// command shows a small part of them; everything else is skipped.
+//
+// Parse makes one structural pass over the document and records where every
+// large object and array ends. Walking a value at any depth then costs its
+// own members, not everything below them: skipping a nested listener is a
+// map lookup, not a rescan.
 //
 // The reader is lenient where Envoy is (a trailing comma before a closing
 // bracket is accepted) and strict about structure: unbalanced brackets,
@@ -93,12 +97,19 @@ func skipString(data []byte, i int) (int, error) {
 // maxDepth bounds nesting so hostile input cannot make the stack grow without limit.
 const maxDepth = 10000
 
-// Skip returns the index just past the JSON value that starts at or after i
-// (leading white space is skipped). It checks brackets pair up and strings
-// end; it does not check the spelling of numbers and literals, which the
-// scalar accessors do when a value is actually used.
-func Skip(data []byte, i int) (int, error) {
-	i = SkipSpace(data, i)
+// indexMin is the size from which a container's end is recorded: smaller
+// ones are rescanned, which costs less than remembering them.
+const indexMin = 2048
+
+// doc is a parsed document: its bytes and the ends of its large containers.
+type doc struct {
+	data []byte
+	ends map[int]int
+}
+
+// skip returns the index just past the value starting at i (no white space).
+func (d *doc) skip(i int) (int, error) {
+	data := d.data
 	if i >= len(data) {
 		return 0, endErr(i)
 	}
@@ -106,25 +117,31 @@ func Skip(data []byte, i int) (int, error) {
 	case clsQuote:
 		return skipString(data, i)
 	case clsOpen:
-		return skipContainer(data, i)
+		if end, ok := d.ends[i]; ok {
+			return end, nil
+		}
+		return d.skipContainer(i, false)
 	case clsClose, clsDelim:
 		return 0, syntaxErr(i, "unexpected %q", data[i])
 	}
 	// number, true, false, null: runs to the next delimiter.
 	j := i
-	for j < len(data) {
-		c := class[data[j]]
-		if c != clsOther {
-			break
-		}
+	for j < len(data) && class[data[j]] == clsOther {
 		j++
+	}
+	if j == i {
+		return 0, syntaxErr(i, "unexpected %q", data[i])
 	}
 	return j, nil
 }
 
-func skipContainer(data []byte, i int) (int, error) {
-	var stackBuf [64]byte
-	stack := stackBuf[:0]
+// skipContainer scans the object or array at i, checking brackets pair up;
+// with record it notes the end of every large container inside.
+func (d *doc) skipContainer(i int, record bool) (int, error) {
+	data := d.data
+	var closeBuf [64]byte
+	var startBuf [64]int
+	closers, starts := closeBuf[:0], startBuf[:0]
 	for i < len(data) {
 		c := data[i]
 		switch class[c] {
@@ -136,20 +153,26 @@ func skipContainer(data []byte, i int) (int, error) {
 			i = j
 			continue
 		case clsOpen:
-			if len(stack) >= maxDepth {
+			if len(closers) >= maxDepth {
 				return 0, syntaxErr(i, "nesting deeper than %d", maxDepth)
 			}
 			if c == '{' {
-				stack = append(stack, '}')
+				closers = append(closers, '}')
 			} else {
-				stack = append(stack, ']')
+				closers = append(closers, ']')
 			}
+			starts = append(starts, i)
 		case clsClose:
-			if len(stack) == 0 || stack[len(stack)-1] != c {
+			if len(closers) == 0 || closers[len(closers)-1] != c {
 				return 0, syntaxErr(i, "unexpected %q", c)
 			}
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
+			closers = closers[:len(closers)-1]
+			start := starts[len(starts)-1]
+			starts = starts[:len(starts)-1]
+			if record && i+1-start >= indexMin {
+				d.ends[start] = i + 1
+			}
+			if len(closers) == 0 {
 				return i + 1, nil
 			}
 		}

@@ -5,9 +5,12 @@ import (
 	"strconv"
 )
 
-// Value is the raw bytes of one JSON value, without surrounding white space.
-// A nil Value stands for "absent"; accessors on it return zero values.
-type Value []byte
+// Value is one JSON value inside a parsed document. The zero Value stands
+// for "absent"; accessors on it return zero values.
+type Value struct {
+	d        *doc
+	off, end int
+}
 
 // Kind is what a Value holds.
 type Kind uint8
@@ -23,25 +26,58 @@ const (
 )
 
 // Parse checks that data holds exactly one JSON value (with optional
-// surrounding white space) and returns it.
+// surrounding white space) and returns it. data must not change afterwards.
 func Parse(data []byte) (Value, error) {
+	d := &doc{data: data, ends: make(map[int]int, len(data)/8192)}
 	start := SkipSpace(data, 0)
-	end, err := Skip(data, start)
+	if start == len(data) {
+		return Value{}, endErr(start)
+	}
+	var end int
+	var err error
+	if class[data[start]] == clsOpen {
+		end, err = d.skipContainer(start, true)
+	} else {
+		end, err = d.skip(start)
+	}
 	if err != nil {
-		return nil, err
+		return Value{}, err
 	}
 	if rest := SkipSpace(data, end); rest != len(data) {
-		return nil, syntaxErr(rest, "unexpected %q after the top-level value", data[rest])
+		return Value{}, syntaxErr(rest, "unexpected %q after the top-level value", data[rest])
 	}
-	return Value(data[start:end]), nil
+	return Value{d: d, off: start, end: end}, nil
 }
+
+// MustLiteral parses a small constant; it is for literals in the program, not input.
+func MustLiteral(s string) Value {
+	v, err := Parse([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Raw returns the value's bytes, as written in the input.
+func (v Value) Raw() []byte {
+	if v.d == nil {
+		return nil
+	}
+	return v.d.data[v.off:v.end]
+}
+
+// Present reports whether the value was found at all (null included).
+func (v Value) Present() bool { return v.d != nil }
+
+// Same reports whether a and b are the same place in the same document.
+func Same(a, b Value) bool { return a.d == b.d && a.off == b.off && a.d != nil }
 
 // Kind reports what v holds, from its first byte.
 func (v Value) Kind() Kind {
-	if len(v) == 0 {
+	if v.d == nil || v.off >= v.end {
 		return Invalid
 	}
-	switch v[0] {
+	switch v.d.data[v.off] {
 	case '{':
 		return Object
 	case '[':
@@ -57,7 +93,7 @@ func (v Value) Kind() Kind {
 }
 
 // Exists reports whether v holds anything other than null.
-func (v Value) Exists() bool { return len(v) > 0 && v.Kind() != Null }
+func (v Value) Exists() bool { k := v.Kind(); return k != Invalid && k != Null }
 
 // Fields calls fn for each member of the object v, in order, with the raw key
 // (without quotes, escapes left as they are). fn returns false to stop early.
@@ -66,40 +102,50 @@ func (v Value) Fields(fn func(key []byte, val Value) bool) error {
 	if v.Kind() != Object {
 		return nil
 	}
-	i := 1
+	data := v.d.data[:v.end]
+	i := v.off + 1
 	for {
-		i = SkipSpace(v, i)
-		if i >= len(v) {
+		i = SkipSpace(data, i)
+		if i >= len(data) {
 			return endErr(i)
 		}
-		if v[i] == '}' {
+		if data[i] == '}' {
 			return nil
 		}
-		if v[i] != '"' {
-			return syntaxErr(i, "expected an object key, found %q", v[i])
+		if data[i] != '"' {
+			return syntaxErr(i, "expected an object key, found %q", data[i])
 		}
-		kEnd, err := skipString(v, i)
+		kEnd, err := skipString(data, i)
 		if err != nil {
 			return err
 		}
-		key := v[i+1 : kEnd-1]
-		i = SkipSpace(v, kEnd)
-		if i >= len(v) || v[i] != ':' {
+		key := data[i+1 : kEnd-1]
+		i = SkipSpace(data, kEnd)
+		if i >= len(data) || data[i] != ':' {
 			return syntaxErr(i, "expected ':' after object key")
 		}
-		vStart := SkipSpace(v, i+1)
-		vEnd, err := Skip(v, vStart)
+		vStart := SkipSpace(data, i+1)
+		vEnd, err := v.d.skipIn(vStart, v.end)
 		if err != nil {
 			return err
 		}
-		if !fn(key, v[vStart:vEnd]) {
+		if !fn(key, Value{d: v.d, off: vStart, end: vEnd}) {
 			return nil
 		}
-		i = SkipSpace(v, vEnd)
-		if i < len(v) && v[i] == ',' {
+		i = SkipSpace(data, vEnd)
+		if i < len(data) && data[i] == ',' {
 			i++
 		}
 	}
+}
+
+// skipIn is skip bounded by the end of the enclosing value.
+func (d *doc) skipIn(i, limit int) (int, error) {
+	end, err := d.skip(i)
+	if err == nil && end > limit {
+		return 0, endErr(limit)
+	}
+	return end, err
 }
 
 // Items calls fn for each element of the array v, in order. fn returns false
@@ -108,25 +154,26 @@ func (v Value) Items(fn func(i int, val Value) bool) error {
 	if v.Kind() != Array {
 		return nil
 	}
-	i, n := 1, 0
+	data := v.d.data[:v.end]
+	i, n := v.off+1, 0
 	for {
-		i = SkipSpace(v, i)
-		if i >= len(v) {
+		i = SkipSpace(data, i)
+		if i >= len(data) {
 			return endErr(i)
 		}
-		if v[i] == ']' {
+		if data[i] == ']' {
 			return nil
 		}
-		end, err := Skip(v, i)
+		end, err := v.d.skipIn(i, v.end)
 		if err != nil {
 			return err
 		}
-		if !fn(n, v[i:end]) {
+		if !fn(n, Value{d: v.d, off: i, end: end}) {
 			return nil
 		}
 		n++
-		i = SkipSpace(v, end)
-		if i < len(v) && v[i] == ',' {
+		i = SkipSpace(data, end)
+		if i < len(data) && data[i] == ',' {
 			i++
 		}
 	}
@@ -143,6 +190,15 @@ func (v Value) Len() int {
 	return n
 }
 
+// Empty reports whether an object or array has no members, without walking it.
+func (v Value) Empty() bool {
+	if k := v.Kind(); k != Object && k != Array {
+		return false
+	}
+	i := SkipSpace(v.d.data, v.off+1)
+	return i < v.end && (v.d.data[i] == '}' || v.d.data[i] == ']')
+}
+
 // Get follows a path of object keys. Keys are given in proto (snake_case)
 // spelling and match either spelling in the input: Envoy's admin writes
 // snake_case, protojson and egctl write lowerCamelCase.
@@ -156,12 +212,31 @@ func (v Value) Get(path ...string) Value {
 			}
 			return true
 		})
-		if found == nil {
-			return nil
+		if !found.Present() {
+			return Value{}
 		}
 		v = found
 	}
 	return v
+}
+
+// Pick reads several members of an object in one pass: out[i] is the value
+// of names[i] (proto spelling, either case style), absent when missing.
+// Use it where a decoder needs more than one or two fields of an object.
+func (v Value) Pick(names ...string) []Value {
+	out := make([]Value, len(names))
+	found := 0
+	_ = v.Fields(func(key []byte, val Value) bool {
+		for i, n := range names {
+			if !out[i].Present() && KeyIs(key, n) {
+				out[i] = val
+				found++
+				break
+			}
+		}
+		return found < len(names)
+	})
+	return out
 }
 
 // KeyIs reports whether a raw key names the proto field name, comparing
@@ -197,13 +272,14 @@ func KeyIs(key []byte, name string) bool {
 // Str returns a string value unquoted; numbers and booleans are returned as
 // written; anything else gives "".
 func (v Value) Str() string {
+	raw := v.Raw()
 	switch v.Kind() {
 	case String:
-		inner := v[1 : len(v)-1]
+		inner := raw[1 : len(raw)-1]
 		for _, c := range inner {
 			if c == '\\' {
 				var s string
-				if json.Unmarshal(v, &s) != nil {
+				if json.Unmarshal(raw, &s) != nil {
 					return string(inner)
 				}
 				return s
@@ -211,45 +287,43 @@ func (v Value) Str() string {
 		}
 		return string(inner)
 	case Number, Bool:
-		return string(v)
+		return string(raw)
 	}
 	return ""
+}
+
+// scalar returns the bytes of a number, or of a string's contents.
+func (v Value) scalar() string {
+	raw := v.Raw()
+	if v.Kind() == String {
+		return string(raw[1 : len(raw)-1])
+	}
+	return string(raw)
 }
 
 // Uint returns a non-negative integer written as a number or, as protojson
 // writes 64-bit integers, as a string. ok is false for anything else.
 func (v Value) Uint() (n uint64, ok bool) {
-	s := v
-	if v.Kind() == String {
-		s = v[1 : len(v)-1]
-	}
-	n, err := strconv.ParseUint(string(s), 10, 64)
+	n, err := strconv.ParseUint(v.scalar(), 10, 64)
 	return n, err == nil
 }
 
 // Int is Uint for signed integers.
 func (v Value) Int() (n int64, ok bool) {
-	s := v
-	if v.Kind() == String {
-		s = v[1 : len(v)-1]
-	}
-	n, err := strconv.ParseInt(string(s), 10, 64)
+	n, err := strconv.ParseInt(v.scalar(), 10, 64)
 	return n, err == nil
 }
 
 // Float returns a number (or a string holding one).
 func (v Value) Float() (f float64, ok bool) {
-	s := v
-	if v.Kind() == String {
-		s = v[1 : len(v)-1]
-	}
-	f, err := strconv.ParseFloat(string(s), 64)
+	f, err := strconv.ParseFloat(v.scalar(), 64)
 	return f, err == nil
 }
 
 // Bool reports whether v is the literal true (or the string "true").
 func (v Value) Bool() bool {
-	return string(v) == "true" || string(v) == `"true"`
+	s := string(v.Raw())
+	return s == "true" || s == `"true"`
 }
 
 // Strings returns the string elements of an array.
@@ -260,13 +334,4 @@ func (v Value) Strings() []string {
 		return true
 	})
 	return out
-}
-
-// Empty reports whether an object or array has no members, without walking it.
-func (v Value) Empty() bool {
-	if k := v.Kind(); k != Object && k != Array {
-		return false
-	}
-	i := SkipSpace(v, 1)
-	return i < len(v) && (v[i] == '}' || v[i] == ']')
 }

@@ -47,7 +47,7 @@ func Field(key []byte, val jsonscan.Value) bool {
 }
 
 func isDataSource(v jsonscan.Value) bool {
-	return v.Get("inline_bytes") != nil || v.Get("inline_string") != nil || v.Get("environment_variable") != nil
+	return v.Get("inline_bytes").Present() || v.Get("inline_string").Present() || v.Get("environment_variable").Present()
 }
 
 // Header reports whether a header (or gRPC metadata) name carries a credential.

@@ -34,10 +34,11 @@ func Dump(w io.Writer, entries []envoyadmin.Entry, yaml bool) error {
 		var lists []string
 		byList := map[string][]envoyadmin.Entry{}
 		for _, en := range entries {
-			if en.Kind != k || len(en.Raw) == 0 || seen[&en.Raw[0]] {
+			raw := en.Raw.Raw()
+			if en.Kind != k || len(raw) == 0 || seen[&raw[0]] {
 				continue
 			}
-			seen[&en.Raw[0]] = true
+			seen[&raw[0]] = true
 			if _, ok := byList[en.List]; !ok {
 				lists = append(lists, en.List)
 			}

@@ -68,7 +68,7 @@ func (e *Emitter) Value(v jsonscan.Value) {
 }
 
 // redacted is the placeholder as a JSON string.
-var redacted = jsonscan.Value(`"` + redact.Placeholder + `"`)
+var redacted = jsonscan.MustLiteral(`"` + redact.Placeholder + `"`)
 
 // member applies the redaction rules to one object member. headerName is the
 // value of a preceding "key" member, for {key, value} header and metadata pairs.
@@ -79,14 +79,14 @@ func member(key []byte, val jsonscan.Value, headerName string) jsonscan.Value {
 	if headerName != "" && jsonscan.KeyIs(key, "value") && redact.Header(headerName) {
 		return redacted
 	}
-	if val.Kind() == jsonscan.String && redact.String(val) {
+	if val.Kind() == jsonscan.String && redact.String(val.Raw()) {
 		return redacted
 	}
 	return val
 }
 
 func itemValue(val jsonscan.Value) jsonscan.Value {
-	if val.Kind() == jsonscan.String && redact.String(val) {
+	if val.Kind() == jsonscan.String && redact.String(val.Raw()) {
 		return redacted
 	}
 	return val
@@ -139,7 +139,7 @@ func (e *Emitter) json(v jsonscan.Value, depth int) {
 		e.indent(2 * depth)
 		e.ws("]")
 	default:
-		e.wb(v)
+		e.wb(v.Raw())
 	}
 }
 
@@ -222,14 +222,14 @@ func (e *Emitter) yamlScalarOrEmpty(v jsonscan.Value) {
 	case jsonscan.Array:
 		e.ws("[]")
 	case jsonscan.String:
-		inner := v[1 : len(v)-1]
-		if plainSafe(inner) {
+		raw := v.Raw()
+		if inner := raw[1 : len(raw)-1]; plainSafe(inner) {
 			e.wb(inner)
 		} else {
-			e.wb(v) // a JSON string is a valid YAML double-quoted scalar
+			e.wb(raw) // a JSON string is a valid YAML double-quoted scalar
 		}
 	default:
-		e.wb(v)
+		e.wb(v.Raw())
 	}
 }
 

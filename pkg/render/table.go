@@ -4,6 +4,7 @@
 package render
 
 import (
+	"bufio"
 	"io"
 	"strings"
 
@@ -16,12 +17,14 @@ type Table struct {
 		io.Writer
 		Flush() error
 	}
+	out *bufio.Writer // the tab writer writes cell by cell: batch its writes
 	buf strings.Builder
 }
 
 // NewTable starts a table on w with the given column names.
 func NewTable(w io.Writer, columns ...string) *Table {
-	t := &Table{tw: printers.GetNewTabWriter(w)}
+	out := bufio.NewWriterSize(w, 64<<10)
+	t := &Table{tw: printers.GetNewTabWriter(out), out: out}
 	t.Row(columns...)
 	return t
 }
@@ -33,15 +36,22 @@ func (t *Table) Row(cells ...string) {
 		if i > 0 {
 			t.buf.WriteByte('\t')
 		}
-		// A tab or newline inside a cell would break the columns.
-		t.buf.WriteString(strings.NewReplacer("\t", " ", "\n", " ").Replace(c))
+		t.buf.WriteString(cellSafe.Replace(c))
 	}
 	t.buf.WriteByte('\n')
 	_, _ = io.WriteString(t.tw, t.buf.String())
 }
 
 // Flush writes the table out.
-func (t *Table) Flush() error { return t.tw.Flush() }
+func (t *Table) Flush() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	return t.out.Flush()
+}
+
+// cellSafe keeps a cell on its line: a tab or newline would break the columns.
+var cellSafe = strings.NewReplacer("\t", " ", "\n", " ")
 
 func dash(s string) string {
 	if s == "" {

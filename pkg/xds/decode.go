@@ -55,7 +55,7 @@ func decodeInto(v jsonscan.Value, m proto.Message) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := unmarshal.Unmarshal(v, m); err != nil {
+	if err := unmarshal.Unmarshal(v.Raw(), m); err != nil {
 		return fmt.Errorf("decode %s: %w", m.ProtoReflect().Descriptor().Name(), err)
 	}
 	return nil

@@ -2,15 +2,14 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 )
 
 // NewBootstrapCmd returns the bootstrap command.
-func NewBootstrapCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := newProxyOptions(streams)
+func NewBootstrapCmd(deps Deps) *cobra.Command {
+	o := newProxyOptions(deps)
 	cmd := &cobra.Command{
 		Use:     "bootstrap (POD | -f FILE)",
 		GroupID: groupInspect,

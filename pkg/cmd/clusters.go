@@ -4,7 +4,6 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -18,8 +17,8 @@ type ClustersOptions struct {
 }
 
 // NewClustersCmd returns the clusters command.
-func NewClustersCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ClustersOptions{ProxyOptions: newProxyOptions(streams)}
+func NewClustersCmd(deps Deps) *cobra.Command {
+	o := &ClustersOptions{ProxyOptions: newProxyOptions(deps)}
 	cmd := &cobra.Command{
 		Use:     "clusters (POD | -f FILE)",
 		Aliases: []string{"cluster", "cds"},

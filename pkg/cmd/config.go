@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -12,8 +11,8 @@ import (
 )
 
 // NewConfigCmd returns the config command: every section at once.
-func NewConfigCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := newProxyOptions(streams)
+func NewConfigCmd(deps Deps) *cobra.Command {
+	o := newProxyOptions(deps)
 	cmd := &cobra.Command{
 		Use:     "config (POD | -f FILE)",
 		Aliases: []string{"all"},
@@ -47,6 +46,9 @@ an error: a dump of routes alone shows routes.`,
 					if k != envoyadmin.KindClusterStatus {
 						entries = append(entries, cfg.Dump.Entries(k)...)
 					}
+				}
+				if len(entries) == 0 { // a /clusters?format=json file: print it as such
+					entries = cfg.Dump.Entries(envoyadmin.KindClusterStatus)
 				}
 				return render.Dump(o.Out, entries, o.Output == outYAML)
 			}

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -16,8 +15,8 @@ type EndpointsOptions struct {
 }
 
 // NewEndpointsCmd returns the endpoints command.
-func NewEndpointsCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &EndpointsOptions{ProxyOptions: newProxyOptions(streams)}
+func NewEndpointsCmd(deps Deps) *cobra.Command {
+	o := &EndpointsOptions{ProxyOptions: newProxyOptions(deps)}
 	cmd := &cobra.Command{
 		Use:     "endpoints (POD | -f FILE)",
 		Aliases: []string{"endpoint", "eds", "ep"},

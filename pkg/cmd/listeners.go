@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -16,8 +15,8 @@ type ListenersOptions struct {
 }
 
 // NewListenersCmd returns the listeners command.
-func NewListenersCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListenersOptions{ProxyOptions: newProxyOptions(streams)}
+func NewListenersCmd(deps Deps) *cobra.Command {
+	o := &ListenersOptions{ProxyOptions: newProxyOptions(deps)}
 	cmd := &cobra.Command{
 		Use:     "listeners (POD | -f FILE)",
 		Aliases: []string{"listener", "lis"},

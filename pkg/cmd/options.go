@@ -36,8 +36,8 @@ type ProxyOptions struct {
 	Now func() time.Time
 }
 
-func newProxyOptions(streams genericiooptions.IOStreams) *ProxyOptions {
-	return &ProxyOptions{IOStreams: streams, Output: outTable, Now: time.Now}
+func newProxyOptions(deps Deps) *ProxyOptions {
+	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now}
 }
 
 // AddFlags registers the shared flags on cmd.

@@ -5,6 +5,8 @@
 package cmd
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -16,8 +18,19 @@ const (
 	groupUtility = "utility"
 )
 
+// Deps are what commands take from outside: the streams and the clock.
+type Deps struct {
+	genericiooptions.IOStreams
+	Now func() time.Time
+}
+
 // NewRootCmd builds the "kubectl mesh" command tree.
 func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	return NewRootCmdWith(Deps{IOStreams: streams, Now: time.Now})
+}
+
+// NewRootCmdWith builds the command tree with the given dependencies (tests fix the clock).
+func NewRootCmdWith(deps Deps) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubectl-mesh",
 		Short: "Debug Istio and Envoy service meshes: what istiod intends, what each Envoy holds, how a request is matched",
@@ -45,14 +58,14 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 	kubeFlags.AddFlags(root.PersistentFlags())
 
 	root.AddCommand(
-		NewListenersCmd(streams),
-		NewRoutesCmd(streams),
-		NewClustersCmd(streams),
-		NewEndpointsCmd(streams),
-		NewSecretsCmd(streams),
-		NewBootstrapCmd(streams),
-		NewConfigCmd(streams),
-		NewVersionCmd(streams),
+		NewListenersCmd(deps),
+		NewRoutesCmd(deps),
+		NewClustersCmd(deps),
+		NewEndpointsCmd(deps),
+		NewSecretsCmd(deps),
+		NewBootstrapCmd(deps),
+		NewConfigCmd(deps),
+		NewVersionCmd(deps),
 	)
 	return root
 }

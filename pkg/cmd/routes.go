@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -17,8 +16,8 @@ type RoutesOptions struct {
 }
 
 // NewRoutesCmd returns the routes command.
-func NewRoutesCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RoutesOptions{ProxyOptions: newProxyOptions(streams)}
+func NewRoutesCmd(deps Deps) *cobra.Command {
+	o := &RoutesOptions{ProxyOptions: newProxyOptions(deps)}
 	cmd := &cobra.Command{
 		Use:     "routes (POD | -f FILE)",
 		Aliases: []string{"route", "rds"},

@@ -2,15 +2,14 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 )
 
 // NewSecretsCmd returns the secrets command.
-func NewSecretsCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := newProxyOptions(streams)
+func NewSecretsCmd(deps Deps) *cobra.Command {
+	o := newProxyOptions(deps)
 	cmd := &cobra.Command{
 		Use:     "secrets (POD | -f FILE)",
 		Aliases: []string{"secret", "sds", "certs"},

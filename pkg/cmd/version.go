@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // version is stamped at build time: -ldflags "-X github.com/kubectl-mesh/kubectl-mesh/pkg/cmd.version=v0.1.0".
@@ -41,7 +40,7 @@ func versionInfo() VersionInfo {
 }
 
 // NewVersionCmd returns the version command.
-func NewVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
+func NewVersionCmd(deps Deps) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:     "version",
@@ -55,10 +54,10 @@ func NewVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 			switch output {
 			case "json":
 				b, _ := json.MarshalIndent(v, "", "  ")
-				_, err := fmt.Fprintln(streams.Out, string(b))
+				_, err := fmt.Fprintln(deps.Out, string(b))
 				return err
 			case "", "table":
-				_, err := fmt.Fprintf(streams.Out, "kubectl-mesh %s (%s, %s)\ngo-control-plane %s, client-go %s, protobuf %s\n",
+				_, err := fmt.Fprintf(deps.Out, "kubectl-mesh %s (%s, %s)\ngo-control-plane %s, client-go %s, protobuf %s\n",
 					v.Version, v.GoVersion, v.Platform, v.GoControlPlane, v.ClientGo, v.ProtobufRuntime)
 				return err
 			}

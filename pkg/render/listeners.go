@@ -17,7 +17,7 @@ import (
 func Listeners(w io.Writer, ls []*xds.Listener, wide bool) error {
 	cols := []string{"ADDRESS", "PORT", "MATCH", "DESTINATION", "STATE"}
 	if wide {
-		cols = []string{"NAME", "ADDRESS", "PORT", "MATCH", "DESTINATION", "STATE", "CHAIN", "TLS", "DIRECTION", "LISTENER FILTERS", "VERSION"}
+		cols = []string{"NAME", "ADDRESS", "PORT", "MATCH", "DESTINATION", "STATE", "TYPE", "CHAIN", "TLS", "DIRECTION", "LISTENER FILTERS", "VERSION"}
 	}
 	t := NewTable(w, cols...)
 	for _, l := range ls {
@@ -39,7 +39,7 @@ func Listeners(w io.Writer, ls []*xds.Listener, wide bool) error {
 				t.Row(addr, port, match, dest, string(l.State))
 				continue
 			}
-			t.Row(l.Name, addr, port, match, dest, string(l.State), dash(fc.Name), chainTLS(fc),
+			t.Row(l.Name, addr, port, match, dest, string(l.State), l.Type(), dash(fc.Name), chainTLS(fc),
 				dash(l.Direction), dash(strings.Join(l.ListenerFilters, ",")), dash(l.Version))
 		}
 	}

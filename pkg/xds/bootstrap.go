@@ -48,7 +48,13 @@ func decodeBootstrap(b jsonscan.Value) *Bootstrap {
 	if bs.ProxySHA == "" {
 		bs.ProxySHA = bv.Get("metadata", "revision.sha").Str()
 	}
-	if v := bv.Get("version"); v.Exists() {
+	if s := node.Get("build_version").Str(); s != "" && !bv.Exists() { // v2: "sha/1.12.0-dev/Clean/RELEASE/BoringSSL"
+		if _, rest, ok := strings.Cut(s, "/"); ok {
+			bs.EnvoyVersion = rest
+		}
+	} else {
+		// As istioctl prints it: an absent version reads 0.0.0.
+		v := bv.Get("version")
 		maj, _ := v.Get("major_number").Uint()
 		min, _ := v.Get("minor_number").Uint()
 		patch, _ := v.Get("patch").Uint()
@@ -58,10 +64,6 @@ func decodeBootstrap(b jsonscan.Value) *Bootstrap {
 			if s := meta.Get(k).Str(); s != "" {
 				bs.EnvoyVersion += "/" + s
 			}
-		}
-	} else if s := node.Get("build_version").Str(); s != "" { // v2: "sha/1.12.0-dev/Clean/RELEASE/BoringSSL"
-		if _, rest, ok := strings.Cut(s, "/"); ok {
-			bs.EnvoyVersion = rest
 		}
 	}
 	_ = b.Get("dynamic_resources", "ads_config", "grpc_services").Items(func(_ int, g jsonscan.Value) bool {

@@ -51,6 +51,9 @@ type FilterChain struct {
 type Filter struct {
 	Name string
 	Type string
+	// Proto is "HTTP" for an HTTP connection manager, "TCP" for a TCP proxy
+	// that does not black-hole, else "".
+	Proto string
 }
 
 // DestKind says what a filter chain hands traffic to.
@@ -114,16 +117,16 @@ func isTCPProxy(f jsonscan.Value, name string) bool {
 	return strings.HasSuffix(f.Get("typed_config", "@type").Str(), ".TcpProxy")
 }
 
-// Type classifies a listener as istioctl does: HTTP, TCP, HTTP+TCP or UNKNOWN.
-// Chains that only black-hole traffic do not count as TCP.
+// Type classifies a listener as istioctl does, by its filters: HTTP, TCP,
+// HTTP+TCP or UNKNOWN. TCP proxies that only black-hole traffic do not count.
 func (l *Listener) Type() string {
 	nHTTP, nTCP := 0, 0
 	for _, fc := range l.FilterChains {
-		switch fc.Destination.Kind {
-		case DestRDS, DestInlineRoute, DestScopedRoute, DestHTTP:
-			nHTTP++
-		case DestCluster, DestWeighted:
-			if fc.Destination.Cluster != BlackHoleCluster {
+		for _, f := range fc.Filters {
+			switch f.Proto {
+			case "HTTP":
+				nHTTP++
+			case "TCP":
 				nTCP++
 			}
 		}
@@ -243,15 +246,21 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 		} else {
 			cfg = f.Get("config") // v2: a Struct in "config"
 		}
-		fc.Filters = append(fc.Filters, Filter{Name: name, Type: typ})
-		if fc.Destination.Kind != DestNone {
-			return true
-		}
+		filter := Filter{Name: name, Type: typ}
+		var dest Destination
 		switch {
 		case isHCM(f, name):
-			fc.Destination = hcmDestination(cfg, o)
+			filter.Proto = "HTTP"
+			dest = hcmDestination(cfg, o)
 		case isTCPProxy(f, name):
-			fc.Destination = tcpDestination(cfg)
+			dest = tcpDestination(cfg)
+			if dest.Cluster != BlackHoleCluster {
+				filter.Proto = "TCP"
+			}
+		}
+		fc.Filters = append(fc.Filters, filter)
+		if fc.Destination.Kind == DestNone {
+			fc.Destination = dest
 		}
 		return true
 	})
@@ -309,6 +318,15 @@ func tcpDestination(cfg jsonscan.Value) Destination {
 	})
 	if len(ws) > 0 {
 		return Destination{Kind: DestWeighted, Weighted: ws}
+	}
+	// Envoy 1.6 and older: {"deprecated_v1": true, "value": {"route_config": {"routes": [{"cluster": ...}]}}}.
+	var first string
+	_ = cfg.Get("value", "route_config", "routes").Items(func(_ int, r jsonscan.Value) bool {
+		first = r.Get("cluster").Str()
+		return first == ""
+	})
+	if first != "" {
+		return Destination{Kind: DestCluster, Cluster: first}
 	}
 	return Destination{Kind: DestOther, Filter: tcpProxyName}
 }

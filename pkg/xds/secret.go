@@ -3,6 +3,7 @@ package xds
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"time"
@@ -110,7 +111,7 @@ func (s *Secret) readCerts(data []byte) {
 			s.CertError = "certificate does not parse: " + err.Error()
 			continue
 		}
-		s.Serial = fmt.Sprintf("%x", cert.SerialNumber)
+		s.Serial = hex.EncodeToString(cert.SerialNumber.Bytes()) // whole bytes, as istioctl and openssl print it
 		s.NotBefore, s.NotAfter = cert.NotBefore.UTC(), cert.NotAfter.UTC()
 		s.Issuer = cert.Issuer.String()
 		for _, u := range cert.URIs {

@@ -1,0 +1,37 @@
+# kubectl mesh. `make help` lists the targets.
+SHELL   := /usr/bin/env bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PKG     := github.com/kubectl-mesh/kubectl-mesh
+LDFLAGS := -s -w -X $(PKG)/pkg/cmd.version=$(VERSION)
+BINDIR  ?= /usr/local/bin
+# Long builds and generated benchmark dumps live outside the repo.
+CACHE   ?= $(HOME)/.cache/kubectl-mesh
+
+.PHONY: help build install test lint bench dist clean
+
+help:
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+build: ## build bin/kubectl-mesh
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-mesh ./cmd/kubectl-mesh
+
+install: build ## install kubectl-mesh into BINDIR (default /usr/local/bin), where kubectl finds plugins
+	install -d $(BINDIR)
+	install -m 0755 bin/kubectl-mesh $(BINDIR)/kubectl-mesh
+
+test: lint ## vet, format check, unit/golden/fuzz-seed tests and the kubectl plugin test
+	go test -count=1 ./...
+
+lint: ## gofmt and go vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+
+bench: build ## time whole commands against istioctl proxy-config on generated dumps (see hack/bench.sh)
+	CACHE=$(CACHE) hack/bench.sh
+
+dist: ## release archives for linux/darwin/windows on amd64/arm64 with sha256 sums
+	hack/dist.sh $(VERSION)
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Times whole commands of kubectl mesh and istioctl proxy-config on the same
+# generated dumps, side by side in one run: median wall time and median peak
+# RSS of RUNS runs each (GNU time). The dumps and istioctl are cached in CACHE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE=${CACHE:-$HOME/.cache/kubectl-mesh}
+RUNS=${RUNS:-5}
+SIZES=${SIZES:-"1000 5000 10000"}
+ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+ISTIOCTL=${ISTIOCTL:-$CACHE/bin/istioctl}
+MESH=bin/kubectl-mesh
+TIME=/usr/bin/time
+
+[ -x "$TIME" ] || { echo "bench: needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
+mkdir -p "$CACHE/bin" "$CACHE/bench"
+if [ ! -x "$ISTIOCTL" ]; then
+  echo "bench: building istioctl $ISTIO_VERSION into $CACHE/bin (once; several minutes)" >&2
+  GOBIN="$CACHE/bin" go install "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"
+fi
+for n in $SIZES; do
+  f="$CACHE/bench/mesh-$n.json"
+  [ -s "$f" ] || go run ./hack/gendump -services "$n" -endpoints 2 -o "$f"
+done
+
+# measure CMD...: prints "median_seconds median_rss_mb"
+measure() {
+  local ts=() rs=() out
+  for _ in $(seq "$RUNS"); do
+    out=$( { $TIME -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    ts+=("${out% *}"); rs+=("${out#* }")
+  done
+  local t r
+  t=$(printf '%s\n' "${ts[@]}" | sort -g | sed -n "$(( (RUNS+1)/2 ))p")
+  r=$(printf '%s\n' "${rs[@]}" | sort -g | sed -n "$(( (RUNS+1)/2 ))p")
+  echo "$t $(( r / 1024 ))"
+}
+
+printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh s" "istioctl s" SPEEDUP "mesh MB" "istioctl MB" "MEM %"
+for n in $SIZES; do
+  f="$CACHE/bench/mesh-$n.json"
+  size=$(( $(stat -c %s "$f") / 1000000 ))
+  for c in listeners routes clusters endpoints "listeners -o json" "clusters -o yaml" "all -o yaml"; do
+    set -- $c
+    kind=$1; shift
+    mine=$kind; [ "$kind" = all ] && mine=config
+    read -r mt mr < <(measure $MESH "$mine" -f "$f" "$@")
+    read -r it ir < <(measure "$ISTIOCTL" proxy-config "$kind" -f "$f" "$@")
+    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "$n" "$size" "$c" "$mt" "$it" \
+      "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
+  done
+done

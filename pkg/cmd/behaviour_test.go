@@ -1,0 +1,176 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestBadInputGetsOneLineAndStatus2(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	navigator, _ := os.ReadFile(fixture("navigator/config_dump/envoy_config_dump.json"))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"listeners", "-f", filepath.Join(dir, "nope.json")}, "no such file"},
+		{"empty file", []string{"listeners", "-f", write("empty.json", "")}, "empty"},
+		{"truncated dump", []string{"clusters", "-f", write("trunc.json", string(navigator[:len(navigator)/2]))}, "truncated"},
+		{"random JSON", []string{"routes", "-f", write("random.json", `{"kind": "Pod"}`)}, "not an Envoy config dump"},
+		{"binary", []string{"listeners", "-f", write("bin.dat", "\x7fELF\x00\x00\x01")}, "binary"},
+		{"a directory", []string{"listeners", "-f", dir}, "directory"},
+		{"no section", []string{"endpoints", "-f", fixture("istio/istioctl-golden/routes/empty-gateway/configdump.json")}, "no endpoints"},
+		{"bad output", []string{"listeners", "-f", fixture("navigator/config_dump/envoy_config_dump.json"), "-o", "xml"}, "unknown output format"},
+		{"bad flag", []string{"listeners", "--no-such-flag"}, "unknown flag"},
+		{"pod and file", []string{"listeners", "mypod", "-f", "x.json"}, "not both"},
+		{"nothing to read", []string{"listeners"}, "name a pod"},
+		{"several proxies", []string{"listeners", "-f", fixture("envoy-gateway/egctl-config/out/out.all.json"), "--pod", "other"}, "has no proxy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := run(t, "", tc.args...)
+			if err == nil {
+				t.Fatalf("succeeded:\n%s", out)
+			}
+			if code := ExitCode(err); code != ExitUsage {
+				t.Errorf("exit status %d, want %d (%v)", code, ExitUsage, err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line mentioning %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestNeverPrintsTokensOrKeys(t *testing.T) {
+	// Kuma puts its dataplane token (a JWT) in the bootstrap's gRPC initial metadata.
+	const token = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ"
+	kuma := fixture("kuma/admin-sanitize/full_config.json")
+	if !strings.Contains(readFixture(t, "kuma/admin-sanitize/full_config.json"), token) {
+		t.Fatal("the fixture no longer holds the token this test looks for")
+	}
+	// A dump made outside Envoy's admin, with a private key inline.
+	dir := t.TempDir()
+	keyDump := filepath.Join(dir, "key.json")
+	pemKey := "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oqbyuw8ysL1hoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n"
+	dump := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.SecretsConfigDump","static_secrets":[{"name":"k","secret":{"name":"k",
+	  "tls_certificate":{"certificate_chain":{"inline_string":"x"},"private_key":{"inline_string":` + jsonString(pemKey) + `}}}},
+	  {"name":"g","secret":{"name":"g","generic_secret":{"secret":{"inline_bytes":"c2VjcmV0LXZhbHVl"}}}}]}]}`
+	if err := os.WriteFile(keyDump, []byte(dump), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args   []string
+		secret string
+	}{
+		{[]string{"bootstrap", "-f", kuma, "-o", "json"}, token},
+		{[]string{"bootstrap", "-f", kuma, "-o", "yaml"}, token},
+		{[]string{"config", "-f", kuma, "-o", "yaml"}, token},
+		{[]string{"secrets", "-f", keyDump, "-o", "json"}, "MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oqbyuw8ysL1hoAoGCCqGSM49"},
+		{[]string{"secrets", "-f", keyDump, "-o", "yaml"}, "c2VjcmV0LXZhbHVl"},
+		{[]string{"secrets", "-f", keyDump, "-o", "wide"}, "PRIVATE KEY"},
+	} {
+		out, _, err := run(t, "", tc.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if strings.Contains(out, tc.secret) {
+			t.Errorf("%v printed secret material %q", tc.args, tc.secret)
+		}
+		if tc.args[len(tc.args)-1] != "wide" && !strings.Contains(out, "[redacted]") {
+			t.Errorf("%v: no [redacted] placeholder where the secret was", tc.args)
+		}
+	}
+}
+
+func sortedLines(s string) string {
+	lines := strings.Split(s, "\n")
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func jsonString(s string) string {
+	return `"` + strings.NewReplacer("\n", `\n`, `"`, `\"`).Replace(s) + `"`
+}
+
+// What -o json and -o yaml print must load again and show the same thing.
+func TestStructuredOutputRoundTrips(t *testing.T) {
+	for _, rel := range []string{
+		"navigator/config_dump/envoy_config_dump.json",
+		"istio/config_dump/legacy-v2/productpage-v1-7bbd79f8fd-k6j79.json",
+		"envoy-gateway/egctl-translate/from-gateway-api-to-xds.all.yaml",
+		"istio/istioctl-golden/secret/istio/config_dump.json",
+		"istio/istioctl-golden-1.6/clusters/clusters.json",
+	} {
+		for _, cmd := range []string{"config", "listeners", "clusters", "routes", "secrets", "endpoints"} {
+			want, _, err := run(t, "", cmd, "-f", fixture(rel), "-o", "wide")
+			if err != nil {
+				continue // the dump has no such section
+			}
+			for _, format := range []string{"json", "yaml"} {
+				doc, _, err := run(t, "", cmd, "-f", fixture(rel), "-o", format)
+				if err != nil {
+					t.Fatalf("%s %s -o %s: %v", rel, cmd, format, err)
+				}
+				got, _, err := run(t, doc, cmd, "-f", "-", "-o", "wide")
+				if err != nil {
+					t.Fatalf("%s %s: reading back -o %s: %v\n%s", rel, cmd, format, err, doc[:min(len(doc), 2000)])
+				}
+				// YAML maps come back with sorted keys, so static and dynamic lists
+				// may swap places: compare the rows, not their order.
+				if sortedLines(got) != sortedLines(want) {
+					t.Errorf("%s %s: -o %s read back differs\nwant:\n%s\ngot:\n%s", rel, cmd, format, want, got)
+				}
+			}
+		}
+	}
+}
+
+func TestListenersShowWhatIstioctlHides(t *testing.T) {
+	dump := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","dynamic_listeners":[
+	 {"name":"0.0.0.0_9080","active_state":{"version_info":"v1","listener":{"name":"0.0.0.0_9080",
+	   "address":{"socket_address":{"address":"0.0.0.0","port_value":9080}},
+	   "filter_chains":[{"filter_chain_match":{"source_prefix_ranges":[{"address_prefix":"10.0.0.0","prefix_len":8}],"source_type":"EXTERNAL"},
+	     "filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+	       "weighted_clusters":{"clusters":[{"name":"a","weight":90},{"name":"b","weight":10}]}}}]}]}},
+	  "error_state":{"failed_configuration":{"name":"0.0.0.0_9080"},"last_update_attempt":"2026-01-01T00:00:00Z",
+	    "details":"error adding listener '0.0.0.0:9080': multiple filter chains with the same matching rules are defined","version_info":"v2"}}]}]}`
+	out, _, err := run(t, dump, "listeners", "-f", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SrcType: EXTERNAL; Src: 10.0.0.0/8", "Clusters: a 90%, b 10%", "ERROR",
+		"update rejected (version v2) at 2026-01-01T00:00:00Z: error adding listener '0.0.0.0:9080': multiple filter chains"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRoutesShowWholeMatchesAndActions(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"envoy/router_check/Redirect.yaml", "redirect "},
+		{"envoy/router_check/DirectResponse.yaml", "direct response "},
+		{"envoy/router_check/ContentType.yaml", "content-type="},
+		{"envoy/router_check/Weighted.yaml", "%, "},
+		{"envoy/router_check/ClusterHeader.yaml", "cluster from header "},
+		{"envoy-gateway/xds-translator-routes/http-route-regex.routes.yaml", "regex "},
+	} {
+		out, _, err := run(t, "", "routes", "-f", fixture(tc.file), "-o", "wide")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%s: routes output lacks %q:\n%s", tc.file, tc.want, out)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseRejectsBrokenJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name, in  string
+		truncated bool
+	}{
+		{"empty", "", true},
+		{"truncated object", `{"configs": [{"a": 1}`, true},
+		{"unterminated string", `{"a": "b`, true},
+		{"mismatched brackets", `{"a": [1, 2}`, false},
+		{"garbage after value", `{"a": 1} x`, false},
+		{"stray closer", `]`, false},
+		{"missing colon", `{"a" 1}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := Parse([]byte(tc.in))
+			if err == nil {
+				// Structure errors inside an object surface when it is walked.
+				err = v.Fields(func([]byte, Value) bool { return true })
+			}
+			if err == nil {
+				t.Fatalf("Parse(%q) accepted broken input", tc.in)
+			}
+			if got := errors.Is(err, ErrUnexpectedEnd); got != tc.truncated {
+				t.Errorf("Parse(%q): truncated = %v, want %v (%v)", tc.in, got, tc.truncated, err)
+			}
+		})
+	}
+}
+
+func TestParseAcceptsTrailingCommaLikeEnvoy(t *testing.T) {
+	// Envoy's router_check test files (TestRoutes.golden.proto.json) have one.
+	v, err := Parse([]byte(`{"tests": [{"a": 1},],}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := v.Get("tests").Len(); n != 1 {
+		t.Errorf("tests has %d items, want 1", n)
+	}
+}
+
+func TestKeysMatchInBothProtoSpellings(t *testing.T) {
+	for _, in := range []string{
+		`{"rds": {"route_config_name": "80"}}`,
+		`{"rds": {"routeConfigName": "80"}}`,
+	} {
+		v, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Get("rds", "route_config_name").Str(); got != "80" {
+			t.Errorf("%s: got %q, want 80", in, got)
+		}
+	}
+	if KeyIs([]byte("route_config"), "route_config_name") || KeyIs([]byte("name"), "names") {
+		t.Error("KeyIs matched a different field")
+	}
+}
+
+func TestScalars(t *testing.T) {
+	v, err := Parse([]byte(`{"s": "a\"b\u00e9", "n": 15001, "big": "4294967295", "neg": -3, "t": true, "f": "false", "nil": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Get("s").Str(); got != "a\"bé" {
+		t.Errorf("escaped string: %q", got)
+	}
+	if n, ok := v.Get("n").Uint(); !ok || n != 15001 {
+		t.Errorf("number: %d %v", n, ok)
+	}
+	if n, ok := v.Get("big").Uint(); !ok || n != 4294967295 {
+		t.Errorf("protojson 64-bit integer as a string: %d %v", n, ok)
+	}
+	if _, ok := v.Get("neg").Uint(); ok {
+		t.Error("negative number read as unsigned")
+	}
+	if !v.Get("t").Bool() || v.Get("f").Bool() {
+		t.Error("booleans")
+	}
+	if v.Get("nil").Exists() || !v.Get("nil").Present() || v.Get("missing").Present() {
+		t.Error("null is present but does not exist; a missing key is neither")
+	}
+}
+
+func TestPickReadsSeveralFieldsInOnePass(t *testing.T) {
+	v, _ := Parse([]byte(`{"name": "l", "activeState": {"listener": {}}, "error_state": {"details": "bad"}}`))
+	f := v.Pick("name", "active_state", "warming_state", "error_state")
+	if f[0].Str() != "l" || !f[1].Exists() || f[2].Present() || f[3].Get("details").Str() != "bad" {
+		t.Errorf("Pick = %v", f)
+	}
+}
+
+// The index of container ends must give the same answers as scanning.
+func TestLargeContainersSkipTheSameWithTheIndex(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"list": [`)
+	for i := 0; i < 200; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"name": "x", "pad": "` + strings.Repeat("y", 40*i) + `", "inner": {"deep": [1, 2, {"k": "v"}]}}`)
+	}
+	b.WriteString(`], "after": 7}`)
+	v, err := Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.d.ends) == 0 {
+		t.Fatal("no container was indexed; the test does not exercise the index")
+	}
+	if n := v.Get("list").Len(); n != 200 {
+		t.Errorf("list has %d items, want 200", n)
+	}
+	if n, _ := v.Get("after").Uint(); n != 7 {
+		t.Errorf("after = %d", n)
+	}
+	var std map[string]any
+	if err := json.Unmarshal([]byte(b.String()), &std); err != nil {
+		t.Fatal(err)
+	}
+	last := v.Get("list")
+	var got Value
+	_ = last.Items(func(_ int, it Value) bool { got = it; return true })
+	if got.Get("inner", "deep").Len() != 3 {
+		t.Error("nested value inside an indexed container read wrong")
+	}
+}
+
+// FuzzParse: whatever the input, no panic, and a value that parses can be walked.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":"c\"d"}],"e":null}`, `{"x":[1,2,],}`, `"s"`, `{"a":`, `[{]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := Parse(data)
+		if err != nil {
+			return
+		}
+		var walk func(Value, int)
+		walk = func(v Value, depth int) {
+			if depth > 50 {
+				return
+			}
+			_ = v.Fields(func(_ []byte, c Value) bool { walk(c, depth+1); _ = c.Str(); return true })
+			_ = v.Items(func(_ int, c Value) bool { walk(c, depth+1); return true })
+		}
+		walk(v, 0)
+	})
+}

@@ -25,11 +25,14 @@ done
 
 # measure CMD...: prints "median_seconds median_rss_mb"
 measure() {
-  local ts=() rs=() out
+  local ts=() rs=() out tmp
+  tmp=$(mktemp)
   for _ in $(seq "$RUNS"); do
-    out=$( { $TIME -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    $TIME -o "$tmp" -f '%e %M' "$@" >/dev/null 2>&1 || true
+    out=$(tail -1 "$tmp")
     ts+=("${out% *}"); rs+=("${out#* }")
   done
+  rm -f "$tmp"
   local t r
   t=$(printf '%s\n' "${ts[@]}" | sort -g | sed -n "$(( (RUNS+1)/2 ))p")
   r=$(printf '%s\n' "${rs[@]}" | sort -g | sed -n "$(( (RUNS+1)/2 ))p")
@@ -40,7 +43,7 @@ printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh
 for n in $SIZES; do
   f="$CACHE/bench/mesh-$n.json"
   size=$(( $(stat -c %s "$f") / 1000000 ))
-  for c in listeners routes clusters endpoints "listeners -o json" "clusters -o yaml" "all -o yaml"; do
+  for c in ${COMMANDS:-listeners routes clusters endpoints "listeners -o json" "clusters -o yaml" "all -o yaml"}; do
     set -- $c
     kind=$1; shift
     mine=$kind; [ "$kind" = all ] && mine=config

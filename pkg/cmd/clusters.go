@@ -70,6 +70,7 @@ func (o *ClustersOptions) Run(c *cobra.Command) error {
 			cs = append(cs, cl)
 		}
 	}
+	o.Source.Evict()
 	if o.structured() {
 		entries := make([]envoyadmin.Entry, len(cs))
 		for i, cl := range cs {

@@ -65,6 +65,7 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 			es = append(es, e)
 		}
 	}
+	o.Source.Evict()
 	if o.structured() {
 		// Whole assignments (or /clusters entries) holding a selected endpoint.
 		var entries []envoyadmin.Entry

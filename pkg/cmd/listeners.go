@@ -78,6 +78,7 @@ func (o *ListenersOptions) Run(c *cobra.Command) error {
 			ls = append(ls, l)
 		}
 	}
+	o.Source.Evict()
 	if o.structured() {
 		entries := make([]envoyadmin.Entry, len(ls))
 		for i, l := range ls {

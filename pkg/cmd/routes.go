@@ -75,6 +75,7 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 			rcs = append(rcs, rc)
 		}
 	}
+	o.Source.Evict()
 	if o.structured() {
 		entries := make([]envoyadmin.Entry, 0, len(rcs))
 		for _, rc := range rcs {

@@ -15,28 +15,31 @@ import (
 // resources the command shows, so that a live source fetches only those.
 type DumpSource interface {
 	Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error)
+	// Evict says the command has decoded what it shows: memory held only
+	// to read the dump may be let go (it is read again if needed).
+	Evict()
 	// Close releases what the source holds (mapped files, tunnels).
 	Close()
 }
 
 // fileSource reads a saved dump: a file, or standard input for "-".
 type fileSource struct {
-	path    string
-	pod     string // which proxy, when the file holds several
-	in      io.Reader
-	release func()
+	path  string
+	pod   string // which proxy, when the file holds several
+	in    io.Reader
+	input *envoyadmin.Input
 }
 
 func (s *fileSource) Dump(_ context.Context, _ ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
-	data, release, err := envoyadmin.ReadFile(s.path, s.in)
+	input, err := envoyadmin.ReadFile(s.path, s.in)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s: no such file", s.path)}
 		}
 		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s: %v", s.path, err)}
 	}
-	s.release = release
-	dumps, err := envoyadmin.Load(data)
+	s.input = input
+	dumps, err := envoyadmin.LoadInput(input)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name(), err)
 	}
@@ -78,8 +81,16 @@ func names(dumps []*envoyadmin.Dump) string {
 	return strings.Join(ns, ", ")
 }
 
+// Evict hands the file's pages back: the model holds what it decoded, and
+// what is read again (raw bytes for -o json) comes back from the page cache.
+func (s *fileSource) Evict() {
+	if s.input != nil {
+		s.input.Evict(0, len(s.input.Data))
+	}
+}
+
 func (s *fileSource) Close() {
-	if s.release != nil {
-		s.release()
+	if s.input != nil {
+		s.input.Release()
 	}
 }

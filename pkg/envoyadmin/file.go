@@ -6,35 +6,51 @@ import (
 	"os"
 )
 
-// ReadFile returns the contents of a dump file, "-" meaning in. Large files
-// are memory-mapped where the platform allows, so their bytes stay out of
-// the Go heap; release must be called when the data is no longer used.
-func ReadFile(path string, in io.Reader) (data []byte, release func(), err error) {
+// Input is the bytes of a dump file. Large files are memory-mapped where
+// the platform allows, so their bytes stay out of the Go heap and pages not
+// in use can be handed back to the page cache (Evict).
+type Input struct {
+	Data []byte
+	// Evict lets go of the resident pages of Data[from:to]: reading them
+	// again brings them back from the file. It does nothing for data that
+	// is not mapped.
+	Evict func(from, to int)
+	// Prefetch makes the pages of Data[from:to] resident ahead of use.
+	Prefetch func(from, to int)
+	// Release unmaps the file; Data must not be used afterwards.
+	Release func()
+}
+
+// ReadFile reads a dump file, "-" meaning in.
+func ReadFile(path string, in io.Reader) (*Input, error) {
+	noop := &Input{Evict: func(int, int) {}, Prefetch: func(int, int) {}, Release: func() {}}
 	if path == "-" {
-		data, err = io.ReadAll(in)
+		data, err := io.ReadAll(in)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read standard input: %w", err)
+			return nil, fmt.Errorf("read standard input: %w", err)
 		}
-		return data, func() {}, nil
+		noop.Data = data
+		return noop, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if st.IsDir() {
-		return nil, nil, fmt.Errorf("%s is a directory, not a dump file", path)
+		return nil, fmt.Errorf("%s is a directory, not a dump file", path)
 	}
-	if data, release, ok := mmapFile(f, st.Size()); ok {
-		return data, release, nil
+	if in, ok := mmapFile(f, st.Size()); ok {
+		return in, nil
 	}
-	data, err = io.ReadAll(f)
+	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return data, func() {}, nil
+	noop.Data = data
+	return noop, nil
 }

@@ -44,9 +44,14 @@ type Dump struct {
 	// walks the clusters.
 	pending map[Kind][]pendingList
 	entries map[Kind][]Entry
+	// evict lets go of resident bytes of the input, when it is a mapped file.
+	evict func(from, to int)
 	// SkippedSections counts config sections of types this tool does not read, by type URL.
 	SkippedSections map[string]int
 }
+
+// evictEvery is how many entries are indexed before their bytes are let go.
+const evictEvery = 256
 
 // pendingList is a list of entries (or one lone entry) not yet expanded.
 type pendingList struct {
@@ -64,13 +69,27 @@ func (d *Dump) Entries(k Kind) []Entry {
 				d.addEntry(p.shape, p.value)
 				continue
 			}
-			_ = p.value.Items(func(_ int, e jsonscan.Value) bool {
+			from := p.value.Offset()
+			_ = p.value.Items(func(i int, e jsonscan.Value) bool {
 				d.addEntry(p.shape, e)
+				if d.evict != nil && i%evictEvery == evictEvery-1 {
+					d.evict(from, e.Offset())
+					from = e.Offset()
+				}
 				return true
 			})
 		}
 	}
 	return d.entries[k]
+}
+
+// Done says the entries from first to last (in dump order) have been
+// decoded: the memory holding their bytes may be let go. Reading them again
+// (for -o json) brings them back from the file.
+func (d *Dump) Done(first, last Entry) {
+	if d.evict != nil && first.Raw.Present() && last.Raw.Present() {
+		d.evict(first.Raw.Offset(), last.Raw.End())
+	}
 }
 
 // Has reports whether the dump has anything of kind k.
@@ -111,7 +130,13 @@ func (d *Dump) defer_(p pendingList) {
 // Load reads a dump from data. It accepts JSON and YAML; a document that
 // wraps dumps of several proxies (egctl output, a snapshot index) yields one
 // Dump per proxy, named. Errors wrap ErrNotDump.
-func Load(data []byte) ([]*Dump, error) {
+func Load(data []byte) ([]*Dump, error) { return LoadInput(&Input{Data: data}) }
+
+// LoadInput is Load on a file's input: while the structure is checked, the
+// pages already scanned are evicted, so a large mapped dump is never
+// resident all at once.
+func LoadInput(in *Input) ([]*Dump, error) {
+	data := in.Data
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	start := jsonscan.SkipSpace(data, 0)
 	if start == len(data) {
@@ -127,14 +152,35 @@ func Load(data []byte) ([]*Dump, error) {
 		}
 		data = js
 	}
-	root, err := jsonscan.Parse(data)
+	var progress func(int)
+	if in.Evict != nil && &data[0] == &in.Data[0] {
+		// Keep a window of the file resident around the scan: map the next
+		// stretch in one go, let go of what the scan has passed.
+		const window = 4 << 20
+		in.Prefetch(0, window)
+		ahead := window
+		progress = func(off int) {
+			in.Evict(0, off)
+			if off+window/2 > ahead {
+				in.Prefetch(ahead, off+window)
+				ahead = off + window
+			}
+		}
+	}
+	root, err := jsonscan.ParseWithProgress(data, progress)
 	if err != nil {
 		if errors.Is(err, jsonscan.ErrUnexpectedEnd) {
 			return nil, notDump("the input ends in the middle of a JSON value at byte %d: is the file truncated?", len(data))
 		}
 		return nil, notDump("the input is not valid JSON: %v", err)
 	}
-	return loadValue(root, "", 0)
+	dumps, err := loadValue(root, "", 0)
+	if progress != nil {
+		for _, d := range dumps {
+			d.evict = in.Evict
+		}
+	}
+	return dumps, err
 }
 
 func looksBinary(data []byte) bool {

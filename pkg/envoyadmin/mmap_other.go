@@ -4,4 +4,4 @@ package envoyadmin
 
 import "os"
 
-func mmapFile(*os.File, int64) ([]byte, func(), bool) { return nil, nil, false }
+func mmapFile(*os.File, int64) (*Input, bool) { return nil, false }

@@ -10,13 +10,30 @@ import (
 // mmapMin is the size below which reading is as cheap as mapping.
 const mmapMin = 1 << 20
 
-func mmapFile(f *os.File, size int64) ([]byte, func(), bool) {
+func mmapFile(f *os.File, size int64) (*Input, bool) {
 	if size < mmapMin || int64(int(size)) != size {
-		return nil, nil, false
+		return nil, false
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_PRIVATE)
 	if err != nil {
-		return nil, nil, false
+		return nil, false
 	}
-	return data, func() { _ = syscall.Munmap(data) }, true
+	page := os.Getpagesize()
+	evict := func(from, to int) {
+		// Whole pages inside [from, to) only: a page shared with data in use
+		// would be faulted right back.
+		from = (from + page - 1) / page * page
+		to = min(to, len(data)) / page * page
+		if from < to {
+			_ = syscall.Madvise(data[from:to], syscall.MADV_DONTNEED)
+		}
+	}
+	prefetch := func(from, to int) {
+		from = from / page * page
+		to = min(to, len(data))
+		if from < to {
+			populate(data[from:to])
+		}
+	}
+	return &Input{Data: data, Evict: evict, Prefetch: prefetch, Release: func() { _ = syscall.Munmap(data) }}, true
 }

@@ -15,8 +15,10 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // SyntaxError says where and why input stopped being JSON.
@@ -94,6 +96,41 @@ func skipString(data []byte, i int) (int, error) {
 	}
 }
 
+// Word-at-a-time search for the bytes that matter between strings.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasByte has the high bit set in the lowest byte of w equal to b (bytes
+// above a match may be flagged falsely; only the lowest one is used).
+func hasByte(w, b uint64) uint64 {
+	x := w ^ (b * ones)
+	return (x - ones) &^ x & highs
+}
+
+// nextStructural returns the index of the first quote or bracket at or after
+// i, or len(data): indentation, keys' colons, numbers and literals are
+// passed over eight bytes at a time.
+func nextStructural(data []byte, i int) int {
+	for i+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[i:])
+		m := hasByte(w, '"') | hasByte(w, '{') | hasByte(w, '}') | hasByte(w, '[') | hasByte(w, ']')
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for i < len(data) {
+		switch data[i] {
+		case '"', '{', '}', '[', ']':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
 // maxDepth bounds nesting so hostile input cannot make the stack grow without limit.
 const maxDepth = 10000
 
@@ -105,6 +142,20 @@ const indexMin = 2048
 type doc struct {
 	data []byte
 	ends map[int]int
+	// marks has a bit for each 64-byte block where an indexed container
+	// starts: most containers are small, and a miss here skips the map.
+	marks []uint64
+	// While parsing: progress is called each time the scan passes next.
+	progress func(offset int)
+	next     int
+}
+
+// progressStep is how often, in bytes, Parse reports its progress.
+const progressStep = 2 << 20
+
+func (d *doc) marked(i int) bool {
+	w := i >> 12
+	return w < len(d.marks) && d.marks[w]&(1<<((i>>6)&63)) != 0
 }
 
 // skip returns the index just past the value starting at i (no white space).
@@ -117,8 +168,10 @@ func (d *doc) skip(i int) (int, error) {
 	case clsQuote:
 		return skipString(data, i)
 	case clsOpen:
-		if end, ok := d.ends[i]; ok {
-			return end, nil
+		if d.marked(i) {
+			if end, ok := d.ends[i]; ok {
+				return end, nil
+			}
 		}
 		return d.skipContainer(i, false)
 	case clsClose, clsDelim:
@@ -143,6 +196,10 @@ func (d *doc) skipContainer(i int, record bool) (int, error) {
 	var startBuf [64]int
 	closers, starts := closeBuf[:0], startBuf[:0]
 	for i < len(data) {
+		i = nextStructural(data, i)
+		if i >= len(data) {
+			break
+		}
 		c := data[i]
 		switch class[c] {
 		case clsQuote:
@@ -171,6 +228,11 @@ func (d *doc) skipContainer(i int, record bool) (int, error) {
 			starts = starts[:len(starts)-1]
 			if record && i+1-start >= indexMin {
 				d.ends[start] = i + 1
+				d.marks[start>>12] |= 1 << ((start >> 6) & 63)
+				if d.progress != nil && i >= d.next {
+					d.progress(i)
+					d.next = i + progressStep
+				}
 			}
 			if len(closers) == 0 {
 				return i + 1, nil

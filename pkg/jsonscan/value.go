@@ -27,8 +27,14 @@ const (
 
 // Parse checks that data holds exactly one JSON value (with optional
 // surrounding white space) and returns it. data must not change afterwards.
-func Parse(data []byte) (Value, error) {
-	d := &doc{data: data, ends: make(map[int]int, len(data)/8192)}
+func Parse(data []byte) (Value, error) { return ParseWithProgress(data, nil) }
+
+// ParseWithProgress is Parse calling progress(offset) as the scan passes
+// every few megabytes of a large document: the caller may let go of what
+// lies before offset (drop pages of a memory-mapped file) until it needs it.
+func ParseWithProgress(data []byte, progress func(offset int)) (Value, error) {
+	d := &doc{data: data, ends: make(map[int]int, len(data)/8192), marks: make([]uint64, len(data)>>12+1),
+		progress: progress, next: progressStep}
 	start := SkipSpace(data, 0)
 	if start == len(data) {
 		return Value{}, endErr(start)
@@ -40,6 +46,7 @@ func Parse(data []byte) (Value, error) {
 	} else {
 		end, err = d.skip(start)
 	}
+	d.progress = nil
 	if err != nil {
 		return Value{}, err
 	}
@@ -65,6 +72,12 @@ func (v Value) Raw() []byte {
 	}
 	return v.d.data[v.off:v.end]
 }
+
+// Offset and End are where the value lies in the parsed document's bytes.
+func (v Value) Offset() int { return v.off }
+
+// End is the offset just past the value.
+func (v Value) End() int { return v.end }
 
 // Present reports whether the value was found at all (null included).
 func (v Value) Present() bool { return v.d != nil }

@@ -37,24 +37,28 @@ type Cluster struct {
 }
 
 func decodeCluster(e envoyadmin.Entry, o *Opaque) *Cluster {
-	r := e.Resource
 	c := &Cluster{Name: e.Name, State: e.State, Version: e.Version, LastUpdated: e.LastUpdated, Error: e.Error, Entry: e}
-	if n := r.Get("name").Str(); n != "" {
+	f := e.Resource.Pick("name", "type", "cluster_type", "lb_policy", "load_balancing_policy", "eds_cluster_config",
+		"connect_timeout", "metadata", "transport_socket", "tls_context", "transport_socket_matches", "circuit_breakers", "filters")
+	name, typ, clusterType, lbPolicy, lbConfig, eds := f[0], f[1], f[2], f[3], f[4], f[5]
+	timeout, metadata, socket, tlsContext, socketMatches, breakers, filters := f[6], f[7], f[8], f[9], f[10], f[11], f[12]
+
+	if n := name.Str(); n != "" {
 		c.Name = n
 	}
 	c.Direction, c.Port, c.Subset, c.FQDN = ParseClusterName(c.Name)
-	c.Type = r.Get("type").Str()
-	if ct := r.Get("cluster_type"); ct.Exists() {
-		c.Type = ct.Get("name").Str()
-		typedConfig(ct.Get("typed_config"), o)
+	c.Type = typ.Str()
+	if clusterType.Exists() {
+		c.Type = clusterType.Get("name").Str()
+		typedConfig(clusterType.Get("typed_config"), o)
 	}
 	if c.Type == "" {
 		c.Type = "STATIC" // the proto default
 	}
-	c.LBPolicy = r.Get("lb_policy").Str()
-	if p := r.Get("load_balancing_policy"); p.Exists() {
+	c.LBPolicy = lbPolicy.Str()
+	if lbConfig.Exists() {
 		var names []string
-		_ = p.Get("policies").Items(func(_ int, pol jsonscan.Value) bool {
+		_ = lbConfig.Get("policies").Items(func(_ int, pol jsonscan.Value) bool {
 			names = append(names, ShortType(typedConfig(pol.Get("typed_extension_config", "typed_config"), o)))
 			return true
 		})
@@ -63,26 +67,18 @@ func decodeCluster(e envoyadmin.Entry, o *Opaque) *Cluster {
 	if c.LBPolicy == "" {
 		c.LBPolicy = "ROUND_ROBIN" // the proto default
 	}
-	c.EDSServiceName = r.Get("eds_cluster_config", "service_name").Str()
-	c.ConnectTimeout = r.Get("connect_timeout").Str()
-	c.DestinationRule = istioConfigName(r.Get("metadata", "filter_metadata", "istio", "config").Str())
-	c.TLS, c.SNI = upstreamTLS(r, o)
-	if th := r.Get("circuit_breakers", "thresholds"); th.Exists() {
-		_ = th.Items(func(_ int, t jsonscan.Value) bool {
-			if p := t.Get("priority").Str(); p != "" && p != "DEFAULT" {
-				return true
-			}
-			c.CircuitBreakers = circuitBreakers(t)
-			return false
-		})
-	}
-	if ts := r.Get("transport_socket"); !ts.Exists() {
-		_ = r.Get("transport_socket_matches").Items(func(_ int, m jsonscan.Value) bool {
-			typedConfig(m.Get("transport_socket", "typed_config"), o)
+	c.EDSServiceName = eds.Get("service_name").Str()
+	c.ConnectTimeout = timeout.Str()
+	c.DestinationRule = istioConfigName(metadata.Get("filter_metadata", "istio", "config").Str())
+	c.TLS, c.SNI = upstreamTLS(socket, tlsContext, socketMatches, o)
+	_ = breakers.Get("thresholds").Items(func(_ int, t jsonscan.Value) bool {
+		if p := t.Get("priority").Str(); p != "" && p != "DEFAULT" {
 			return true
-		})
-	}
-	_ = r.Get("filters").Items(func(_ int, f jsonscan.Value) bool {
+		}
+		c.CircuitBreakers = circuitBreakers(t)
+		return false
+	})
+	_ = filters.Items(func(_ int, f jsonscan.Value) bool {
 		typedConfig(f.Get("typed_config"), o)
 		return true
 	})
@@ -123,24 +119,22 @@ func circuitBreakers(t jsonscan.Value) string {
 // upstreamTLS says how a cluster talks to its endpoints: Istio's automatic
 // mTLS (transport_socket_matches on tlsMode=istio), TLS or mTLS (a TLS
 // transport socket with or without a client certificate), or plaintext.
-func upstreamTLS(r jsonscan.Value, o *Opaque) (mode, sni string) {
-	if ts := r.Get("transport_socket"); ts.Exists() {
-		return tlsMode(ts, o)
+func upstreamTLS(socket, tlsContext, matches jsonscan.Value, o *Opaque) (mode, sni string) {
+	if socket.Exists() {
+		return tlsMode(socket, o)
 	}
-	if tc := r.Get("tls_context"); tc.Exists() { // v2
-		return tlsContextMode(tc), tc.Get("sni").Str()
+	if tlsContext.Exists() { // v2
+		return tlsContextMode(tlsContext), tlsContext.Get("sni").Str()
 	}
-	matches := r.Get("transport_socket_matches")
-	if !matches.Exists() {
-		return "plaintext", ""
-	}
-	mode, sni = "plaintext", ""
+	mode = "plaintext"
 	_ = matches.Items(func(_ int, m jsonscan.Value) bool {
+		ts := m.Get("transport_socket")
 		if m.Get("match", "tlsMode").Str() == "istio" {
 			mode = "ISTIO_MUTUAL (auto)"
-			_, sni = tlsMode(m.Get("transport_socket"), o)
+			_, sni = tlsMode(ts, o)
 			return false
 		}
+		typedConfig(ts.Get("typed_config"), o)
 		return true
 	})
 	return mode, sni

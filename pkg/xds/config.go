@@ -106,6 +106,9 @@ func (c *Config) Bootstrap() *Bootstrap {
 // parallelMin is the entry count below which decoding stays on one goroutine.
 const parallelMin = 256
 
+// doneEvery is how many entries a worker decodes before letting go of their bytes.
+const doneEvery = 256
+
 // decodeAll decodes the entries of one kind on all cores, keeping their order.
 func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.Entry, *Opaque) T) []T {
 	entries := c.Dump.Entries(kind)
@@ -114,6 +117,9 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 	if len(entries) < parallelMin || workers == 1 {
 		for i, e := range entries {
 			out[i] = decode(e, &c.Opaque)
+		}
+		if len(entries) > 0 {
+			c.Dump.Done(entries[0], entries[len(entries)-1])
 		}
 		return out
 	}
@@ -128,8 +134,13 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 		wg.Add(1)
 		go func(w, lo, hi int) {
 			defer wg.Done()
+			done := lo
 			for i := lo; i < hi; i++ {
 				out[i] = decode(entries[i], &opaques[w])
+				if i-done == doneEvery || i == hi-1 {
+					c.Dump.Done(entries[done], entries[i])
+					done = i + 1
+				}
 			}
 		}(w, lo, hi)
 	}

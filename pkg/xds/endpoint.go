@@ -31,18 +31,20 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 		loc := locality(le.Get("locality"))
 		prio, _ := le.Get("priority").Uint()
 		_ = le.Get("lb_endpoints").Items(func(_ int, lb jsonscan.Value) bool {
-			addr, port := socketAddress(lb.Get("endpoint", "address"))
-			health := lb.Get("health_status").Str()
+			f := lb.Pick("endpoint", "health_status", "load_balancing_weight")
+			ep := f[0].Pick("address", "hostname")
+			addr, port := socketAddress(ep[0])
+			health := f[1].Str()
 			if health == "" {
 				health = "HEALTHY" // EDS default: UNKNOWN, which Envoy treats as healthy
 			}
-			w, ok := lb.Get("load_balancing_weight").Uint()
+			w, ok := f[2].Uint()
 			if !ok {
 				w = 1
 			}
 			out = append(out, &Endpoint{
 				Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Weight: uint32(w),
-				Locality: loc, Priority: uint32(prio), Hostname: lb.Get("endpoint", "hostname").Str(), Entry: e,
+				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(), Entry: e,
 			})
 			return true
 		})

@@ -103,18 +103,13 @@ const (
 	tcpLegacy    = "envoy.tcp_proxy"
 )
 
-func isHCM(f jsonscan.Value, name string) bool {
-	if name == hcmName || name == hcmLegacy {
-		return true
-	}
-	return strings.HasSuffix(f.Get("typed_config", "@type").Str(), ".HttpConnectionManager")
+// isHCM tells an HTTP connection manager by its filter name or config type.
+func isHCM(typ, name string) bool {
+	return name == hcmName || name == hcmLegacy || strings.HasSuffix(typ, ".HttpConnectionManager")
 }
 
-func isTCPProxy(f jsonscan.Value, name string) bool {
-	if name == tcpProxyName || name == tcpLegacy {
-		return true
-	}
-	return strings.HasSuffix(f.Get("typed_config", "@type").Str(), ".TcpProxy")
+func isTCPProxy(typ, name string) bool {
+	return name == tcpProxyName || name == tcpLegacy || strings.HasSuffix(typ, ".TcpProxy")
 }
 
 // Type classifies a listener as istioctl does, by its filters: HTTP, TCP,
@@ -150,45 +145,47 @@ const (
 )
 
 func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
-	r := e.Resource
 	l := &Listener{
 		Name: e.Name, State: e.State, Version: e.Version, LastUpdated: e.LastUpdated, Error: e.Error,
 		BindToPort: true, Entry: e,
 	}
-	if n := r.Get("name").Str(); n != "" {
+	f := e.Resource.Pick("name", "address", "additional_addresses", "use_original_dst", "bind_to_port", "deprecated_v1",
+		"traffic_direction", "listener_filters", "filter_chains", "default_filter_chain", "filter_chain_matcher")
+	if n := f[0].Str(); n != "" {
 		l.Name = n
 	}
-	l.Address, l.Port = socketAddress(r.Get("address"))
-	_ = r.Get("additional_addresses").Items(func(_ int, a jsonscan.Value) bool {
+	l.Address, l.Port = socketAddress(f[1])
+	_ = f[2].Items(func(_ int, a jsonscan.Value) bool {
 		addr, port := socketAddress(a.Get("address"))
 		l.AdditionalAddresses = append(l.AdditionalAddresses, joinHostPort(addr, port))
 		return true
 	})
-	l.UseOriginalDst = r.Get("use_original_dst").Bool()
-	if b := r.Get("bind_to_port"); b.Exists() {
+	l.UseOriginalDst = f[3].Bool()
+	if b := f[4]; b.Exists() {
 		// A BoolValue: written as a bare bool, or {"value": bool} in some dumps.
 		l.BindToPort = b.Bool() || b.Get("value").Bool()
 	}
-	if r.Get("deprecated_v1", "bind_to_port").Exists() {
-		l.BindToPort = r.Get("deprecated_v1", "bind_to_port").Bool()
+	if b := f[5].Get("bind_to_port"); b.Exists() {
+		l.BindToPort = b.Bool()
 	}
-	l.Direction = r.Get("traffic_direction").Str()
-	_ = r.Get("listener_filters").Items(func(_ int, f jsonscan.Value) bool {
-		l.ListenerFilters = append(l.ListenerFilters, f.Get("name").Str())
-		if tc := f.Get("typed_config"); tc.Exists() {
-			typedConfig(tc, o)
+	l.Direction = f[6].Str()
+	_ = f[7].Items(func(_ int, lf jsonscan.Value) bool {
+		nf := lf.Pick("name", "typed_config")
+		l.ListenerFilters = append(l.ListenerFilters, nf[0].Str())
+		if nf[1].Exists() {
+			typedConfig(nf[1], o)
 		}
 		return true
 	})
-	_ = r.Get("filter_chains").Items(func(_ int, fc jsonscan.Value) bool {
+	_ = f[8].Items(func(_ int, fc jsonscan.Value) bool {
 		l.FilterChains = append(l.FilterChains, decodeFilterChain(fc, false, o))
 		return true
 	})
-	if d := r.Get("default_filter_chain"); d.Exists() {
-		l.FilterChains = append(l.FilterChains, decodeFilterChain(d, true, o))
+	if f[9].Exists() {
+		l.FilterChains = append(l.FilterChains, decodeFilterChain(f[9], true, o))
 	}
-	if m := r.Get("filter_chain_matcher"); m.Exists() {
-		l.Matcher = m
+	if f[10].Exists() {
+		l.Matcher = f[10]
 	}
 	return l
 }
@@ -227,8 +224,9 @@ func joinHostPort(addr string, port uint32) string {
 }
 
 func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain {
-	fc := &FilterChain{Name: v.Get("name").Str(), Default: isDefault, Match: &listenerv3.FilterChainMatch{}}
-	if m := v.Get("filter_chain_match"); m.Exists() {
+	f := v.Pick("name", "filter_chain_match", "filters", "transport_socket", "tls_context")
+	fc := &FilterChain{Name: f[0].Str(), Default: isDefault, Match: &listenerv3.FilterChainMatch{}}
+	if m := f[1]; m.Exists() {
 		if err := decodeInto(m, fc.Match); err != nil {
 			fc.MatchError = err.Error()
 		}
@@ -237,22 +235,22 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 			fc.Match.ServerNames = m.Get("sni_domains").Strings()
 		}
 	}
-	_ = v.Get("filters").Items(func(_ int, f jsonscan.Value) bool {
-		name := f.Get("name").Str()
-		cfg := f.Get("typed_config")
+	_ = f[2].Items(func(_ int, flt jsonscan.Value) bool {
+		ff := flt.Pick("name", "typed_config", "config")
+		name, cfg := ff[0].Str(), ff[1]
 		typ := ""
 		if cfg.Exists() {
 			typ = typedConfig(cfg, o)
 		} else {
-			cfg = f.Get("config") // v2: a Struct in "config"
+			cfg = ff[2] // v2: a Struct in "config"
 		}
 		filter := Filter{Name: name, Type: typ}
 		var dest Destination
 		switch {
-		case isHCM(f, name):
+		case isHCM(typ, name):
 			filter.Proto = "HTTP"
 			dest = hcmDestination(cfg, o)
-		case isTCPProxy(f, name):
+		case isTCPProxy(typ, name):
 			dest = tcpDestination(cfg)
 			if dest.Cluster != BlackHoleCluster {
 				filter.Proto = "TCP"
@@ -268,7 +266,7 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 		last := fc.Filters[len(fc.Filters)-1]
 		fc.Destination = Destination{Kind: DestOther, Filter: last.Name}
 	}
-	if ts := v.Get("transport_socket"); ts.Exists() {
+	if ts := f[3]; ts.Exists() {
 		cfg := ts.Get("typed_config")
 		if !cfg.Exists() {
 			cfg = ts.Get("config")
@@ -277,7 +275,7 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 		if strings.HasSuffix(typ, "DownstreamTlsContext") || ts.Get("name").Str() == "envoy.transport_sockets.tls" || ts.Get("name").Str() == "tls" {
 			fc.TLS = downstreamTLS(cfg)
 		}
-	} else if tc := v.Get("tls_context"); tc.Exists() { // v2
+	} else if tc := f[4]; tc.Exists() { // v2
 		fc.TLS = downstreamTLS(tc)
 	}
 	return fc
@@ -285,23 +283,25 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 
 func hcmDestination(cfg jsonscan.Value, o *Opaque) Destination {
 	d := Destination{Kind: DestHTTP}
-	_ = cfg.Get("http_filters").Items(func(_ int, f jsonscan.Value) bool {
-		d.HTTPFilters = append(d.HTTPFilters, f.Get("name").Str())
-		if tc := f.Get("typed_config"); tc.Exists() {
-			typedConfig(tc, o)
+	f := cfg.Pick("http_filters", "rds", "route_config", "scoped_routes")
+	_ = f[0].Items(func(_ int, hf jsonscan.Value) bool {
+		p := hf.Pick("name", "typed_config")
+		d.HTTPFilters = append(d.HTTPFilters, p[0].Str())
+		if p[1].Exists() {
+			typedConfig(p[1], o)
 		}
 		return true
 	})
 	switch {
-	case cfg.Get("rds").Exists():
+	case f[1].Exists():
 		d.Kind = DestRDS
-		d.RouteConfig = cfg.Get("rds", "route_config_name").Str()
-	case cfg.Get("route_config").Exists():
+		d.RouteConfig = f[1].Get("route_config_name").Str()
+	case f[2].Exists():
 		d.Kind = DestInlineRoute
-		d.Inline = decodeRouteConfigResource(cfg.Get("route_config"), o)
-	case cfg.Get("scoped_routes").Exists():
+		d.Inline = decodeRouteConfigResource(f[2], o)
+	case f[3].Exists():
 		d.Kind = DestScopedRoute
-		d.RouteConfig = cfg.Get("scoped_routes", "name").Str()
+		d.RouteConfig = f[3].Get("name").Str()
 	}
 	return d
 }

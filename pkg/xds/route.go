@@ -89,8 +89,9 @@ func decodeRouteConfigEntry(e envoyadmin.Entry, o *Opaque) *RouteConfig {
 }
 
 func decodeRouteConfigResource(r jsonscan.Value, o *Opaque) *RouteConfig {
-	rc := &RouteConfig{Name: r.Get("name").Str()}
-	_ = r.Get("virtual_hosts").Items(func(_ int, vh jsonscan.Value) bool {
+	f := r.Pick("name", "virtual_hosts")
+	rc := &RouteConfig{Name: f[0].Str()}
+	_ = f[1].Items(func(_ int, vh jsonscan.Value) bool {
 		rc.VirtualHosts = append(rc.VirtualHosts, decodeVirtualHost(vh, o))
 		return true
 	})
@@ -98,8 +99,9 @@ func decodeRouteConfigResource(r jsonscan.Value, o *Opaque) *RouteConfig {
 }
 
 func decodeVirtualHost(v jsonscan.Value, o *Opaque) *VirtualHost {
-	vh := &VirtualHost{Name: v.Get("name").Str(), Domains: v.Get("domains").Strings(), RequireTLS: v.Get("require_tls").Str()}
-	_ = v.Get("routes").Items(func(_ int, r jsonscan.Value) bool {
+	f := v.Pick("name", "domains", "require_tls", "routes")
+	vh := &VirtualHost{Name: f[0].Str(), Domains: f[1].Strings(), RequireTLS: f[2].Str()}
+	_ = f[3].Items(func(_ int, r jsonscan.Value) bool {
 		vh.Routes = append(vh.Routes, decodeRoute(r, o))
 		return true
 	})
@@ -107,14 +109,14 @@ func decodeVirtualHost(v jsonscan.Value, o *Opaque) *VirtualHost {
 }
 
 func decodeRoute(v jsonscan.Value, o *Opaque) *Route {
-	r := &Route{Name: v.Get("name").Str(), Match: &routev3.RouteMatch{}, Raw: v}
-	m := v.Get("match")
-	if err := decodeInto(m, r.Match); err != nil {
+	f := v.Pick("name", "match", "metadata", "route", "redirect", "direct_response", "non_forwarding_action", "filter_action")
+	r := &Route{Name: f[0].Str(), Match: &routev3.RouteMatch{}, Raw: v}
+	if err := decodeInto(f[1], r.Match); err != nil {
 		r.MatchError = err.Error()
 	}
-	upgradeV2Match(m, r.Match)
-	r.VirtualService = istioConfigName(v.Get("metadata", "filter_metadata", "istio", "config").Str())
-	r.Action = decodeAction(v)
+	upgradeV2Match(f[1], r.Match)
+	r.VirtualService = istioConfigName(f[2].Get("filter_metadata", "istio", "config").Str())
+	r.Action = decodeAction(f[3], f[4], f[5], f[6].Exists() || f[7].Exists())
 	return r
 }
 
@@ -146,64 +148,65 @@ func istioConfigName(path string) string {
 	return path
 }
 
-func decodeAction(v jsonscan.Value) Action {
-	if rd := v.Get("redirect"); rd.Exists() {
-		port, _ := rd.Get("port_redirect").Uint()
+func decodeAction(ra, rd, dr jsonscan.Value, nonForwarding bool) Action {
+	if rd.Exists() {
+		f := rd.Pick("port_redirect", "scheme_redirect", "host_redirect", "path_redirect", "prefix_rewrite", "response_code", "strip_query", "https_redirect")
+		port, _ := f[0].Uint()
 		red := &Redirect{
-			Scheme: rd.Get("scheme_redirect").Str(), Host: rd.Get("host_redirect").Str(), Port: uint32(port),
-			Path: rd.Get("path_redirect").Str(), PrefixRewrite: rd.Get("prefix_rewrite").Str(),
-			Code: rd.Get("response_code").Str(), StripQuery: rd.Get("strip_query").Bool(),
+			Scheme: f[1].Str(), Host: f[2].Str(), Port: uint32(port), Path: f[3].Str(),
+			PrefixRewrite: f[4].Str(), Code: f[5].Str(), StripQuery: f[6].Bool(),
 		}
-		if rd.Get("https_redirect").Bool() {
+		if f[7].Bool() {
 			red.Scheme = "https"
 		}
 		return Action{Kind: ActRedirect, Redirect: red}
 	}
-	if dr := v.Get("direct_response"); dr.Exists() {
+	if dr.Exists() {
 		s, _ := dr.Get("status").Uint()
 		return Action{Kind: ActDirectResponse, Status: uint32(s)}
 	}
-	if v.Get("non_forwarding_action").Exists() || v.Get("filter_action").Exists() {
+	if nonForwarding {
 		return Action{Kind: ActNonForwarding}
 	}
-	ra := v.Get("route")
 	if !ra.Exists() {
 		return Action{}
 	}
+	f := ra.Pick("prefix_rewrite", "regex_rewrite", "host_rewrite_literal", "host_rewrite", "timeout",
+		"cluster", "cluster_header", "weighted_clusters", "cluster_specifier_plugin", "inline_cluster_specifier_plugin",
+		"host_rewrite_header", "auto_host_rewrite")
 	a := Action{
-		PrefixRewrite: ra.Get("prefix_rewrite").Str(),
-		RegexRewrite:  ra.Get("regex_rewrite", "substitution").Str(),
-		HostRewrite:   firstNonEmpty(ra.Get("host_rewrite_literal").Str(), ra.Get("host_rewrite").Str(), hostRewriteHeader(ra)),
-		Timeout:       ra.Get("timeout").Str(),
+		PrefixRewrite: f[0].Str(),
+		RegexRewrite:  f[1].Get("substitution").Str(),
+		HostRewrite:   firstNonEmpty(f[2].Str(), f[3].Str(), hostRewriteHeader(f[10], f[11])),
+		Timeout:       f[4].Str(),
 	}
 	switch {
-	case ra.Get("cluster").Exists():
-		a.Kind, a.Cluster = ActCluster, ra.Get("cluster").Str()
-	case ra.Get("cluster_header").Exists():
-		a.Kind, a.ClusterHeader = ActClusterHeader, ra.Get("cluster_header").Str()
-	case ra.Get("weighted_clusters").Exists():
+	case f[5].Exists():
+		a.Kind, a.Cluster = ActCluster, f[5].Str()
+	case f[6].Exists():
+		a.Kind, a.ClusterHeader = ActClusterHeader, f[6].Str()
+	case f[7].Exists():
 		a.Kind = ActWeighted
-		wc := ra.Get("weighted_clusters")
-		_ = wc.Get("clusters").Items(func(_ int, c jsonscan.Value) bool {
+		_ = f[7].Get("clusters").Items(func(_ int, c jsonscan.Value) bool {
 			w, _ := c.Get("weight").Uint()
 			a.Weighted = append(a.Weighted, WeightedCluster{Name: c.Get("name").Str(), Weight: uint32(w)})
 			a.TotalWeight += uint32(w)
 			return true
 		})
-		if t, ok := wc.Get("total_weight").Uint(); ok {
+		if t, ok := f[7].Get("total_weight").Uint(); ok {
 			a.TotalWeight = uint32(t)
 		}
-	case ra.Get("cluster_specifier_plugin").Exists() || ra.Get("inline_cluster_specifier_plugin").Exists():
+	case f[8].Exists() || f[9].Exists():
 		a.Kind = ActClusterPlugin
 	}
 	return a
 }
 
-func hostRewriteHeader(ra jsonscan.Value) string {
-	if h := ra.Get("host_rewrite_header").Str(); h != "" {
+func hostRewriteHeader(header, auto jsonscan.Value) string {
+	if h := header.Str(); h != "" {
 		return "from header " + h
 	}
-	if ra.Get("auto_host_rewrite").Bool() {
+	if auto.Bool() {
 		return "auto (upstream host)"
 	}
 	return ""

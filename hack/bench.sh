@@ -10,9 +10,19 @@ SIZES=${SIZES:-"1000 5000 10000"}
 ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 ISTIOCTL=${ISTIOCTL:-$CACHE/bin/istioctl}
 MESH=bin/kubectl-mesh
+DEFAULT_COMMANDS='listeners
+routes
+clusters
+endpoints
+listeners -o json
+routes -o yaml
+clusters -o yaml
+all -o yaml'
+
 TIME=/usr/bin/time
 
 [ -x "$TIME" ] || { echo "bench: needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
+command -v bc >/dev/null || { echo "bench: needs bc (apt-get install bc)" >&2; exit 2; }
 mkdir -p "$CACHE/bin" "$CACHE/bench"
 if [ ! -x "$ISTIOCTL" ]; then
   echo "bench: building istioctl $ISTIO_VERSION into $CACHE/bin (once; several minutes)" >&2
@@ -43,7 +53,9 @@ printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh
 for n in $SIZES; do
   f="$CACHE/bench/mesh-$n.json"
   size=$(( $(stat -c %s "$f") / 1000000 ))
-  for c in ${COMMANDS:-listeners routes clusters endpoints "listeners -o json" "clusters -o yaml" "all -o yaml"}; do
+  # One command per line; COMMANDS overrides, e.g. COMMANDS=$'listeners\nroutes -o json'.
+  while IFS= read -r c; do
+    [ -n "$c" ] || continue
     set -- $c
     kind=$1; shift
     mine=$kind; [ "$kind" = all ] && mine=config
@@ -51,5 +63,5 @@ for n in $SIZES; do
     read -r it ir < <(measure "$ISTIOCTL" proxy-config "$kind" -f "$f" "$@")
     printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "$n" "$size" "$c" "$mt" "$it" \
       "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
-  done
+  done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
 done

@@ -135,17 +135,27 @@ func typedConfig(v jsonscan.Value, o *Opaque) string {
 	return ShortType(typ)
 }
 
-// known reports whether a type URL is an Envoy API type: one registered by
-// the go-control-plane packages linked in (see types.go), or a legacy v2 name.
+// envoyAPIRoots are the top-level packages of Envoy's API (the api/envoy
+// tree of data-plane-api): every message under them is Envoy's own. Istio
+// and others publish types under other roots, and sometimes under "envoy."
+// too (envoy.tcp.metadataexchange.config.MetadataExchange is Istio's).
+var envoyAPIRoots = []string{
+	"envoy.admin.", "envoy.api.", "envoy.config.", "envoy.data.", "envoy.extensions.",
+	"envoy.service.", "envoy.type.", "envoy.watchdog.",
+	"google.protobuf.", "xds.", "udpa.",
+}
+
+// known reports whether a type URL names a message of Envoy's API (current
+// or the removed v2), or one of the well-known types it builds on.
 func known(typeURL string) bool {
 	if typeURL == "" {
 		return true
 	}
 	t := ShortType(typeURL)
-	if strings.HasPrefix(t, "envoy.api.v2.") || strings.HasPrefix(t, "envoy.config.filter.") ||
-		strings.HasPrefix(t, "envoy.admin.v2alpha.") {
-		return true // v2: removed from the API, still Envoy's own
+	for _, root := range envoyAPIRoots {
+		if strings.HasPrefix(t, root) {
+			return true
+		}
 	}
-	_, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(t))
-	return err == nil
+	return false
 }

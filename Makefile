@@ -30,8 +30,9 @@ lint: ## gofmt and go vet
 bench: build ## time whole commands against istioctl proxy-config on generated dumps (see hack/bench.sh)
 	CACHE=$(CACHE) hack/bench.sh
 
-dist: ## release archives for linux/darwin/windows on amd64/arm64 with sha256 sums
+dist: ## release archives for linux/darwin/windows on amd64/arm64 with sha256 sums, and krew.yaml for them
 	hack/dist.sh $(VERSION)
+	hack/krew.sh $(VERSION)
 
 clean:
 	rm -rf bin dist

@@ -9,7 +9,7 @@ for platform in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 
   os=${platform%/*}; arch=${platform#*/}
   dir=$(mktemp -d)
   bin=kubectl-mesh; [ "$os" = windows ] && bin=kubectl-mesh.exe
-  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath \
+  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=false \
     -ldflags "-s -w -X github.com/kubectl-mesh/kubectl-mesh/pkg/cmd.version=$VERSION" -o "$dir/$bin" ./cmd/kubectl-mesh
   cp LICENSE "$dir/"
   archive="dist/kubectl-mesh_${VERSION}_${os}_${arch}.tar.gz"

@@ -87,9 +87,14 @@ func Write(w io.Writer, template []byte, opts Options) error {
 				clusters = append(clusters, json.RawMessage(strings.ReplaceAll(r.Replace(t.httpCluster), base, sub)))
 				endpoints = append(endpoints, assignment(sub, i, 8080, opts.EndpointsPerShard))
 			}
-			weighted := fmt.Sprintf(`"weighted_clusters": {"clusters": [{"name": %q, "weight": 90}, {"name": %q, "weight": 10}]}`,
+			// The templates are compact JSON: "cluster":"...".
+			weighted := fmt.Sprintf(`"weighted_clusters":{"clusters":[{"name":%q,"weight":90},{"name":%q,"weight":10}]}`,
 				"outbound|8080|v1|"+fqdn, "outbound|8080|v2|"+fqdn)
-			route = strings.Replace(route, fmt.Sprintf(`"cluster": %q`, base), weighted, 1)
+			before := route
+			route = strings.Replace(route, fmt.Sprintf(`"cluster":%q`, base), weighted, 1)
+			if route == before {
+				return fmt.Errorf("template route has no action to weight for %s", fqdn)
+			}
 		}
 		routes = append(routes, json.RawMessage(route))
 	}

@@ -339,6 +339,18 @@ func keyList(keys []string) string {
 	return strings.Join(keys, ", ")
 }
 
+// looksLikeCluster tells a bare Cluster by fields only clusters have.
+func looksLikeCluster(v jsonscan.Value) bool {
+	f := v.Pick("connect_timeout", "eds_cluster_config", "lb_policy", "type", "cluster_type", "load_assignment",
+		"transport_socket", "transport_socket_matches", "circuit_breakers")
+	for _, x := range f {
+		if x.Present() {
+			return true
+		}
+	}
+	return false
+}
+
 // loadList reads a list of resources (istioctl -o json output, Envoy
 // Gateway's translator output) or of istiod debug records.
 func loadList(v jsonscan.Value) (*Dump, error) {
@@ -366,7 +378,7 @@ func loadList(v jsonscan.Value) (*Dump, error) {
 			d.add(resourceEntry(KindListener, item))
 		case item.Get("cluster_name").Exists():
 			d.add(resourceEntry(KindEndpoints, item))
-		case item.Get("connect_timeout").Exists() || item.Get("eds_cluster_config").Exists() || item.Get("lb_policy").Exists() || item.Get("type").Exists() && item.Get("name").Exists():
+		case looksLikeCluster(item):
 			d.add(resourceEntry(KindCluster, item))
 		case item.Get("proxy").Present() && item.Get("cluster_sent").Present():
 			err = notDump("the input is istiod /debug/syncz output, not an Envoy dump (see kubectl mesh status)")

@@ -17,38 +17,115 @@ import (
 const Placeholder = "[redacted]"
 
 // sensitiveFields are proto fields that hold key material or credentials
-// (Envoy marks them udpa.annotations.sensitive).
-var sensitiveFields = []string{"private_key", "password", "pkcs12", "session_ticket_keys", "hmac_secret", "client_secret"}
+// (Envoy marks them udpa.annotations.sensitive). Most are DataSources: their
+// inline contents are secret, a file name or environment variable is not.
+var sensitiveFields = []string{"private_key", "password", "pkcs12", "hmac_secret", "client_secret", "secret", "secrets"}
+
+// Member decides what to print for an object member: the value itself, or
+// a copy with its secret parts replaced (changed is true then).
+func Member(key []byte, val jsonscan.Value) (out jsonscan.Value, changed bool) {
+	if jsonscan.KeyIs(key, "session_ticket_keys") {
+		return placeholder, true
+	}
+	sensitive := false
+	for _, f := range sensitiveFields {
+		if jsonscan.KeyIs(key, f) {
+			sensitive = true
+			break
+		}
+	}
+	if !sensitive {
+		return val, false
+	}
+	switch val.Kind() {
+	case jsonscan.String:
+		// "secret": a whole Secret or a name is fine; a bare string credential is not.
+		if jsonscan.KeyIs(key, "secret") || jsonscan.KeyIs(key, "secrets") {
+			return val, false
+		}
+		if s := val.Str(); s == "" || s == Placeholder {
+			return val, false
+		}
+		return placeholder, true
+	case jsonscan.Object:
+		if isDataSource(val) {
+			return redactDataSource(val)
+		}
+		if jsonscan.KeyIs(key, "secrets") { // GenericSecret.secrets: a map of DataSources
+			return redactMap(val)
+		}
+	}
+	return val, false
+}
+
+var placeholder = jsonscan.MustLiteral(`"` + Placeholder + `"`)
+
+func isDataSource(v jsonscan.Value) bool {
+	return v.Get("inline_bytes").Present() || v.Get("inline_string").Present() ||
+		v.Get("filename").Present() || v.Get("environment_variable").Present()
+}
+
+// redactDataSource replaces non-empty inline contents, keeping where a file
+// or variable is read from.
+func redactDataSource(v jsonscan.Value) (jsonscan.Value, bool) {
+	var b bytes.Buffer
+	changed := false
+	b.WriteByte('{')
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.Write(k)
+		b.WriteString(`":`)
+		if (jsonscan.KeyIs(k, "inline_bytes") || jsonscan.KeyIs(k, "inline_string")) && val.Str() != "" && val.Str() != Placeholder {
+			b.WriteString(`"` + Placeholder + `"`)
+			changed = true
+		} else {
+			b.Write(val.Raw())
+		}
+		return true
+	})
+	b.WriteByte('}')
+	if !changed {
+		return v, false
+	}
+	out, err := jsonscan.Parse(b.Bytes())
+	if err != nil {
+		return placeholder, true
+	}
+	return out, true
+}
+
+func redactMap(v jsonscan.Value) (jsonscan.Value, bool) {
+	var b bytes.Buffer
+	changed := false
+	b.WriteByte('{')
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.Write(k)
+		b.WriteString(`":`)
+		out, c := redactDataSource(val)
+		changed = changed || c
+		b.Write(out.Raw())
+		return true
+	})
+	b.WriteByte('}')
+	if !changed {
+		return v, false
+	}
+	out, err := jsonscan.Parse(b.Bytes())
+	if err != nil {
+		return placeholder, true
+	}
+	return out, true
+}
 
 // sensitiveHeaders are header names whose values are credentials.
 var sensitiveHeaders = []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "istio-token"}
-
-// Field reports whether the value of an object member must be redacted
-// whatever it holds.
-func Field(key []byte, val jsonscan.Value) bool {
-	for _, f := range sensitiveFields {
-		if jsonscan.KeyIs(key, f) {
-			return true
-		}
-	}
-	switch {
-	case jsonscan.KeyIs(key, "secret"):
-		// GenericSecret.secret is a DataSource; a dump entry's "secret" is a whole Secret.
-		return isDataSource(val)
-	case jsonscan.KeyIs(key, "secrets"):
-		found := false
-		_ = val.Fields(func(_ []byte, v jsonscan.Value) bool {
-			found = isDataSource(v)
-			return false
-		})
-		return found
-	}
-	return false
-}
-
-func isDataSource(v jsonscan.Value) bool {
-	return v.Get("inline_bytes").Present() || v.Get("inline_string").Present() || v.Get("environment_variable").Present()
-}
 
 // Header reports whether a header (or gRPC metadata) name carries a credential.
 func Header(name string) bool {

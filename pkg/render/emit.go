@@ -73,8 +73,8 @@ var redacted = jsonscan.MustLiteral(`"` + redact.Placeholder + `"`)
 // member applies the redaction rules to one object member. headerName is the
 // value of a preceding "key" member, for {key, value} header and metadata pairs.
 func member(key []byte, val jsonscan.Value, headerName string) jsonscan.Value {
-	if redact.Field(key, val) {
-		return redacted
+	if out, changed := redact.Member(key, val); changed {
+		return out
 	}
 	if headerName != "" && jsonscan.KeyIs(key, "value") && redact.Header(headerName) {
 		return redacted

@@ -1,0 +1,45 @@
+package dumpgen
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+)
+
+func TestGeneratesTheResourcesOfEachService(t *testing.T) {
+	tpl, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, tpl, Options{Services: 20}); err != nil {
+		t.Fatal(err)
+	}
+	dumps, err := envoyadmin.Load(out.Bytes())
+	if err != nil {
+		t.Fatalf("the generated dump does not load: %v", err)
+	}
+	d := dumps[0]
+	// 20 services: every 5th (4, 9, 14, 19) TCP, the other 16 HTTP; HTTP
+	// services 0, 8, 12, 16 have two subsets each. The template has 17
+	// listeners, 14 route configs and 21 clusters of its own.
+	for kind, want := range map[envoyadmin.Kind]int{
+		envoyadmin.KindListener:    17 + 20,
+		envoyadmin.KindRouteConfig: 14 + 16,
+		envoyadmin.KindCluster:     21 + 20 + 8,
+		envoyadmin.KindEndpoints:   20 + 8,
+	} {
+		if got := len(d.Entries(kind)); got != want {
+			t.Errorf("%s: %d, want %d", kind, got, want)
+		}
+	}
+	s := out.String()
+	for _, want := range []string{`"name": "10.96.0.19_443"`, `"svc-8.ns-8.svc.cluster.local:8080"`, `"outbound|8080|v2|svc-16.ns-16.svc.cluster.local"`, `"weight": 90`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("generated dump lacks %s", want)
+		}
+	}
+}

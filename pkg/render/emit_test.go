@@ -77,7 +77,7 @@ func TestEmittersPreserveEveryFixture(t *testing.T) {
 
 func TestPlainScalarsOnlyWhenUnambiguous(t *testing.T) {
 	for s, plain := range map[string]bool{
-		"outbound|9080||reviews.default.svc.cluster.local": true,
+		"outbound|9080||reviews.default.svc.cluster.local":      true,
 		"type.googleapis.com/envoy.config.listener.v3.Listener": true,
 		"10.0.0.1":   false, // would read as a number-ish/IP plain is fine but starts with a digit
 		"true":       false,

@@ -105,10 +105,10 @@ func TestClusterTLSModesAndDefaults(t *testing.T) {
 	   "metadata":{"filter_metadata":{"istio":{"config":"/apis/networking.istio.io/v1alpha3/namespaces/bookinfo/destination-rule/reviews"}}},
 	   "circuit_breakers":{"thresholds":[{"max_connections":4294967295,"max_requests":100}]}}]`)
 	want := map[string][3]string{ // TLS, LB, type
-		"plain": {"plaintext", "ROUND_ROBIN", "STATIC"},
-		"tls":   {"TLS", "LEAST_REQUEST", "STRICT_DNS"},
-		"mtls":  {"mTLS", "ROUND_ROBIN", "STATIC"},
-		"istio": {"ISTIO_MUTUAL", "ROUND_ROBIN", "STATIC"},
+		"plain":                              {"plaintext", "ROUND_ROBIN", "STATIC"},
+		"tls":                                {"TLS", "LEAST_REQUEST", "STRICT_DNS"},
+		"mtls":                               {"mTLS", "ROUND_ROBIN", "STATIC"},
+		"istio":                              {"ISTIO_MUTUAL", "ROUND_ROBIN", "STATIC"},
 		"outbound|80||a.b.svc.cluster.local": {"ISTIO_MUTUAL (auto)", "ROUND_ROBIN", "EDS"},
 	}
 	for _, c := range cfg.Clusters() {

@@ -98,6 +98,11 @@ func (o *ProxyOptions) printAll(cfg *xds.Config) error {
 			return err
 		}
 	}
+	if d.Has(envoyadmin.KindECDS) {
+		if err := section(func() error { return render.ExtensionConfigs(o.Out, cfg.ExtensionConfigs(), o.wide()) }); err != nil {
+			return err
+		}
+	}
 	if d.Has(envoyadmin.KindEndpoints) || d.Has(envoyadmin.KindClusterStatus) {
 		if err := section(func() error { return render.Endpoints(o.Out, cfg.Endpoints(), o.wide()) }); err != nil {
 			return err

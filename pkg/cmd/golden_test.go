@@ -222,3 +222,48 @@ func TestBootstrapVersionsMatchIstioctl(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestECDSMatchesIstioctl(t *testing.T) {
+	out, _, err := run(t, "", "ecds", "-f", fixture("istio/istioctl-golden/ecds/configdump.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, ours := parseTable(readFixture(t, "istio/istioctl-golden/ecds/output.txt")), parseTable(out)
+	covers(t, theirs, ours, map[string]string{"ECDS NAME": "ECDS NAME", "TYPE": "TYPE"})
+	for i, r := range theirs.rows { // same order as istioctl too
+		if ours.rows[i]["ECDS NAME"] != r["ECDS NAME"] {
+			t.Errorf("row %d: %s, istioctl has %s", i, ours.rows[i]["ECDS NAME"], r["ECDS NAME"])
+		}
+	}
+}
+
+// egctl wraps the same dump ({"default": {"eg": ...}}) and splits it by type:
+// every form must show the same rows as the admin dump it came from.
+func TestEnvoyGatewayFormsShowTheSameRows(t *testing.T) {
+	for _, tc := range []struct{ cmd, whole, part string }{
+		{"listeners", "envoy-gateway/egctl-config/in/in.all.json", "envoy-gateway/egctl-config/out/out.listener.yaml"},
+		{"clusters", "envoy-gateway/egctl-config/in/in.all.json", "envoy-gateway/egctl-config/out/out.cluster.json"},
+		{"routes", "envoy-gateway/egctl-config/in/in.all.json", "envoy-gateway/egctl-config/out/out.route.yaml"},
+		{"endpoints", "envoy-gateway/egctl-config/in/in.all.json", "envoy-gateway/egctl-config/out/out.endpoints.json"},
+		{"secrets", "envoy-gateway/egctl-config/in/in.all.json", "envoy-gateway/egctl-config/out/out.all.yaml"},
+		{"listeners", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.all.json", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.listener.yaml"},
+		{"routes", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.all.yaml", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.route.yaml"},
+		{"clusters", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.all.json", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.cluster.yaml"},
+		{"endpoints", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.all.json", "envoy-gateway/egctl-translate/from-gateway-api-to-xds.endpoint.yaml"},
+	} {
+		want, _, err := run(t, "", tc.cmd, "-f", fixture(tc.whole), "-o", "wide")
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.cmd, tc.whole, err)
+		}
+		got, _, err := run(t, "", tc.cmd, "-f", fixture(tc.part), "-o", "wide")
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.cmd, tc.part, err)
+		}
+		if got != want {
+			t.Errorf("%s: %s and %s differ\n%s\n---\n%s", tc.cmd, tc.whole, tc.part, want, got)
+		}
+		if len(parseTable(got).rows) == 0 {
+			t.Errorf("%s %s: no rows", tc.cmd, tc.part)
+		}
+	}
+}

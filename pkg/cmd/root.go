@@ -63,6 +63,7 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 		NewClustersCmd(deps),
 		NewEndpointsCmd(deps),
 		NewSecretsCmd(deps),
+		NewECDSCmd(deps),
 		NewBootstrapCmd(deps),
 		NewConfigCmd(deps),
 		NewVersionCmd(deps),

@@ -1,0 +1,29 @@
+package render
+
+import (
+	"io"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// ExtensionConfigs writes one row per ECDS filter config.
+func ExtensionConfigs(w io.Writer, xs []*xds.ExtensionConfig, wide bool) error {
+	cols := []string{"ECDS NAME", "TYPE", "STATE"}
+	if wide {
+		cols = append(cols, "VERSION", "LAST UPDATED")
+	}
+	t := NewTable(w, cols...)
+	var ns []note
+	for _, x := range xs {
+		ns = append(ns, note{x.Name, x.State, x.Version, x.LastUpdated, x.Error})
+		cells := []string{x.Name, x.Type, string(x.State)}
+		if wide {
+			cells = append(cells, dash(x.Version), dash(x.LastUpdated))
+		}
+		t.Row(cells...)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	return stateNotes(w, "extension config", ns)
+}

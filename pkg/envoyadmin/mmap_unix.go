@@ -4,7 +4,7 @@ package envoyadmin
 
 import (
 	"os"
-	"syscall"
+	"golang.org/x/sys/unix"
 )
 
 // mmapMin is the size below which reading is as cheap as mapping.
@@ -14,7 +14,7 @@ func mmapFile(f *os.File, size int64) (*Input, bool) {
 	if size < mmapMin || int64(int(size)) != size {
 		return nil, false
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
 	if err != nil {
 		return nil, false
 	}
@@ -25,7 +25,7 @@ func mmapFile(f *os.File, size int64) (*Input, bool) {
 		from = (from + page - 1) / page * page
 		to = min(to, len(data)) / page * page
 		if from < to {
-			_ = syscall.Madvise(data[from:to], syscall.MADV_DONTNEED)
+			_ = unix.Madvise(data[from:to], unix.MADV_DONTNEED)
 		}
 	}
 	prefetch := func(from, to int) {
@@ -35,5 +35,5 @@ func mmapFile(f *os.File, size int64) (*Input, bool) {
 			populate(data[from:to])
 		}
 	}
-	return &Input{Data: data, Evict: evict, Prefetch: prefetch, Release: func() { _ = syscall.Munmap(data) }}, true
+	return &Input{Data: data, Evict: evict, Prefetch: prefetch, Release: func() { _ = unix.Munmap(data) }}, true
 }

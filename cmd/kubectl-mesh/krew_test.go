@@ -21,6 +21,7 @@ type krewManifest struct {
 	} `json:"metadata"`
 	Spec struct {
 		Version          string `json:"version"`
+		Homepage         string `json:"homepage"`
 		ShortDescription string `json:"shortDescription"`
 		Description      string `json:"description"`
 		Caveats          string `json:"caveats"`

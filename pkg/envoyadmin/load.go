@@ -50,6 +50,10 @@ type Dump struct {
 	SkippedSections map[string]int
 }
 
+// minEntryBytes is about the size of a listener or cluster entry, to
+// size the entry slices (a cluster or listener is several kilobytes).
+const minEntryBytes = 4096
+
 // evictEvery is how many entries are indexed before their bytes are let go.
 const evictEvery = 256
 
@@ -64,6 +68,15 @@ type pendingList struct {
 func (d *Dump) Entries(k Kind) []Entry {
 	if ps, ok := d.pending[k]; ok {
 		delete(d.pending, k)
+		if d.entries == nil {
+			d.entries = map[Kind][]Entry{}
+		}
+		// Room for the entries up front: they are large, and a 100 MB dump has tens of thousands.
+		size := 0
+		for _, p := range ps {
+			size += p.value.End() - p.value.Offset()
+		}
+		d.entries[k] = make([]Entry, 0, len(d.entries[k])+size/minEntryBytes+1)
 		for _, p := range ps {
 			if p.lone {
 				d.addEntry(p.shape, p.value)

@@ -33,7 +33,7 @@ func Parse(data []byte) (Value, error) { return ParseWithProgress(data, nil) }
 // every few megabytes of a large document: the caller may let go of what
 // lies before offset (drop pages of a memory-mapped file) until it needs it.
 func ParseWithProgress(data []byte, progress func(offset int)) (Value, error) {
-	d := &doc{data: data, ends: make(map[int]int, len(data)/8192), marks: make([]uint64, len(data)>>12+1),
+	d := &doc{data: data, ends: make(map[int]int, len(data)/1024), marks: make([]uint64, len(data)>>12+1),
 		progress: progress, next: progressStep}
 	start := SkipSpace(data, 0)
 	if start == len(data) {

@@ -16,7 +16,7 @@ func Clusters(w io.Writer, cs []*xds.Cluster, wide bool) error {
 	t := NewTable(w, cols...)
 	var ns []note
 	for _, c := range cs {
-		ns = append(ns, note{c.Name, c.State, c.Version, c.LastUpdated, c.Error})
+		ns = addNote(ns, note{c.Name, c.State, c.Version, c.LastUpdated, c.Error})
 		port := "-"
 		if c.Port != 0 {
 			port = strconv.FormatUint(uint64(c.Port), 10)

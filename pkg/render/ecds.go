@@ -15,7 +15,7 @@ func ExtensionConfigs(w io.Writer, xs []*xds.ExtensionConfig, wide bool) error {
 	t := NewTable(w, cols...)
 	var ns []note
 	for _, x := range xs {
-		ns = append(ns, note{x.Name, x.State, x.Version, x.LastUpdated, x.Error})
+		ns = addNote(ns, note{x.Name, x.State, x.Version, x.LastUpdated, x.Error})
 		cells := []string{x.Name, x.Type, string(x.State)}
 		if wide {
 			cells = append(cells, dash(x.Version), dash(x.LastUpdated))

@@ -52,7 +52,15 @@ func Listeners(w io.Writer, ls []*xds.Listener, wide bool) error {
 func listenerNotes(ls []*xds.Listener) []note {
 	var ns []note
 	for _, l := range ls {
-		ns = append(ns, note{l.Name, l.State, l.Version, l.LastUpdated, l.Error})
+		ns = addNote(ns, note{l.Name, l.State, l.Version, l.LastUpdated, l.Error})
+	}
+	return ns
+}
+
+// addNote keeps the notes worth a line below the table: rejected and warming resources.
+func addNote(ns []note, n note) []note {
+	if n.state == envoyadmin.StateError || n.state == envoyadmin.StateWarming {
+		ns = append(ns, n)
 	}
 	return ns
 }

@@ -25,7 +25,7 @@ func Routes(w io.Writer, rcs []*xds.RouteConfig, wide bool) error {
 		if rc.InlineIn != "" {
 			name = "(inline in listener " + rc.InlineIn + ")"
 		}
-		ns = append(ns, note{rc.Name, rc.State, rc.Version, rc.LastUpdated, rc.Error})
+		ns = addNote(ns, note{rc.Name, rc.State, rc.Version, rc.LastUpdated, rc.Error})
 		if len(rc.VirtualHosts) == 0 {
 			t.Row(name, "-", "-", "-", "-", "-", string(rc.State))
 			continue

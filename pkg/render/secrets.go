@@ -19,7 +19,7 @@ func Secrets(w io.Writer, ss []*xds.Secret, now time.Time, wide bool) error {
 	t := NewTable(w, cols...)
 	var ns []note
 	for _, s := range ss {
-		ns = append(ns, note{s.Name, s.State, s.Version, s.LastUpdated, s.Error})
+		ns = addNote(ns, note{s.Name, s.State, s.Version, s.LastUpdated, s.Error})
 		cells := []string{s.Name, s.Type, string(s.State), strconv.FormatBool(s.Valid(now)), s.Serial, certTime(s.NotAfter), certTime(s.NotBefore)}
 		if wide {
 			cells = append(cells, dash(strings.Join(s.Identity, ",")), dash(s.Issuer), strconv.Itoa(s.Certs), dash(s.Version))

@@ -78,7 +78,24 @@ type Destination struct {
 	Cluster     string       // DestCluster
 	Weighted    []WeightedCluster
 	Filter      string // DestOther: the terminal filter's name
-	HTTPFilters []string
+	// HCM is the HTTP connection manager's config, read further only by
+	// those who need it (its HTTP filters, for trace).
+	HCM jsonscan.Value
+}
+
+// HTTPFilters lists the names of an HTTP chain's filters, in order, and
+// notes the types outside Envoy's API in o.
+func (d Destination) HTTPFilters(o *Opaque) []string {
+	var names []string
+	_ = d.HCM.Get("http_filters").Items(func(_ int, hf jsonscan.Value) bool {
+		p := hf.Pick("name", "typed_config")
+		names = append(names, p[0].Str())
+		if p[1].Exists() {
+			typedConfig(p[1], o)
+		}
+		return true
+	})
+	return names
 }
 
 // WeightedCluster is one target of a weighted split.
@@ -282,26 +299,18 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 }
 
 func hcmDestination(cfg jsonscan.Value, o *Opaque) Destination {
-	d := Destination{Kind: DestHTTP}
-	f := cfg.Pick("http_filters", "rds", "route_config", "scoped_routes")
-	_ = f[0].Items(func(_ int, hf jsonscan.Value) bool {
-		p := hf.Pick("name", "typed_config")
-		d.HTTPFilters = append(d.HTTPFilters, p[0].Str())
-		if p[1].Exists() {
-			typedConfig(p[1], o)
-		}
-		return true
-	})
+	d := Destination{Kind: DestHTTP, HCM: cfg}
+	f := cfg.Pick("rds", "route_config", "scoped_routes")
 	switch {
-	case f[1].Exists():
+	case f[0].Exists():
 		d.Kind = DestRDS
-		d.RouteConfig = f[1].Get("route_config_name").Str()
-	case f[2].Exists():
+		d.RouteConfig = f[0].Get("route_config_name").Str()
+	case f[1].Exists():
 		d.Kind = DestInlineRoute
-		d.Inline = decodeRouteConfigResource(f[2], o)
-	case f[3].Exists():
+		d.Inline = decodeRouteConfigResource(f[1], o)
+	case f[2].Exists():
 		d.Kind = DestScopedRoute
-		d.RouteConfig = f[3].Get("name").Str()
+		d.RouteConfig = f[2].Get("name").Str()
 	}
 	return d
 }

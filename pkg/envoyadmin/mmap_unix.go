@@ -3,8 +3,8 @@
 package envoyadmin
 
 import (
-	"os"
 	"golang.org/x/sys/unix"
+	"os"
 )
 
 // mmapMin is the size below which reading is as cheap as mapping.

@@ -3,8 +3,9 @@
 package envoyadmin
 
 import (
-	"golang.org/x/sys/unix"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // mmapMin is the size below which reading is as cheap as mapping.

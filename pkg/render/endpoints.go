@@ -9,15 +9,15 @@ import (
 
 // Endpoints writes one row per endpoint of each cluster.
 func Endpoints(w io.Writer, es []*xds.Endpoint, wide bool) error {
-	cols := []string{"ENDPOINT", "STATUS", "OUTLIER CHECK", "LOCALITY", "CLUSTER"}
+	cols := []string{"ENDPOINT", "STATUS", "OUTLIER CHECK", "WEIGHT", "LOCALITY", "CLUSTER"}
 	if wide {
-		cols = append(cols, "WEIGHT", "PRIORITY", "HOSTNAME")
+		cols = append(cols, "PRIORITY", "HOSTNAME")
 	}
 	t := NewTable(w, cols...)
 	for _, e := range es {
-		cells := []string{e.Address, e.Health, dash(e.Outlier), dash(e.Locality), e.Cluster}
+		cells := []string{e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster}
 		if wide {
-			cells = append(cells, strconv.FormatUint(uint64(e.Weight), 10), strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
+			cells = append(cells, strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
 		}
 		t.Row(cells...)
 	}

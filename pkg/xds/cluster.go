@@ -124,49 +124,53 @@ func upstreamTLS(socket, tlsContext, matches jsonscan.Value, o *Opaque) (mode, s
 		return tlsMode(socket, o)
 	}
 	if tlsContext.Exists() { // v2
-		return tlsContextMode(tlsContext), tlsContext.Get("sni").Str()
+		f := tlsContext.Pick("common_tls_context", "sni")
+		return tlsContextMode(f[0]), f[1].Str()
 	}
 	mode = "plaintext"
 	_ = matches.Items(func(_ int, m jsonscan.Value) bool {
-		ts := m.Get("transport_socket")
-		if m.Get("match", "tlsMode").Str() == "istio" {
+		f := m.Pick("match", "transport_socket")
+		if f[0].Get("tlsMode").Str() == "istio" {
 			mode = "ISTIO_MUTUAL (auto)"
-			_, sni = tlsMode(ts, o)
+			_, sni = tlsMode(f[1], o)
 			return false
 		}
-		typedConfig(ts.Get("typed_config"), o)
+		typedConfig(f[1].Get("typed_config"), o)
 		return true
 	})
 	return mode, sni
 }
 
+// tlsMode reads a transport socket: TLS, mTLS, ISTIO_MUTUAL, plaintext, or its type.
 func tlsMode(ts jsonscan.Value, o *Opaque) (string, string) {
-	cfg := ts.Get("typed_config")
+	f := ts.Pick("typed_config", "name")
+	cfg := f[0]
 	typ := typedConfig(cfg, o)
 	switch {
 	case strings.HasSuffix(typ, "UpstreamTlsContext"):
-		return tlsContextMode(cfg), cfg.Get("sni").Str()
+		c := cfg.Pick("common_tls_context", "sni")
+		return tlsContextMode(c[0]), c[1].Str()
 	case strings.HasSuffix(typ, "RawBuffer"):
 		return "plaintext", ""
+	case strings.HasSuffix(typ, "InternalUpstreamTransport"):
+		inner, sni := tlsMode(cfg.Get("transport_socket"), o)
+		return "internal+" + inner, sni
 	case typ != "":
-		if strings.HasSuffix(typ, "InternalUpstreamTransport") {
-			inner, sni := tlsMode(cfg.Get("transport_socket"), o)
-			return "internal+" + inner, sni
-		}
 		return ShortType(typ), ""
 	}
-	return ts.Get("name").Str(), ""
+	return f[1].Str(), ""
 }
 
-func tlsContextMode(cfg jsonscan.Value) string {
-	ctx := cfg.Get("common_tls_context")
-	certs := ctx.Get("tls_certificate_sds_secret_configs")
-	if !certs.Exists() && !ctx.Get("tls_certificates").Exists() {
+// tlsContextMode says whether a CommonTlsContext presents a client
+// certificate (mTLS), and whether it is Istio's workload certificate.
+func tlsContextMode(ctx jsonscan.Value) string {
+	f := ctx.Pick("tls_certificate_sds_secret_configs", "tls_certificates")
+	if !f[0].Exists() && !f[1].Exists() {
 		return "TLS"
 	}
 	// Istio's workload certificate is the SDS secret "default".
 	mode := "mTLS"
-	_ = certs.Items(func(_ int, s jsonscan.Value) bool {
+	_ = f[0].Items(func(_ int, s jsonscan.Value) bool {
 		if s.Get("name").Str() == "default" {
 			mode = "ISTIO_MUTUAL"
 			return false

@@ -26,14 +26,11 @@ prints the whole bootstrap (tokens redacted).`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			cfg, done, err := o.load(c.Context(), envoyadmin.KindBootstrap)
+			cfg, done, err := o.load(c.Context(), "bootstrap", envoyadmin.KindBootstrap)
 			if err != nil {
 				return err
 			}
 			defer done()
-			if err := o.require(cfg, "bootstrap", envoyadmin.KindBootstrap); err != nil {
-				return err
-			}
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindBootstrap), o.Output == outYAML)
 			}

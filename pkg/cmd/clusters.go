@@ -56,14 +56,11 @@ Warming clusters are shown and explained below the table.`,
 
 // Run prints the clusters.
 func (o *ClustersOptions) Run(c *cobra.Command) error {
-	cfg, done, err := o.load(c.Context(), envoyadmin.KindCluster)
+	cfg, done, err := o.load(c.Context(), "clusters", envoyadmin.KindCluster)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := o.require(cfg, "clusters", envoyadmin.KindCluster); err != nil {
-		return err
-	}
 	var cs []*xds.Cluster
 	for _, cl := range cfg.Clusters() {
 		if o.Filter.Match(cl) {

@@ -32,14 +32,11 @@ an error: a dump of routes alone shows routes.`,
 			}
 			all := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener,
 				envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus, envoyadmin.KindECDS}
-			cfg, done, err := o.load(c.Context(), all...)
+			cfg, done, err := o.load(c.Context(), "Envoy config", all...)
 			if err != nil {
 				return err
 			}
 			defer done()
-			if err := o.require(cfg, "Envoy config", all...); err != nil {
-				return err
-			}
 			if o.structured() {
 				var entries []envoyadmin.Entry
 				for _, k := range all {

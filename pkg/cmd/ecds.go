@@ -29,14 +29,11 @@ A name with no type was requested and not delivered yet.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			cfg, done, err := o.load(c.Context(), envoyadmin.KindECDS)
+			cfg, done, err := o.load(c.Context(), "ECDS filter configs", envoyadmin.KindECDS)
 			if err != nil {
 				return err
 			}
 			defer done()
-			if err := o.require(cfg, "ECDS filter configs", envoyadmin.KindECDS); err != nil {
-				return err
-			}
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindECDS), o.Output == outYAML)
 			}

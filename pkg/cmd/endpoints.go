@@ -50,15 +50,12 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 
 // Run prints the endpoints.
 func (o *EndpointsOptions) Run(c *cobra.Command) error {
-	cfg, done, err := o.load(c.Context(), envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
+	cfg, done, err := o.load(c.Context(), "endpoints (take the dump with /config_dump?include_eds, or /clusters?format=json)",
+		envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := o.require(cfg, "endpoints (take the dump with /config_dump?include_eds, or /clusters?format=json)",
-		envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus); err != nil {
-		return err
-	}
 	var es []*xds.Endpoint
 	for _, e := range cfg.Endpoints() {
 		if o.Filter.Match(e) {

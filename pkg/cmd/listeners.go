@@ -64,14 +64,11 @@ func (o *ListenersOptions) Validate() error {
 
 // Run prints the listeners.
 func (o *ListenersOptions) Run(c *cobra.Command) error {
-	cfg, done, err := o.load(c.Context(), envoyadmin.KindListener)
+	cfg, done, err := o.load(c.Context(), "listeners", envoyadmin.KindListener)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := o.require(cfg, "listeners", envoyadmin.KindListener); err != nil {
-		return err
-	}
 	var ls []*xds.Listener
 	for _, l := range cfg.Listeners() {
 		if o.Filter.Match(l) {

@@ -79,15 +79,21 @@ func (o *ProxyOptions) Validate() error {
 	return nil
 }
 
-// load reads the dump and wraps it in the model; done must be called when
-// the output is written (the model points into the dump's bytes).
-func (o *ProxyOptions) load(ctx context.Context, kinds ...envoyadmin.Kind) (cfg *xds.Config, done func(), err error) {
+// load reads the dump and wraps it in the model, or says clearly that the
+// dump has none of the kinds the command shows (what names them for people).
+// done must be called when the output is written: the model points into the
+// dump's bytes.
+func (o *ProxyOptions) load(ctx context.Context, what string, kinds ...envoyadmin.Kind) (cfg *xds.Config, done func(), err error) {
 	d, err := o.Source.Dump(ctx, kinds...)
 	if err != nil {
 		o.Source.Close()
 		return nil, nil, err
 	}
 	cfg = xds.New(d)
+	if err := o.require(cfg, what, kinds...); err != nil {
+		o.Source.Close()
+		return nil, nil, err
+	}
 	return cfg, func() {
 		o.notes(cfg)
 		o.Source.Close()

@@ -57,14 +57,11 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 	if o.Inline {
 		kinds = append(kinds, envoyadmin.KindListener)
 	}
-	cfg, done, err := o.load(c.Context(), kinds...)
+	cfg, done, err := o.load(c.Context(), "route configurations", kinds...)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := o.require(cfg, "route configurations", kinds...); err != nil {
-		return err
-	}
 	all := cfg.RouteConfigs()
 	if o.Inline {
 		all = append(all, cfg.InlineRouteConfigs()...)

@@ -31,14 +31,11 @@ and tokens are never printed, in any output format, even when a dump contains th
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			cfg, done, err := o.load(c.Context(), envoyadmin.KindSecret)
+			cfg, done, err := o.load(c.Context(), "secrets", envoyadmin.KindSecret)
 			if err != nil {
 				return err
 			}
 			defer done()
-			if err := o.require(cfg, "secrets", envoyadmin.KindSecret); err != nil {
-				return err
-			}
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindSecret), o.Output == outYAML)
 			}

@@ -68,36 +68,22 @@ func isDataSource(v jsonscan.Value) bool {
 // redactDataSource replaces non-empty inline contents, keeping where a file
 // or variable is read from.
 func redactDataSource(v jsonscan.Value) (jsonscan.Value, bool) {
-	var b bytes.Buffer
-	changed := false
-	b.WriteByte('{')
-	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.Write(k)
-		b.WriteString(`":`)
+	return rewrite(v, func(k []byte, val jsonscan.Value) (jsonscan.Value, bool) {
 		if (jsonscan.KeyIs(k, "inline_bytes") || jsonscan.KeyIs(k, "inline_string")) && val.Str() != "" && val.Str() != Placeholder {
-			b.WriteString(`"` + Placeholder + `"`)
-			changed = true
-		} else {
-			b.Write(val.Raw())
+			return placeholder, true
 		}
-		return true
+		return val, false
 	})
-	b.WriteByte('}')
-	if !changed {
-		return v, false
-	}
-	out, err := jsonscan.Parse(b.Bytes())
-	if err != nil {
-		return placeholder, true
-	}
-	return out, true
 }
 
+// redactMap redacts each DataSource of a map of them.
 func redactMap(v jsonscan.Value) (jsonscan.Value, bool) {
+	return rewrite(v, func(_ []byte, val jsonscan.Value) (jsonscan.Value, bool) { return redactDataSource(val) })
+}
+
+// rewrite copies an object with each member's value as member returns it;
+// it returns v itself when nothing changed.
+func rewrite(v jsonscan.Value, member func(k []byte, val jsonscan.Value) (jsonscan.Value, bool)) (jsonscan.Value, bool) {
 	var b bytes.Buffer
 	changed := false
 	b.WriteByte('{')
@@ -108,7 +94,7 @@ func redactMap(v jsonscan.Value) (jsonscan.Value, bool) {
 		b.WriteByte('"')
 		b.Write(k)
 		b.WriteString(`":`)
-		out, c := redactDataSource(val)
+		out, c := member(k, val)
 		changed = changed || c
 		b.Write(out.Raw())
 		return true

@@ -128,7 +128,8 @@ func upgradeV2Match(raw jsonscan.Value, m *routev3.RouteMatch) {
 	}
 	_ = raw.Get("headers").Items(func(i int, h jsonscan.Value) bool {
 		if re := h.Get("regex_match"); re.Kind() == jsonscan.String && i < len(m.Headers) && m.Headers[i].HeaderMatchSpecifier == nil {
-			m.Headers[i].HeaderMatchSpecifier = &routev3.HeaderMatcher_SafeRegexMatch{SafeRegexMatch: &matcherv3.RegexMatcher{Regex: re.Str()}}
+			m.Headers[i].HeaderMatchSpecifier = &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
+				MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: re.Str()}}}}
 		}
 		return true
 	})

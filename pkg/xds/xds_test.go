@@ -133,7 +133,7 @@ func TestRouteActionsAndLegacyMatches(t *testing.T) {
 	  {"match":{"path":"/d"},"direct_response":{"status":503}},
 	  {"match":{"prefix":"/h"},"route":{"cluster_header":"x-cluster"}}]}]}]`)
 	rs := cfg.RouteConfigs()[0].VirtualHosts[0].Routes
-	if rs[0].Match.GetSafeRegex().GetRegex() != "/api/.*" || rs[0].Match.GetHeaders()[0].GetSafeRegexMatch().GetRegex() != "a+" {
+	if rs[0].Match.GetSafeRegex().GetRegex() != "/api/.*" || rs[0].Match.GetHeaders()[0].GetStringMatch().GetSafeRegex().GetRegex() != "a+" {
 		t.Errorf("v2 regex not carried into v3: %v", rs[0].Match)
 	}
 	if rs[0].Action.Kind != ActCluster || rs[0].Action.PrefixRewrite != "/v2" {

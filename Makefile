@@ -7,7 +7,7 @@ BINDIR  ?= /usr/local/bin
 # Long builds and generated benchmark dumps live outside the repo.
 CACHE   ?= $(HOME)/.cache/kubectl-mesh
 
-.PHONY: help build install test lint bench dist clean
+.PHONY: help build install test lint bench dist e2e-build clean
 
 help:
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -33,6 +33,9 @@ bench: build ## time whole commands against istioctl proxy-config on generated d
 dist: ## release archives for linux/darwin/windows on amd64/arm64 with sha256 sums, and krew.yaml for them
 	hack/dist.sh $(VERSION)
 	hack/krew.sh $(VERSION)
+
+e2e-build: ## build etcd and kube-apiserver from the Go module proxy for the e2e stack, cached in CACHE
+	CACHE=$(CACHE) hack/e2e/build.sh
 
 clean:
 	rm -rf bin dist

@@ -133,7 +133,7 @@ func (d *Dump) add(e Entry) {
 	d.entries[e.Kind] = append(d.entries[e.Kind], e)
 }
 
-func (d *Dump) defer_(p pendingList) {
+func (d *Dump) addPending(p pendingList) {
 	if d.pending == nil {
 		d.pending = map[Kind][]pendingList{}
 	}

@@ -132,7 +132,7 @@ func (d *Dump) addConfig(c jsonscan.Value) {
 		// having no active resource, so the shape decides as for lists.
 		shape := lists[s[0]][s[1]]
 		shape.list = s[1]
-		d.defer_(pendingList{shape: shape, value: c, lone: true})
+		d.addPending(pendingList{shape: shape, value: c, lone: true})
 		return
 	}
 	shapes, ok := lists[section]
@@ -147,7 +147,7 @@ func (d *Dump) addConfig(c jsonscan.Value) {
 		for name, shape := range shapes {
 			if jsonscan.KeyIs(key, name) {
 				shape.list = name
-				d.defer_(pendingList{shape: shape, value: list})
+				d.addPending(pendingList{shape: shape, value: list})
 			}
 		}
 		return true
@@ -199,7 +199,7 @@ func (d *Dump) addSection(c jsonscan.Value) {
 			for name, shape := range shapes {
 				if jsonscan.KeyIs(key, name) {
 					shape.list = name
-					d.defer_(pendingList{shape: shape, value: list})
+					d.addPending(pendingList{shape: shape, value: list})
 				}
 			}
 		}

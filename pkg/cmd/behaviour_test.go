@@ -174,3 +174,21 @@ func TestRoutesShowWholeMatchesAndActions(t *testing.T) {
 		}
 	}
 }
+
+func TestNoHeadersForScripts(t *testing.T) {
+	with, _, err := run(t, "", "clusters", "-f", fixture("navigator/config_dump/envoy_config_dump.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, _, err := run(t, "", "clusters", "-f", fixture("navigator/config_dump/envoy_config_dump.json"), "--no-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(with, "\n", 2)
+	if !strings.HasPrefix(lines[0], "SERVICE FQDN") || strings.Contains(without, "SERVICE FQDN") {
+		t.Fatalf("header handling wrong:\n%s\n---\n%s", with, without)
+	}
+	if strings.Count(with, "\n")-1 != strings.Count(without, "\n") {
+		t.Errorf("--no-headers changed more than the header: %d vs %d lines", strings.Count(with, "\n"), strings.Count(without, "\n"))
+	}
+}

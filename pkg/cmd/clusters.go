@@ -76,7 +76,7 @@ func (o *ClustersOptions) Run(c *cobra.Command) error {
 		return render.Dump(o.Out, entries, o.Output == outYAML)
 	}
 	sortClusters(cs)
-	return render.Clusters(o.Out, cs, o.wide())
+	return render.Clusters(o.Out, cs, o.table())
 }
 
 // sortClusters orders as istioctl does: FQDN, port, subset, direction.

@@ -74,34 +74,34 @@ func (o *ProxyOptions) printAll(cfg *xds.Config) error {
 	if d.Has(envoyadmin.KindCluster) {
 		cs := cfg.Clusters()
 		sortClusters(cs)
-		if err := section(func() error { return render.Clusters(o.Out, cs, o.wide()) }); err != nil {
+		if err := section(func() error { return render.Clusters(o.Out, cs, o.table()) }); err != nil {
 			return err
 		}
 	}
 	if d.Has(envoyadmin.KindListener) {
 		ls := append([]*xds.Listener(nil), cfg.Listeners()...)
 		xds.SortListeners(ls)
-		if err := section(func() error { return render.Listeners(o.Out, ls, o.wide()) }); err != nil {
+		if err := section(func() error { return render.Listeners(o.Out, ls, o.table()) }); err != nil {
 			return err
 		}
 	}
 	if d.Has(envoyadmin.KindRouteConfig) {
-		if err := section(func() error { return render.Routes(o.Out, cfg.RouteConfigs(), o.wide()) }); err != nil {
+		if err := section(func() error { return render.Routes(o.Out, cfg.RouteConfigs(), o.table()) }); err != nil {
 			return err
 		}
 	}
 	if d.Has(envoyadmin.KindSecret) {
-		if err := section(func() error { return render.Secrets(o.Out, cfg.Secrets(), o.Now(), o.wide()) }); err != nil {
+		if err := section(func() error { return render.Secrets(o.Out, cfg.Secrets(), o.Now(), o.table()) }); err != nil {
 			return err
 		}
 	}
 	if d.Has(envoyadmin.KindECDS) {
-		if err := section(func() error { return render.ExtensionConfigs(o.Out, cfg.ExtensionConfigs(), o.wide()) }); err != nil {
+		if err := section(func() error { return render.ExtensionConfigs(o.Out, cfg.ExtensionConfigs(), o.table()) }); err != nil {
 			return err
 		}
 	}
 	if d.Has(envoyadmin.KindEndpoints) || d.Has(envoyadmin.KindClusterStatus) {
-		if err := section(func() error { return render.Endpoints(o.Out, cfg.Endpoints(), o.wide()) }); err != nil {
+		if err := section(func() error { return render.Endpoints(o.Out, cfg.Endpoints(), o.table()) }); err != nil {
 			return err
 		}
 	}

@@ -45,7 +45,7 @@ A name with no type was requested and not delivered yet.`,
 				}
 				return xs[i].Name < xs[j].Name
 			})
-			return render.ExtensionConfigs(o.Out, xs, o.wide())
+			return render.ExtensionConfigs(o.Out, xs, o.table())
 		},
 	}
 	o.AddFlags(cmd)

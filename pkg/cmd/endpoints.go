@@ -75,5 +75,5 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 		}
 		return render.Dump(o.Out, entries, o.Output == outYAML)
 	}
-	return render.Endpoints(o.Out, es, o.wide())
+	return render.Endpoints(o.Out, es, o.table())
 }

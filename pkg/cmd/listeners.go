@@ -84,5 +84,5 @@ func (o *ListenersOptions) Run(c *cobra.Command) error {
 		return render.Dump(o.Out, entries, o.Output == outYAML)
 	}
 	xds.SortListeners(ls)
-	return render.Listeners(o.Out, ls, o.wide())
+	return render.Listeners(o.Out, ls, o.table())
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -29,6 +30,8 @@ type ProxyOptions struct {
 	Filename string // -f: a saved dump, "-" for standard input
 	Pod      string // --pod: the proxy inside a multi-proxy file
 	Output   string // -o
+	// NoHeaders leaves out table headers, for scripts (--no-headers).
+	NoHeaders bool
 
 	// Source is where the dump comes from; Complete sets it, tests may set it first.
 	Source DumpSource
@@ -45,6 +48,7 @@ func (o *ProxyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", o.Filename, "read a saved Envoy dump instead of a live pod: /config_dump (JSON or YAML, with or without EDS), /clusters?format=json, egctl or istioctl output; - for standard input")
 	cmd.Flags().StringVar(&o.Pod, "pod", o.Pod, "with -f on a file holding several proxies, the one to show (as named in the file)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{outTable, outWide, outJSON, outYAML}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -128,5 +132,10 @@ func (o *ProxyOptions) notes(cfg *xds.Config) {
 	}
 }
 
-func (o *ProxyOptions) wide() bool       { return o.Output == outWide }
+func (o *ProxyOptions) wide() bool { return o.Output == outWide }
+
+func (o *ProxyOptions) table() render.TableOptions {
+	return render.TableOptions{Wide: o.wide(), NoHeaders: o.NoHeaders}
+}
+
 func (o *ProxyOptions) structured() bool { return o.Output == outJSON || o.Output == outYAML }

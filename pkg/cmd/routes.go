@@ -80,5 +80,5 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 		}
 		return render.Dump(o.Out, entries, o.Output == outYAML)
 	}
-	return render.Routes(o.Out, rcs, o.wide())
+	return render.Routes(o.Out, rcs, o.table())
 }

@@ -39,7 +39,7 @@ and tokens are never printed, in any output format, even when a dump contains th
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindSecret), o.Output == outYAML)
 			}
-			return render.Secrets(o.Out, cfg.Secrets(), o.Now(), o.wide())
+			return render.Secrets(o.Out, cfg.Secrets(), o.Now(), o.table())
 		},
 	}
 	o.AddFlags(cmd)

@@ -15,7 +15,7 @@ func Versions(w io.Writer, b *xds.Bootstrap) error {
 
 // Bootstrap writes what a proxy says about itself.
 func Bootstrap(w io.Writer, b *xds.Bootstrap) error {
-	t := NewTable(w, "FIELD", "VALUE")
+	t := NewTable(w, TableOptions{}, "FIELD", "VALUE")
 	for _, f := range [][2]string{
 		{"Node ID", b.NodeID}, {"Cluster", b.Cluster}, {"Proxy type", b.ProxyType}, {"IP", b.IP},
 		{"Pod", b.Pod}, {"Namespace", b.Namespace}, {"Istio version", b.IstioVersion}, {"Istio revision", b.Revision},

@@ -8,12 +8,12 @@ import (
 )
 
 // Clusters writes one row per cluster.
-func Clusters(w io.Writer, cs []*xds.Cluster, wide bool) error {
+func Clusters(w io.Writer, cs []*xds.Cluster, opts TableOptions) error {
 	cols := []string{"SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "LB", "TLS", "DESTINATION RULE", "STATE"}
-	if wide {
+	if opts.Wide {
 		cols = append([]string{"NAME"}, append(cols, "SNI", "EDS SERVICE", "CONNECT TIMEOUT", "CIRCUIT BREAKERS", "VERSION")...)
 	}
-	t := NewTable(w, cols...)
+	t := NewTable(w, opts, cols...)
 	var ns []note
 	for _, c := range cs {
 		ns = addNote(ns, note{c.Name, c.State, c.Version, c.LastUpdated, c.Error})
@@ -22,7 +22,7 @@ func Clusters(w io.Writer, cs []*xds.Cluster, wide bool) error {
 			port = strconv.FormatUint(uint64(c.Port), 10)
 		}
 		cells := []string{c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State)}
-		if wide {
+		if opts.Wide {
 			cells = append([]string{c.Name}, append(cells, dash(c.SNI), dash(c.EDSServiceName), dash(c.ConnectTimeout), dash(c.CircuitBreakers), dash(c.Version))...)
 		}
 		t.Row(cells...)

@@ -8,15 +8,15 @@ import (
 )
 
 // Endpoints writes one row per endpoint of each cluster.
-func Endpoints(w io.Writer, es []*xds.Endpoint, wide bool) error {
+func Endpoints(w io.Writer, es []*xds.Endpoint, opts TableOptions) error {
 	cols := []string{"ENDPOINT", "STATUS", "OUTLIER CHECK", "WEIGHT", "LOCALITY", "CLUSTER"}
-	if wide {
+	if opts.Wide {
 		cols = append(cols, "PRIORITY", "HOSTNAME")
 	}
-	t := NewTable(w, cols...)
+	t := NewTable(w, opts, cols...)
 	for _, e := range es {
 		cells := []string{e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster}
-		if wide {
+		if opts.Wide {
 			cells = append(cells, strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
 		}
 		t.Row(cells...)

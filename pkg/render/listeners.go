@@ -14,12 +14,12 @@ import (
 )
 
 // Listeners writes one row per filter chain (the default chain included).
-func Listeners(w io.Writer, ls []*xds.Listener, wide bool) error {
+func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 	cols := []string{"ADDRESS", "PORT", "MATCH", "DESTINATION", "STATE"}
-	if wide {
+	if opts.Wide {
 		cols = []string{"NAME", "ADDRESS", "PORT", "MATCH", "DESTINATION", "STATE", "TYPE", "CHAIN", "TLS", "DIRECTION", "LISTENER FILTERS", "VERSION"}
 	}
-	t := NewTable(w, cols...)
+	t := NewTable(w, opts, cols...)
 	for _, l := range ls {
 		addr := l.Address
 		if len(l.AdditionalAddresses) > 0 {
@@ -35,7 +35,7 @@ func Listeners(w io.Writer, ls []*xds.Listener, wide bool) error {
 			if l.Matcher.Exists() && !fc.Default {
 				match = "matcher tree: chain " + dash(fc.Name)
 			}
-			if !wide {
+			if !opts.Wide {
 				t.Row(addr, port, match, dest, string(l.State))
 				continue
 			}

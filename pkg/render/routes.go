@@ -13,12 +13,12 @@ import (
 )
 
 // Routes writes one row per route, under its route configuration and virtual host.
-func Routes(w io.Writer, rcs []*xds.RouteConfig, wide bool) error {
+func Routes(w io.Writer, rcs []*xds.RouteConfig, opts TableOptions) error {
 	cols := []string{"NAME", "VHOST NAME", "DOMAINS", "MATCH", "ACTION", "VIRTUAL SERVICE", "STATE"}
-	if wide {
+	if opts.Wide {
 		cols = []string{"NAME", "VHOST NAME", "DOMAINS", "MATCH", "ACTION", "VIRTUAL SERVICE", "STATE", "ROUTE", "REWRITE", "TIMEOUT", "VERSION"}
 	}
-	t := NewTable(w, cols...)
+	t := NewTable(w, opts, cols...)
 	var ns []note
 	for _, rc := range rcs {
 		name := rc.Name
@@ -31,14 +31,14 @@ func Routes(w io.Writer, rcs []*xds.RouteConfig, wide bool) error {
 			continue
 		}
 		for _, vh := range rc.VirtualHosts {
-			domains := Domains(vh.Domains, !wide)
+			domains := Domains(vh.Domains, !opts.Wide)
 			if len(vh.Routes) == 0 {
 				t.Row(name, vh.Name, domains, "-", "-", "-", string(rc.State))
 				continue
 			}
 			for _, r := range vh.Routes {
-				cells := []string{name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action, wide), dash(r.VirtualService), string(rc.State)}
-				if wide {
+				cells := []string{name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State)}
+				if opts.Wide {
 					cells = append(cells, dash(r.Name), dash(rewrite(r.Action)), dash(r.Action.Timeout), dash(rc.Version))
 				}
 				t.Row(cells...)
@@ -175,7 +175,7 @@ func queryCond(q *routev3.QueryParameterMatcher) string {
 }
 
 // RouteAction says what a route does.
-func RouteAction(a xds.Action, wide bool) string {
+func RouteAction(a xds.Action) string {
 	switch a.Kind {
 	case xds.ActCluster:
 		return a.Cluster

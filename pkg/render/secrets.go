@@ -11,17 +11,17 @@ import (
 
 // Secrets writes one row per secret, described by its certificate. Nothing
 // of a private key is ever shown.
-func Secrets(w io.Writer, ss []*xds.Secret, now time.Time, wide bool) error {
+func Secrets(w io.Writer, ss []*xds.Secret, now time.Time, opts TableOptions) error {
 	cols := []string{"RESOURCE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE"}
-	if wide {
+	if opts.Wide {
 		cols = append(cols, "IDENTITY", "ISSUER", "CERTS", "VERSION")
 	}
-	t := NewTable(w, cols...)
+	t := NewTable(w, opts, cols...)
 	var ns []note
 	for _, s := range ss {
 		ns = addNote(ns, note{s.Name, s.State, s.Version, s.LastUpdated, s.Error})
 		cells := []string{s.Name, s.Type, string(s.State), strconv.FormatBool(s.Valid(now)), s.Serial, certTime(s.NotAfter), certTime(s.NotBefore)}
-		if wide {
+		if opts.Wide {
 			cells = append(cells, dash(strings.Join(s.Identity, ",")), dash(s.Issuer), strconv.Itoa(s.Certs), dash(s.Version))
 		}
 		t.Row(cells...)

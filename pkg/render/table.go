@@ -21,11 +21,19 @@ type Table struct {
 	buf strings.Builder
 }
 
+// TableOptions are how a table is printed: -o wide, --no-headers.
+type TableOptions struct {
+	Wide      bool
+	NoHeaders bool
+}
+
 // NewTable starts a table on w with the given column names.
-func NewTable(w io.Writer, columns ...string) *Table {
+func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 	out := bufio.NewWriterSize(w, 64<<10)
 	t := &Table{tw: printers.GetNewTabWriter(out), out: out}
-	t.Row(columns...)
+	if !opts.NoHeaders {
+		t.Row(columns...)
+	}
 	return t
 }
 

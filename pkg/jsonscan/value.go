@@ -82,9 +82,6 @@ func (v Value) End() int { return v.end }
 // Present reports whether the value was found at all (null included).
 func (v Value) Present() bool { return v.d != nil }
 
-// Same reports whether a and b are the same place in the same document.
-func Same(a, b Value) bool { return a.d == b.d && a.off == b.off && a.d != nil }
-
 // Kind reports what v holds, from its first byte.
 func (v Value) Kind() Kind {
 	if v.d == nil || v.off >= v.end {
@@ -319,18 +316,6 @@ func (v Value) scalar() string {
 func (v Value) Uint() (n uint64, ok bool) {
 	n, err := strconv.ParseUint(v.scalar(), 10, 64)
 	return n, err == nil
-}
-
-// Int is Uint for signed integers.
-func (v Value) Int() (n int64, ok bool) {
-	n, err := strconv.ParseInt(v.scalar(), 10, 64)
-	return n, err == nil
-}
-
-// Float returns a number (or a string holding one).
-func (v Value) Float() (f float64, ok bool) {
-	f, err := strconv.ParseFloat(v.scalar(), 64)
-	return f, err == nil
 }
 
 // Bool reports whether v is the literal true (or the string "true").

@@ -26,6 +26,7 @@ type Stack struct {
 	Kubeconfig string
 	APIServer  string // https://127.0.0.1:port
 	procs      []*exec.Cmd
+	pki        *pki
 }
 
 // binDir builds (or finds, cached) the components and returns their directory.
@@ -58,6 +59,7 @@ func Start(ctx context.Context, dir string) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.pki = p
 	loopback := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")}
 	for _, c := range []struct {
 		name, cn string

@@ -3,12 +3,20 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestControlPlaneAnswersKubectl starts the real etcd and kube-apiserver and
@@ -39,4 +47,108 @@ func TestControlPlaneAnswersKubectl(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "namespace/kube-system") || !strings.Contains(string(out), "namespace/default") {
 		t.Fatalf("kubectl get namespaces: %v\n%s", err, out)
 	}
+}
+
+// TestPortForwardReachesAStandInAdminEndpoint runs the real port-forward
+// protocol end to end: kubectl -> kube-apiserver -> test kubelet (Kubernetes'
+// streaming code) -> the loopback stand-in of a pod's Envoy admin port,
+// which serves a real recorded dump.
+func TestPortForwardReachesAStandInAdminEndpoint(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := startStack(t, ctx)
+	client := s.client(t)
+	k, err := s.StartKubelet(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Stop()
+	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
+		t.Fatal(err)
+	}
+
+	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := serveAdmin(t, "127.0.1.1:15000", dump)
+	defer admin.Close()
+	if _, err := k.RunPod(ctx, "default", "sidecar", "127.0.1.1", "192.0.2.10", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+
+	pf := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "port-forward", "pod/sidecar", ":15000")
+	stdout, _ := pf.StdoutPipe()
+	var stderr strings.Builder
+	pf.Stderr = &stderr
+	if err := pf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pf.Process.Kill(); _ = pf.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("kubectl port-forward: %v: %s", err, stderr.String())
+	}
+	// "Forwarding from 127.0.0.1:PORT -> 15000"
+	local := strings.Fields(line)[2]
+	for i := 0; i < 2; i++ { // several requests over one tunnel
+		resp, err := http.Get("http://" + local + "/config_dump")
+		if err != nil {
+			t.Fatalf("GET through the tunnel: %v (%s)", err, stderr.String())
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(got, dump) {
+			t.Fatalf("request %d: got %d bytes through the tunnel, want the %d-byte dump", i, len(got), len(dump))
+		}
+	}
+}
+
+func startStack(t *testing.T, ctx context.Context) *Stack {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mesh-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(ctx, dir)
+	if err != nil {
+		t.Fatalf("start the stack: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if !t.Failed() {
+			os.RemoveAll(dir)
+		}
+	})
+	return s
+}
+
+func (s *Stack) client(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// serveAdmin stands in for an Envoy admin endpoint: it serves a recorded dump.
+func serveAdmin(t *testing.T, addr string, dump []byte) *http.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/config_dump", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(dump)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv
 }

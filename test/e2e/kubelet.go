@@ -1,0 +1,163 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/cri-streaming/pkg/streaming/portforward"
+)
+
+// Kubelet is the test kubelet: a Node, pods bound to it marked Running, and
+// the kubelet's port-forward endpoint served by Kubernetes' own streaming
+// code. Pods are stand-ins: a pod's port N is forwarded to the loopback
+// address its annotation names, port N. It never dials anything else.
+type Kubelet struct {
+	NodeName string
+	client   kubernetes.Interface
+	server   *http.Server
+}
+
+// LoopbackAnnotation names the loopback address that stands in for a pod.
+const LoopbackAnnotation = "e2e.kubectl-mesh.io/loopback"
+
+const kubeletAddr = "127.0.0.2:10250"
+
+// StartKubelet registers the node and serves the kubelet API on 127.0.0.2:10250.
+func (s *Stack) StartKubelet(ctx context.Context, client kubernetes.Interface) (*Kubelet, error) {
+	p := s.pki
+	if err := p.issue("kubelet", "e2e-node", nil, []net.IP{net.ParseIP("127.0.0.2")}, nil, x509.ExtKeyUsageServerAuth); err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(p.path("kubelet.crt"), p.path("kubelet.key"))
+	if err != nil {
+		return nil, err
+	}
+	k := &Kubelet{NodeName: "e2e-node", client: client}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/portForward/{ns}/{pod}", k.portForward)
+	ln, err := tls.Listen("tcp", kubeletAddr, &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		return nil, fmt.Errorf("kubelet listen on %s: %w", kubeletAddr, err)
+	}
+	k.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = k.server.Serve(ln) }()
+
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.NodeName}}
+	if node, err = client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		k.Stop()
+		return nil, err
+	}
+	node.Status = corev1.NodeStatus{
+		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.2"}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+		Conditions:      []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()}},
+	}
+	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		k.Stop()
+		return nil, err
+	}
+	return k, nil
+}
+
+// Stop closes the kubelet's server.
+func (k *Kubelet) Stop() { _ = k.server.Close() }
+
+// RunPod creates a pod bound to this node with the given containers, standing
+// in at the loopback address, and marks it Running and Ready with podIP
+// (192.0.2.0/24: data only, never dialled).
+func (k *Kubelet) RunPod(ctx context.Context, ns, name, loopback, podIP string, labels map[string]string, containers ...string) (*corev1.Pod, error) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: map[string]string{LoopbackAnnotation: loopback}},
+		Spec:       corev1.PodSpec{NodeName: k.NodeName},
+	}
+	for _, c := range containers {
+		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: c, Image: "stand-in"})
+	}
+	pod, err := k.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	now := metav1.Now()
+	pod.Status = corev1.PodStatus{
+		Phase: corev1.PodRunning, PodIP: podIP, PodIPs: []corev1.PodIP{{IP: podIP}}, HostIP: "127.0.0.2", StartTime: &now,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: corev1.ContainersReady, Status: corev1.ConditionTrue}},
+	}
+	for _, c := range containers {
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c, Ready: true, Image: "stand-in", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}})
+	}
+	return k.client.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+}
+
+func (k *Kubelet) portForward(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("pod")
+	pod, err := k.client.CoreV1().Pods(ns).Get(r.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	target := pod.Annotations[LoopbackAnnotation]
+	if ip := net.ParseIP(target); ip == nil || !ip.IsLoopback() {
+		http.Error(w, "pod has no loopback stand-in", http.StatusBadRequest)
+		return
+	}
+	opts, err := portforward.NewV4Options(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	portforward.ServePortForward(w, r, loopbackForwarder{target}, name, string(pod.UID), opts,
+		5*time.Minute, 30*time.Second, portforward.SupportedProtocols)
+}
+
+// loopbackForwarder copies a forwarded stream to and from target:port.
+type loopbackForwarder struct{ target string }
+
+func (f loopbackForwarder) PortForward(ctx context.Context, _ string, _ string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", net.JoinHostPort(f.target, fmt.Sprint(port)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(conn, stream)
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	}()
+	_, err = io.Copy(stream, conn)
+	wg.Wait()
+	if err != nil && strings.Contains(err.Error(), "use of closed") {
+		err = nil
+	}
+	return err
+}
+
+// DefaultServiceAccounts creates the "default" ServiceAccount of each
+// namespace, as the controller manager (which does not run here) would.
+func (s *Stack) DefaultServiceAccounts(ctx context.Context, client kubernetes.Interface, namespaces ...string) error {
+	for _, ns := range namespaces {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}
+		if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create default ServiceAccount in %s: %w", ns, err)
+		}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
@@ -33,6 +34,11 @@ type ProxyOptions struct {
 	// NoHeaders leaves out table headers, for scripts (--no-headers).
 	NoHeaders bool
 
+	// AdminPort is the Envoy admin port of a live pod (--admin-port); 0 means
+	// Istio's sidecar, the istio-proxy container on 15000.
+	AdminPort int
+	kubeFlags *genericclioptions.ConfigFlags
+
 	// Source is where the dump comes from; Complete sets it, tests may set it first.
 	Source DumpSource
 	// Now is the clock for certificate validity; tests fix it.
@@ -40,7 +46,7 @@ type ProxyOptions struct {
 }
 
 func newProxyOptions(deps Deps) *ProxyOptions {
-	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now}
+	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags}
 }
 
 // AddFlags registers the shared flags on cmd.
@@ -49,6 +55,7 @@ func (o *ProxyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.Pod, "pod", o.Pod, "with -f on a file holding several proxies, the one to show (as named in the file)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
+	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port of the pod, for Envoys other than Istio's sidecar (Envoy Gateway and Consul 19000, Kuma 9901); default: the istio-proxy container's 15000")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{outTable, outWide, outJSON, outYAML}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -66,9 +73,20 @@ func (o *ProxyOptions) Complete(args []string) error {
 		o.Source = &fileSource{path: o.Filename, pod: o.Pod, in: o.In}
 	case len(args) == 0:
 		return usageError("name a pod, or read a saved dump with -f FILE")
+	case len(args) > 1:
+		return usageError("name one pod, not %d", len(args))
 	default:
-		return usageError("reading live pods (%s) is not in this build yet: save the proxy's config with "+
-			"'kubectl exec %s -c istio-proxy -- pilot-agent request GET config_dump > dump.json' and pass it with -f dump.json", args[0], args[0])
+		name := args[0]
+		if kind, n, ok := strings.Cut(name, "/"); ok {
+			if kind != "pod" && kind != "pods" && kind != "po" {
+				return usageError("%s: only pods can be read so far (POD or pod/NAME)", name)
+			}
+			name = n
+		}
+		if o.kubeFlags == nil {
+			return usageError("no kube flags: cannot reach a cluster")
+		}
+		o.Source = &podSource{flags: o.kubeFlags, name: name, adminPort: o.AdminPort}
 	}
 	return nil
 }

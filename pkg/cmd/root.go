@@ -18,10 +18,12 @@ const (
 	groupUtility = "utility"
 )
 
-// Deps are what commands take from outside: the streams and the clock.
+// Deps are what commands take from outside: the streams, the clock and the
+// standard kube flags (--kubeconfig, --context, -n, ...).
 type Deps struct {
 	genericiooptions.IOStreams
-	Now func() time.Time
+	Now       func() time.Time
+	KubeFlags *genericclioptions.ConfigFlags
 }
 
 // NewRootCmd builds the "kubectl mesh" command tree.
@@ -54,8 +56,10 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 	root.SetCompletionCommandGroupID(groupUtility)
 
 	// The standard kube flags (--kubeconfig, --context, -n, --as, ...).
-	kubeFlags := genericclioptions.NewConfigFlags(true)
-	kubeFlags.AddFlags(root.PersistentFlags())
+	if deps.KubeFlags == nil {
+		deps.KubeFlags = genericclioptions.NewConfigFlags(true)
+	}
+	deps.KubeFlags.AddFlags(root.PersistentFlags())
 
 	root.AddCommand(
 		NewListenersCmd(deps),

@@ -152,3 +152,77 @@ func serveAdmin(t *testing.T, addr string, dump []byte) *http.Server {
 	go func() { _ = srv.Serve(ln) }()
 	return srv
 }
+
+// TestMeshReadsALivePodThroughKubectl runs kubectl mesh as a user does,
+// through kubectl's plugin mechanism, against a pod of the stack: the live
+// listing equals the listing of the same dump read from a file. It also
+// checks the failures a user meets: a missing pod, a pod without a sidecar.
+func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := startStack(t, ctx)
+	client := s.client(t)
+	k, err := s.StartKubelet(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Stop()
+	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := serveAdmin(t, "127.0.1.2:15000", dump)
+	defer admin.Close()
+	if _, err := k.RunPod(ctx, "default", "frontend", "127.0.1.2", "192.0.2.11", nil, "app", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.RunPod(ctx, "default", "plain", "127.0.1.3", "192.0.2.12", nil, "app"); err != nil {
+		t.Fatal(err)
+	}
+
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin+"/kubectl-mesh", "../../cmd/kubectl-mesh").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	mesh := func(args ...string) (string, string, int) {
+		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"mesh"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return stdout.String(), stderr.String(), code
+	}
+
+	for _, kind := range []string{"listeners", "routes", "clusters", "secrets", "bootstrap"} {
+		live, errOut, code := mesh(kind, "frontend")
+		if code != 0 {
+			t.Fatalf("kubectl mesh %s frontend: exit %d: %s", kind, code, errOut)
+		}
+		file, _, _ := mesh(kind, "-f", "../../examples/istio-sidecar.json")
+		if live != file || live == "" {
+			t.Errorf("%s: live output differs from the file's\nlive:\n%s\nfile:\n%s", kind, live, file)
+		}
+	}
+	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {
+		t.Errorf("pod/NAME with -n and a filter: exit %d\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"listeners", "nosuchpod"}, "pod default/nosuchpod not found"},
+		{[]string{"listeners", "plain"}, "has no istio-proxy container; is injection enabled"},
+	} {
+		_, errOut, code := mesh(tc.args...)
+		if code != 3 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want status 3 and one line with %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

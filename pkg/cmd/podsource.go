@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -55,6 +57,8 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 		return nil, failure("pod %s/%s not found; list them with 'kubectl get pods -n %s'", ns, s.name, ns)
 	case apierrors.IsForbidden(err):
 		return nil, failure("not allowed to get pod %s/%s: your RBAC role needs 'get pods' in namespace %s", ns, s.name, ns)
+	case isUnreachable(err):
+		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
 	case err != nil:
 		return nil, failure("cannot get pod %s/%s: %v", ns, s.name, err)
 	}
@@ -83,6 +87,11 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 			path = "/config_dump?include_eds"
 		}
 	}
+	if cfg.Timeout > 0 { // --request-timeout
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
 	data, err := s.get(ctx, path)
 	if err != nil {
 		return nil, failure("read %s from pod %s/%s port %d: %v", path, ns, s.name, port, err)
@@ -108,6 +117,23 @@ func (s *podSource) get(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("admin answered %s", resp.Status)
 	}
 	return io.ReadAll(resp.Body)
+}
+
+// isUnreachable tells a connection failure from an answer of the API server.
+func isUnreachable(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
 
 func hasContainer(pod *corev1.Pod, name string) bool {

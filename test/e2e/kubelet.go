@@ -10,11 +10,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/cri-streaming/pkg/streaming/portforward"
@@ -160,4 +162,26 @@ func (s *Stack) DefaultServiceAccounts(ctx context.Context, client kubernetes.In
 		}
 	}
 	return nil
+}
+
+// UserKubeconfig writes a kubeconfig for a user whose certificate the stack
+// issues, allowed only verbs on resources in namespace (a Role and its
+// binding), and returns its path.
+func (s *Stack) UserKubeconfig(ctx context.Context, client kubernetes.Interface, user, ns string, verbs []string, resources ...string) (string, error) {
+	if err := s.pki.issue(user, user, nil, nil, nil, x509.ExtKeyUsageClientAuth); err != nil {
+		return "", err
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user, Namespace: ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: resources, Verbs: verbs}}}
+	if _, err := client.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		return "", err
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user, Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: user},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: user}}}
+	if _, err := client.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		return "", err
+	}
+	path := filepath.Join(s.Dir, user+".kubeconfig")
+	return path, writeKubeconfig(path, s.APIServer, s.pki.path("ca.crt"), s.pki.path(user+".crt"), s.pki.path(user+".key"))
 }

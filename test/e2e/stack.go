@@ -150,6 +150,11 @@ func (s *Stack) run(ctx context.Context, name, path string, args ...string) erro
 
 func (s *Stack) writeKubeconfig(p *pki) error {
 	s.Kubeconfig = filepath.Join(s.Dir, "kubeconfig")
+	return writeKubeconfig(s.Kubeconfig, s.APIServer, p.path("ca.crt"), p.path("admin.crt"), p.path("admin.key"))
+}
+
+// writeKubeconfig writes a kubeconfig for one user of the stack.
+func writeKubeconfig(path, server, ca, cert, key string) error {
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -166,8 +171,8 @@ contexts:
 - name: e2e
   context: {cluster: e2e, user: admin, namespace: default}
 current-context: e2e
-`, s.APIServer, p.path("ca.crt"), p.path("admin.crt"), p.path("admin.key"))
-	return os.WriteFile(s.Kubeconfig, []byte(cfg), 0o600)
+`, server, ca, cert, key)
+	return os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 // waitReady polls /readyz as the admin until the API server answers ok.

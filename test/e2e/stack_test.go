@@ -213,12 +213,18 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {
 		t.Errorf("pod/NAME with -n and a filter: exit %d\n%s", code, out)
 	}
+	limited, err := s.UserKubeconfig(ctx, client, "limited", "default", []string{"get", "list"}, "pods")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"listeners", "nosuchpod"}, "pod default/nosuchpod not found"},
 		{[]string{"listeners", "plain"}, "has no istio-proxy container; is injection enabled"},
+		{[]string{"listeners", "frontend", "--kubeconfig", limited}, "needs 'create pods/portforward'"},
+		{[]string{"listeners", "frontend", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}, "cannot reach the API server at https://127.0.0.1:1"},
 	} {
 		_, errOut, code := mesh(tc.args...)
 		if code != 3 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {

@@ -37,6 +37,8 @@ type ProxyOptions struct {
 	// AdminPort is the Envoy admin port of a live pod (--admin-port); 0 means
 	// Istio's sidecar, the istio-proxy container on 15000.
 	AdminPort int
+	// Selector picks the pod by labels (-l), a ready one.
+	Selector  string
 	kubeFlags *genericclioptions.ConfigFlags
 
 	// Source is where the dump comes from; Complete sets it, tests may set it first.
@@ -55,6 +57,7 @@ func (o *ProxyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.Pod, "pod", o.Pod, "with -f on a file holding several proxies, the one to show (as named in the file)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "read a Running and Ready pod matching this label selector")
 	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port of the pod, for Envoys other than Istio's sidecar (Envoy Gateway and Consul 19000, Kuma 9901); default: the istio-proxy container's 15000")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{outTable, outWide, outJSON, outYAML}, cobra.ShellCompDirectiveNoFileComp
@@ -67,26 +70,27 @@ func (o *ProxyOptions) Complete(args []string) error {
 		return nil
 	}
 	switch {
-	case o.Filename != "" && len(args) > 0:
+	case o.Filename != "" && (len(args) > 0 || o.Selector != ""):
 		return usageError("give either a pod or -f FILE, not both")
 	case o.Filename != "":
 		o.Source = &fileSource{path: o.Filename, pod: o.Pod, in: o.In}
-	case len(args) == 0:
-		return usageError("name a pod, or read a saved dump with -f FILE")
+	case len(args) == 0 && o.Selector == "":
+		return usageError("name a pod (POD, deploy/NAME, svc/NAME or -l SELECTOR), or read a saved dump with -f FILE")
 	case len(args) > 1:
 		return usageError("name one pod, not %d", len(args))
 	default:
-		name := args[0]
-		if kind, n, ok := strings.Cut(name, "/"); ok {
-			if kind != "pod" && kind != "pods" && kind != "po" {
-				return usageError("%s: only pods can be read so far (POD or pod/NAME)", name)
-			}
-			name = n
+		arg := ""
+		if len(args) == 1 {
+			arg = args[0]
+		}
+		target, err := ParseTarget(arg, o.Selector)
+		if err != nil {
+			return err
 		}
 		if o.kubeFlags == nil {
 			return usageError("no kube flags: cannot reach a cluster")
 		}
-		o.Source = &podSource{flags: o.kubeFlags, name: name, adminPort: o.AdminPort}
+		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort}
 	}
 	return nil
 }

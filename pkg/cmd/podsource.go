@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -29,9 +31,121 @@ const (
 // podSource reads a live proxy's admin endpoint through a tunnel.
 type podSource struct {
 	flags     *genericclioptions.ConfigFlags
-	name      string // the pod
-	adminPort int    // 0: Istio's sidecar on 15000
+	target    Target
+	adminPort int // 0: Istio's sidecar on 15000
 	tunnel    *portforward.Tunnel
+	name      string // the pod, once resolved
+}
+
+// Target is what the user named: a pod, a workload or Service whose ready
+// pod to use, or a label selector.
+type Target struct {
+	Kind     string // pod, deployment, service, or "" with Selector
+	Name     string
+	Selector string
+}
+
+// ParseTarget reads POD, TYPE/NAME (pod, deploy, svc and their long
+// forms), or a label selector given with -l.
+func ParseTarget(arg, selector string) (Target, error) {
+	if selector != "" {
+		if arg != "" {
+			return Target{}, usageError("give a pod or -l SELECTOR, not both")
+		}
+		return Target{Selector: selector}, nil
+	}
+	kind, name, ok := strings.Cut(arg, "/")
+	if !ok {
+		return Target{Kind: "pod", Name: arg}, nil
+	}
+	switch kind {
+	case "pod", "pods", "po":
+		kind = "pod"
+	case "deploy", "deployment", "deployments":
+		kind = "deployment"
+	case "svc", "service", "services":
+		kind = "service"
+	default:
+		return Target{}, usageError("%s: name a pod, deploy/NAME or svc/NAME", arg)
+	}
+	if name == "" {
+		return Target{}, usageError("%s: the name is missing", arg)
+	}
+	return Target{Kind: kind, Name: name}, nil
+}
+
+// resolve finds the pod a target names: for a workload, a Service or a
+// selector, a Running and Ready pod behind it (the first by name).
+func (s *podSource) resolve(ctx context.Context, client kubernetes.Interface, ns string) (*corev1.Pod, error) {
+	t := s.target
+	selector := t.Selector
+	switch t.Kind {
+	case "pod":
+		pod, err := client.CoreV1().Pods(ns).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, apiError(err, "pod", ns, t.Name, "get pods")
+		}
+		return pod, nil
+	case "deployment":
+		d, err := client.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, apiError(err, "deployment", ns, t.Name, "get deployments")
+		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil {
+			return nil, failure("deployment %s/%s has an unusable selector: %v", ns, t.Name, err)
+		}
+		selector = sel.String()
+	case "service":
+		svc, err := client.CoreV1().Services(ns).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, apiError(err, "service", ns, t.Name, "get services")
+		}
+		if len(svc.Spec.Selector) == 0 {
+			return nil, failure("service %s/%s has no selector, so no pods behind it", ns, t.Name)
+		}
+		selector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	}
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, apiError(err, "pods", ns, selector, "list pods")
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	for i := range pods.Items {
+		if isReady(&pods.Items[i]) {
+			return &pods.Items[i], nil
+		}
+	}
+	what := "selector " + selector
+	if t.Kind != "" {
+		what = t.Kind + " " + ns + "/" + t.Name
+	}
+	return nil, failure("no Running and Ready pod behind %s in namespace %s (%d pods match)", what, ns, len(pods.Items))
+}
+
+func isReady(pod *corev1.Pod) bool {
+	if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// apiError turns an API error on one object into the line a user needs.
+func apiError(err error, kind, ns, name, verb string) error {
+	switch {
+	case apierrors.IsNotFound(err):
+		return failure("%s %s/%s not found; list them with 'kubectl get %s -n %s'", kind, ns, name, strings.TrimSuffix(kind, "s")+"s", ns)
+	case apierrors.IsForbidden(err):
+		return failure("not allowed to read %s %s/%s: your RBAC role needs '%s' in namespace %s", kind, ns, name, verb, ns)
+	case isUnreachable(err):
+		return err // worded by Dump, which knows the server's address
+	}
+	return failure("cannot read %s %s/%s: %v", kind, ns, name, err)
 }
 
 func failure(format string, args ...any) error {
@@ -51,17 +165,14 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
 	}
-	pod, err := client.CoreV1().Pods(ns).Get(ctx, s.name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, failure("pod %s/%s not found; list them with 'kubectl get pods -n %s'", ns, s.name, ns)
-	case apierrors.IsForbidden(err):
-		return nil, failure("not allowed to get pod %s/%s: your RBAC role needs 'get pods' in namespace %s", ns, s.name, ns)
-	case isUnreachable(err):
+	pod, err := s.resolve(ctx, client, ns)
+	if isUnreachable(err) {
 		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
-	case err != nil:
-		return nil, failure("cannot get pod %s/%s: %v", ns, s.name, err)
 	}
+	if err != nil {
+		return nil, err
+	}
+	s.name = pod.Name
 	if pod.Status.Phase != corev1.PodRunning {
 		return nil, failure("pod %s/%s is %s, not Running; its proxy cannot be read yet", ns, s.name, pod.Status.Phase)
 	}

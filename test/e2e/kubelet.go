@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -184,4 +185,21 @@ func (s *Stack) UserKubeconfig(ctx context.Context, client kubernetes.Interface,
 	}
 	path := filepath.Join(s.Dir, user+".kubeconfig")
 	return path, writeKubeconfig(path, s.APIServer, s.pki.path("ca.crt"), s.pki.path(user+".crt"), s.pki.path(user+".key"))
+}
+
+// FrontendWorkload stores a Deployment and a Service selecting labels. No
+// controller runs: they only name the pods the test kubelet runs.
+func (s *Stack) FrontendWorkload(ctx context.Context, client kubernetes.Interface, ns, name string, labels map[string]string) error {
+	one := int32(1)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: appsv1.DeploymentSpec{
+		Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "stand-in"}}}}}}
+	if _, err := client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: corev1.ServiceSpec{
+		Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}}
+	_, err := client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+	return err
 }

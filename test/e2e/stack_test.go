@@ -176,7 +176,10 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}
 	admin := serveAdmin(t, "127.0.1.2:15000", dump)
 	defer admin.Close()
-	if _, err := k.RunPod(ctx, "default", "frontend", "127.0.1.2", "192.0.2.11", nil, "app", "istio-proxy"); err != nil {
+	if _, err := k.RunPod(ctx, "default", "frontend", "127.0.1.2", "192.0.2.11", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FrontendWorkload(ctx, client, "default", "frontend", map[string]string{"app": "frontend"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := k.RunPod(ctx, "default", "plain", "127.0.1.3", "192.0.2.12", nil, "app"); err != nil {
@@ -213,6 +216,13 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {
 		t.Errorf("pod/NAME with -n and a filter: exit %d\n%s", code, out)
 	}
+	want, _, _ := mesh("clusters", "frontend")
+	for _, target := range [][]string{{"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"}} {
+		got, errOut, code := mesh(append([]string{"clusters"}, target...)...)
+		if code != 0 || got != want {
+			t.Errorf("clusters %v: exit %d (%s); want the frontend pod's clusters", target, code, errOut)
+		}
+	}
 	limited, err := s.UserKubeconfig(ctx, client, "limited", "default", []string{"get", "list"}, "pods")
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +233,8 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}{
 		{[]string{"listeners", "nosuchpod"}, "pod default/nosuchpod not found"},
 		{[]string{"listeners", "plain"}, "has no istio-proxy container; is injection enabled"},
+		{[]string{"listeners", "deploy/nosuch"}, "deployment default/nosuch not found"},
+		{[]string{"listeners", "-l", "app=nothing"}, "no Running and Ready pod behind selector app=nothing"},
 		{[]string{"listeners", "frontend", "--kubeconfig", limited}, "needs 'create pods/portforward'"},
 		{[]string{"listeners", "frontend", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}, "cannot reach the API server at https://127.0.0.1:1"},
 	} {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +35,10 @@ type podSource struct {
 	target    Target
 	adminPort int // 0: Istio's sidecar on 15000
 	tunnel    *portforward.Tunnel
-	name      string // the pod, once resolved
+	// Once connected: the pod, its admin port, and the request timeout.
+	namespace, name string
+	port            int
+	timeout         time.Duration
 }
 
 // Target is what the user named: a pod, a workload or Service whose ready
@@ -152,44 +156,53 @@ func failure(format string, args ...any) error {
 	return &ExitError{Code: ExitFailure, Err: fmt.Errorf(format, args...)}
 }
 
-func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
+// connect resolves the target and opens a tunnel to its admin port.
+func (s *podSource) connect(ctx context.Context) error {
 	cfg, err := s.flags.ToRESTConfig()
 	if err != nil {
-		return nil, failure("cannot use the kubeconfig: %v", err)
+		return failure("cannot use the kubeconfig: %v", err)
 	}
+	s.timeout = cfg.Timeout
 	ns, _, err := s.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return nil, failure("cannot tell the namespace: %v", err)
+		return failure("cannot tell the namespace: %v", err)
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, failure("cannot reach the API server: %v", err)
+		return failure("cannot reach the API server: %v", err)
 	}
 	pod, err := s.resolve(ctx, client, ns)
 	if isUnreachable(err) {
-		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
+		return failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.name = pod.Name
+	s.namespace, s.name = ns, pod.Name
 	if pod.Status.Phase != corev1.PodRunning {
-		return nil, failure("pod %s/%s is %s, not Running; its proxy cannot be read yet", ns, s.name, pod.Status.Phase)
+		return failure("pod %s/%s is %s, not Running; its proxy cannot be read yet", ns, s.name, pod.Status.Phase)
 	}
-	port := s.adminPort
-	if port == 0 {
+	s.port = s.adminPort
+	if s.port == 0 {
 		if !hasContainer(pod, istioProxy) {
-			return nil, failure("pod %s/%s has no %s container; is injection enabled for namespace %s "+
+			return failure("pod %s/%s has no %s container; is injection enabled for namespace %s "+
 				"(kubectl get namespace %s --show-labels)? For another Envoy give --admin-port", ns, s.name, istioProxy, ns, ns)
 		}
-		port = istioAdminPort
+		s.port = istioAdminPort
 	}
-	s.tunnel, err = portforward.Open(ctx, cfg, client, ns, s.name, port)
+	s.tunnel, err = portforward.Open(ctx, cfg, client, ns, s.name, s.port)
 	if err != nil {
 		if strings.Contains(err.Error(), "forbidden") || strings.Contains(err.Error(), "Forbidden") {
-			return nil, failure("not allowed to port-forward to pod %s/%s: your RBAC role needs 'create pods/portforward' in namespace %s", ns, s.name, ns)
+			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs 'create pods/portforward' in namespace %s", ns, s.name, ns)
 		}
-		return nil, failure("%v", err)
+		return failure("%v", err)
+	}
+	return nil
+}
+
+func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
+	if err := s.connect(ctx); err != nil {
+		return nil, err
 	}
 	path := "/config_dump"
 	if wantsAny(kinds, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) {
@@ -198,20 +211,30 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 			path = "/config_dump?include_eds"
 		}
 	}
-	if cfg.Timeout > 0 { // --request-timeout
+	data, err := s.Get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	dumps, err := envoyadmin.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", s.namespace, s.name, err)
+	}
+	return dumps[0], nil
+}
+
+// Get makes a GET request to the admin endpoint through the tunnel,
+// honouring --request-timeout.
+func (s *podSource) Get(ctx context.Context, path string) ([]byte, error) {
+	if s.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 	}
 	data, err := s.get(ctx, path)
 	if err != nil {
-		return nil, failure("read %s from pod %s/%s port %d: %v", path, ns, s.name, port, err)
+		return nil, failure("read %s from pod %s/%s port %d: %v", path, s.namespace, s.name, s.port, err)
 	}
-	dumps, err := envoyadmin.Load(data)
-	if err != nil {
-		return nil, fmt.Errorf("pod %s/%s: %w", ns, s.name, err)
-	}
-	return dumps[0], nil
+	return data, nil
 }
 
 func (s *podSource) get(ctx context.Context, path string) ([]byte, error) {

@@ -70,6 +70,7 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 		NewECDSCmd(deps),
 		NewBootstrapCmd(deps),
 		NewConfigCmd(deps),
+		NewAdminCmd(deps),
 		NewVersionCmd(deps),
 	)
 	return root

@@ -216,6 +216,38 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {
 		t.Errorf("pod/NAME with -n and a filter: exit %d\n%s", code, out)
 	}
+	raw, errOut, code := mesh("admin", "deploy/frontend", "/config_dump")
+	if code != 0 || raw != string(dump) {
+		t.Errorf("admin deploy/frontend /config_dump: exit %d (%s), %d bytes; want the %d-byte dump", code, errOut, len(raw), len(dump))
+	}
+	if _, errOut, code := mesh("admin", "frontend", "/no/such/path"); code != 3 || !strings.Contains(errOut, "admin answered 404") {
+		t.Errorf("admin on a missing path: exit %d, %q", code, errOut)
+	}
+	// Without a path: the tunnel stays open until Ctrl-C, then its port is closed.
+	tun := exec.CommandContext(ctx, "kubectl", "mesh", "admin", "frontend")
+	tun.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+	tunOut, _ := tun.StdoutPipe()
+	if err := tun.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(tunOut).ReadString('\n')
+	if err != nil || !strings.Contains(line, "at http://127.0.0.1:") {
+		t.Fatalf("admin tunnel: %v %q", err, line)
+	}
+	url := strings.Fields(line)[5]
+	if resp, err := http.Get(url + "/config_dump"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET through the admin tunnel: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	_ = tun.Process.Signal(os.Interrupt) // kubectl passes it on to the plugin's process group
+	if err := tun.Wait(); err != nil {
+		t.Errorf("admin tunnel after Ctrl-C: %v", err)
+	}
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the tunnel's port %s still accepts connections after Ctrl-C", url)
+	}
 	want, _, _ := mesh("clusters", "frontend")
 	for _, target := range [][]string{{"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"}} {
 		got, errOut, code := mesh(append([]string{"clusters"}, target...)...)

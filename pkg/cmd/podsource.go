@@ -231,8 +231,15 @@ func (s *podSource) Get(ctx context.Context, path string) ([]byte, error) {
 		defer cancel()
 	}
 	data, err := s.get(ctx, path)
-	if err != nil {
-		return nil, failure("read %s from pod %s/%s port %d: %v", path, s.namespace, s.name, s.port, err)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, failure("pod %s/%s: the Envoy admin port %d did not answer %s within --request-timeout %s", s.namespace, s.name, s.port, path, s.timeout)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(fmt.Sprint(err), "connection reset"):
+		// The tunnel closes the connection when the pod's port refuses it.
+		return nil, failure("pod %s/%s: nothing answered on the Envoy admin port %d; is the proxy running? "+
+			"See 'kubectl logs -n %s %s -c %s', or give --admin-port for another Envoy", s.namespace, s.name, s.port, s.namespace, s.name, istioProxy)
+	case err != nil:
+		return nil, failure("pod %s/%s: GET %s on the Envoy admin port %d: %v", s.namespace, s.name, path, s.port, err)
 	}
 	return data, nil
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -185,6 +187,15 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if _, err := k.RunPod(ctx, "default", "plain", "127.0.1.3", "192.0.2.12", nil, "app"); err != nil {
 		t.Fatal(err)
 	}
+	// A sidecar whose admin port nothing listens on, and a pod not started yet.
+	if _, err := k.RunPod(ctx, "default", "down", "127.0.1.4", "192.0.2.13", nil, "app", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "default"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "istio-proxy", Image: "stand-in"}}}}
+	if _, err := client.CoreV1().Pods("default").Create(ctx, pending, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	bin := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", bin+"/kubectl-mesh", "../../cmd/kubectl-mesh").CombinedOutput(); err != nil {
@@ -266,6 +277,8 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		{[]string{"listeners", "nosuchpod"}, "pod default/nosuchpod not found"},
 		{[]string{"listeners", "plain"}, "has no istio-proxy container; is injection enabled"},
 		{[]string{"listeners", "deploy/nosuch"}, "deployment default/nosuch not found"},
+		{[]string{"listeners", "pending"}, "pod default/pending is Pending, not Running"},
+		{[]string{"listeners", "down"}, "pod default/down: nothing answered on the Envoy admin port 15000; is the proxy running?"},
 		{[]string{"listeners", "-l", "app=nothing"}, "no Running and Ready pod behind selector app=nothing"},
 		{[]string{"listeners", "frontend", "--kubeconfig", limited}, "needs 'create pods/portforward'"},
 		{[]string{"listeners", "frontend", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}, "cannot reach the API server at https://127.0.0.1:1"},

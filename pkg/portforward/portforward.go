@@ -50,6 +50,7 @@ func Open(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, na
 		return nil, err
 	}
 	t := &Tunnel{fw: fw, cancel: cancel, done: make(chan error, 1)}
+	// ForwardPorts returns once the context is done and everything is closed.
 	go func() { t.done <- fw.ForwardPorts() }()
 	select {
 	case <-ready:
@@ -75,9 +76,9 @@ func Open(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, na
 // URL is the base URL of the tunnel: http://127.0.0.1:PORT.
 func (t *Tunnel) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", t.LocalPort) }
 
-// Close stops forwarding and waits for the listener to be gone.
+// Close stops forwarding and waits for the listener to be gone. The
+// forwarder follows its context: cancelling it closes listener and streams.
 func (t *Tunnel) Close() {
 	t.cancel()
-	t.fw.Close()
 	<-t.done
 }

@@ -1,0 +1,100 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/portforward"
+)
+
+// TestTunnelsLeaveNothingBehind opens tunnels with pkg/portforward, uses
+// each for several requests, and ends them by Close and by cancelling their
+// context: afterwards the local port is closed and the goroutines are gone.
+func TestTunnelsLeaveNothingBehind(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := startStack(t, ctx)
+	client := s.client(t)
+	k, err := s.StartKubelet(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Stop()
+	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
+		t.Fatal(err)
+	}
+	dump, _ := os.ReadFile("../../examples/istio-sidecar.json")
+	admin := serveAdmin(t, "127.0.1.5:15000", dump)
+	defer admin.Close()
+	if _, err := k.RunPod(ctx, "default", "tunnel", "127.0.1.5", "192.0.2.14", nil, "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := settledGoroutines()
+
+	for i, end := range []string{"close", "cancel", "close"} {
+		tctx, tcancel := context.WithCancel(ctx)
+		tun, err := portforward.Open(tctx, cfg, client, "default", "tunnel", 15000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &http.Transport{}
+		for j := 0; j < 3; j++ { // several requests over one tunnel
+			resp, err := (&http.Client{Transport: tr}).Get(tun.URL() + "/config_dump")
+			if err != nil {
+				t.Fatalf("tunnel %d request %d: %v", i, j, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if len(body) != len(dump) {
+				t.Fatalf("tunnel %d request %d: %d bytes, want %d", i, j, len(body), len(dump))
+			}
+		}
+		tr.CloseIdleConnections()
+		addr := fmt.Sprintf("127.0.0.1:%d", tun.LocalPort)
+		if end == "close" {
+			tun.Close()
+		} else {
+			tcancel()
+			tun.Close() // after cancellation Close must still return
+		}
+		tcancel()
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			t.Errorf("tunnel %d (%s): %s still accepts connections", i, end, addr)
+		}
+	}
+	if after := settledGoroutines(); after > before {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		t.Errorf("goroutines: %d before the tunnels, %d after\n%s", before, after, buf[:n])
+	}
+}
+
+// settledGoroutines counts goroutines once the count stops falling.
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m >= n && i > 5 {
+			return m
+		}
+		n = m
+	}
+	return n
+}

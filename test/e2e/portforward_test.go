@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -24,17 +23,7 @@ import (
 func TestTunnelsLeaveNothingBehind(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s := startStack(t, ctx)
-	client := s.client(t)
-	k, err := s.StartKubelet(ctx, client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Stop()
-	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
-		t.Fatal(err)
-	}
-	dump, _ := os.ReadFile("../../examples/istio-sidecar.json")
+	s, client, k, dump := startWithKubelet(t, ctx)
 	admin := serveAdmin(t, "127.0.1.5:15000", dump)
 	defer admin.Close()
 	if _, err := k.RunPod(ctx, "default", "tunnel", "127.0.1.5", "192.0.2.14", nil, "istio-proxy"); err != nil {

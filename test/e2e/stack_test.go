@@ -58,21 +58,7 @@ func TestControlPlaneAnswersKubectl(t *testing.T) {
 func TestPortForwardReachesAStandInAdminEndpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s := startStack(t, ctx)
-	client := s.client(t)
-	k, err := s.StartKubelet(ctx, client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Stop()
-	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
-		t.Fatal(err)
-	}
-
-	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, k, dump := startWithKubelet(t, ctx)
 	admin := serveAdmin(t, "127.0.1.1:15000", dump)
 	defer admin.Close()
 	if _, err := k.RunPod(ctx, "default", "sidecar", "127.0.1.1", "192.0.2.10", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
@@ -104,6 +90,28 @@ func TestPortForwardReachesAStandInAdminEndpoint(t *testing.T) {
 			t.Fatalf("request %d: got %d bytes through the tunnel, want the %d-byte dump", i, len(got), len(dump))
 		}
 	}
+}
+
+// startWithKubelet starts the stack with the test kubelet and the default
+// namespace's ServiceAccount, and returns the example sidecar dump that
+// stand-in admin endpoints serve.
+func startWithKubelet(t *testing.T, ctx context.Context) (*Stack, kubernetes.Interface, *Kubelet, []byte) {
+	t.Helper()
+	s := startStack(t, ctx)
+	client := s.client(t)
+	k, err := s.StartKubelet(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Stop)
+	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, client, k, dump
 }
 
 func startStack(t *testing.T, ctx context.Context) *Stack {
@@ -162,20 +170,7 @@ func serveAdmin(t *testing.T, addr string, dump []byte) *http.Server {
 func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s := startStack(t, ctx)
-	client := s.client(t)
-	k, err := s.StartKubelet(ctx, client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Stop()
-	if err := s.DefaultServiceAccounts(ctx, client, "default"); err != nil {
-		t.Fatal(err)
-	}
-	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, client, k, dump := startWithKubelet(t, ctx)
 	admin := serveAdmin(t, "127.0.1.2:15000", dump)
 	defer admin.Close()
 	if _, err := k.RunPod(ctx, "default", "frontend", "127.0.1.2", "192.0.2.11", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -204,14 +205,22 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
+	// Only what the command shows: Envoy's field mask per kind, live health
+	// from /clusters for endpoints, the whole dump (with EDS) for config.
 	path := "/config_dump"
-	if wantsAny(kinds, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) {
-		path = "/clusters?format=json" // live health, as Envoy sees it now
-		if wantsAny(kinds, envoyadmin.KindListener) {
-			path = "/config_dump?include_eds"
-		}
+	switch {
+	case wantsAny(kinds, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) && !wantsAny(kinds, envoyadmin.KindListener):
+		path = "/clusters?format=json"
+	case wantsAny(kinds, envoyadmin.KindEndpoints):
+		path = "/config_dump?include_eds"
+	case len(kinds) == 1 && envoyadmin.Mask(kinds[0]) != "":
+		path = "/config_dump?mask=" + url.QueryEscape(envoyadmin.Mask(kinds[0]))
 	}
 	data, err := s.Get(ctx, path)
+	var status *statusError
+	if errors.As(err, &status) && status.code == http.StatusBadRequest && strings.Contains(path, "mask=") {
+		data, err = s.Get(ctx, "/config_dump") // an Envoy older than these field names
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +248,7 @@ func (s *podSource) Get(ctx context.Context, path string) ([]byte, error) {
 		return nil, failure("pod %s/%s: nothing answered on the Envoy admin port %d; is the proxy running? "+
 			"See 'kubectl logs -n %s %s -c %s', or give --admin-port for another Envoy", s.namespace, s.name, s.port, s.namespace, s.name, istioProxy)
 	case err != nil:
-		return nil, failure("pod %s/%s: GET %s on the Envoy admin port %d: %v", s.namespace, s.name, path, s.port, err)
+		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("pod %s/%s: GET %s on the Envoy admin port %d: %w", s.namespace, s.name, path, s.port, err)}
 	}
 	return data, nil
 }
@@ -255,7 +264,7 @@ func (s *podSource) get(ctx context.Context, path string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("admin answered %s", resp.Status)
+		return nil, &statusError{code: resp.StatusCode, status: resp.Status}
 	}
 	return io.ReadAll(resp.Body)
 }
@@ -276,6 +285,14 @@ func rootCause(err error) error {
 		err = next
 	}
 }
+
+// statusError is an admin answer other than 200.
+type statusError struct {
+	code   int
+	status string
+}
+
+func (e *statusError) Error() string { return "admin answered " + e.status }
 
 func hasContainer(pod *corev1.Pod, name string) bool {
 	for _, c := range pod.Spec.Containers {

@@ -253,3 +253,22 @@ func (d *Dump) addBootstrapStatics() {
 		})
 	}
 }
+
+// Mask returns the field mask for /config_dump?mask= that asks Envoy for
+// the lists holding entries of one kind, or "" when the kind needs more
+// than one dump type (or the whole dump). Envoy returns only the top-level
+// dumps for which every path of the mask is a field, so a mask names the
+// v3 fields of one dump type; an Envoy too old to know them answers 400,
+// and the caller falls back to the whole dump.
+func Mask(k Kind) string {
+	return masks[k]
+}
+
+var masks = map[Kind]string{
+	KindBootstrap:   "bootstrap,last_updated",
+	KindListener:    "static_listeners,dynamic_listeners",
+	KindRouteConfig: "static_route_configs,dynamic_route_configs",
+	KindCluster:     "static_clusters,dynamic_active_clusters,dynamic_warming_clusters",
+	KindSecret:      "static_secrets,dynamic_active_secrets,dynamic_warming_secrets",
+	KindECDS:        "ecds_filters",
+}

@@ -171,7 +171,10 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, client, k, dump := startWithKubelet(t, ctx)
-	admin := serveAdmin(t, "127.0.1.2:15000", dump)
+	admin, err := StartAdmin("127.0.1.2:15000", dump)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer admin.Close()
 	if _, err := k.RunPod(ctx, "default", "frontend", "127.0.1.2", "192.0.2.11", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
 		t.Fatal(err)
@@ -218,9 +221,22 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		if live != file || live == "" {
 			t.Errorf("%s: live output differs from the file's\nlive:\n%s\nfile:\n%s", kind, live, file)
 		}
+		// Only the section the command shows was asked for.
+		reqs := admin.Requests()
+		if last := reqs[len(reqs)-1]; !strings.HasPrefix(last, "/config_dump?mask=") {
+			t.Errorf("%s fetched %s, not one section", kind, last)
+		}
 	}
 	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {
 		t.Errorf("pod/NAME with -n and a filter: exit %d\n%s", code, out)
+	}
+	// A mask no section of this dump can take is a 400 from Envoy: the
+	// command falls back to the whole dump, then says what it lacks.
+	if _, errOut, code := mesh("ecds", "frontend"); code != 2 || !strings.Contains(errOut, "the dump has no ECDS filter configs") {
+		t.Errorf("ecds on a dump without ECDS: exit %d, %q", code, errOut)
+	}
+	if reqs := admin.Requests(); len(reqs) < 2 || !strings.HasPrefix(reqs[len(reqs)-2], "/config_dump?mask=ecds_filters") || reqs[len(reqs)-1] != "/config_dump" {
+		t.Errorf("ecds requests: %v; want the mask, then the whole dump", reqs[max(0, len(reqs)-2):])
 	}
 	raw, errOut, code := mesh("admin", "deploy/frontend", "/config_dump")
 	if code != 0 || raw != string(dump) {

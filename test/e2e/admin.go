@@ -23,19 +23,32 @@ import (
 type AdminStandIn struct {
 	server   *http.Server
 	dump     []byte
+	clusters []byte // /clusters?format=json, when recorded
 	mu       sync.Mutex
 	requests []string
 }
 
-// StartAdmin serves dump as an admin endpoint on addr.
-func StartAdmin(addr string, dump []byte) (*AdminStandIn, error) {
+// StartAdmin serves dump (and, if not nil, clusters as /clusters?format=json)
+// as an admin endpoint on addr.
+func StartAdmin(addr string, dump, clusters []byte) (*AdminStandIn, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	a := &AdminStandIn{dump: dump}
+	a := &AdminStandIn{dump: dump, clusters: clusters}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/config_dump", a.configDump)
+	mux.HandleFunc("/clusters", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.requests = append(a.requests, r.URL.RequestURI())
+		a.mu.Unlock()
+		if a.clusters == nil || r.URL.Query().Get("format") != "json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(a.clusters)
+	})
 	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = a.server.Serve(ln) }()
 	return a, nil

@@ -171,7 +171,13 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, client, k, dump := startWithKubelet(t, ctx)
-	admin, err := StartAdmin("127.0.1.2:15000", dump)
+	// Recorded /clusters?format=json of an Istio sidecar (see ../shared/fixtures/MANIFEST.md).
+	const clustersFile = "../../../shared/fixtures/istio/istioctl-golden-1.6/clusters/clusters.json"
+	clusters, err := os.ReadFile(clustersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := StartAdmin("127.0.1.2:15000", dump, clusters)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +193,24 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}
 	// A sidecar whose admin port nothing listens on, and a pod not started yet.
 	if _, err := k.RunPod(ctx, "default", "down", "127.0.1.4", "192.0.2.13", nil, "app", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	// A sidecar that accepts connections and never answers, for --request-timeout.
+	hang, err := net.Listen("tcp", "127.0.1.6:15000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	if _, err := k.RunPod(ctx, "default", "hang", "127.0.1.6", "192.0.2.15", nil, "istio-proxy"); err != nil {
 		t.Fatal(err)
 	}
 	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "default"},
@@ -229,6 +253,13 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}
 	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {
 		t.Errorf("pod/NAME with -n and a filter: exit %d\n%s", code, out)
+	}
+	for _, tc := range [][2]string{{"endpoints", clustersFile}, {"config", "../../examples/istio-sidecar.json"}} {
+		live, errOut, code := mesh(tc[0], "frontend")
+		file, _, _ := mesh(tc[0], "-f", tc[1])
+		if code != 0 || live != file || live == "" {
+			t.Errorf("%s live: exit %d (%s); output differs from -f %s", tc[0], code, errOut, tc[1])
+		}
 	}
 	// A mask no section of this dump can take is a 400 from Envoy: the
 	// command falls back to the whole dump, then says what it lacks.
@@ -289,6 +320,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		{[]string{"listeners", "plain"}, "has no istio-proxy container; is injection enabled"},
 		{[]string{"listeners", "deploy/nosuch"}, "deployment default/nosuch not found"},
 		{[]string{"listeners", "pending"}, "pod default/pending is Pending, not Running"},
+		{[]string{"listeners", "hang", "--request-timeout", "2s"}, "pod default/hang: the Envoy admin port 15000 did not answer"},
 		{[]string{"listeners", "down"}, "pod default/down: nothing answered on the Envoy admin port 15000; is the proxy running?"},
 		{[]string{"listeners", "-l", "app=nothing"}, "no Running and Ready pod behind selector app=nothing"},
 		{[]string{"listeners", "frontend", "--kubeconfig", limited}, "needs 'create pods/portforward'"},

@@ -26,20 +26,7 @@ import (
 func TestControlPlaneAnswersKubectl(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "mesh-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Start(ctx, dir)
-	if err != nil {
-		t.Fatalf("start the stack: %v", err)
-	}
-	defer func() {
-		s.Stop()
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		}
-	}()
+	s := startStack(t, ctx)
 
 	out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "version", "-o", "yaml").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "gitVersion: v1.37.2") {
@@ -59,7 +46,10 @@ func TestPortForwardReachesAStandInAdminEndpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, _, k, dump := startWithKubelet(t, ctx)
-	admin := serveAdmin(t, "127.0.1.1:15000", dump)
+	admin, err := StartAdmin("127.0.1.1:15000", dump, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer admin.Close()
 	if _, err := k.RunPod(ctx, "default", "sidecar", "127.0.1.1", "192.0.2.10", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
 		t.Fatal(err)
@@ -144,23 +134,6 @@ func (s *Stack) client(t *testing.T) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// serveAdmin stands in for an Envoy admin endpoint: it serves a recorded dump.
-func serveAdmin(t *testing.T, addr string, dump []byte) *http.Server {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/config_dump", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(dump)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return srv
 }
 
 // TestMeshReadsALivePodThroughKubectl runs kubectl mesh as a user does,

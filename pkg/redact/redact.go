@@ -21,6 +21,28 @@ const Placeholder = "[redacted]"
 // inline contents are secret, a file name or environment variable is not.
 var sensitiveFields = []string{"private_key", "password", "pkcs12", "hmac_secret", "client_secret", "secret", "secrets"}
 
+// ObjectMember is what to print for one object member, all rules applied:
+// sensitive fields, the value of a credential header or metadata pair (header
+// is the value of a preceding "key" member, "" if none), and strings that look
+// like credentials wherever they are.
+func ObjectMember(key []byte, val jsonscan.Value, header string) jsonscan.Value {
+	if out, changed := Member(key, val); changed {
+		return out
+	}
+	if header != "" && jsonscan.KeyIs(key, "value") && Header(header) {
+		return placeholder
+	}
+	return ArrayItem(val)
+}
+
+// ArrayItem is what to print for one array element.
+func ArrayItem(val jsonscan.Value) jsonscan.Value {
+	if val.Kind() == jsonscan.String && String(val.Raw()) {
+		return placeholder
+	}
+	return val
+}
+
 // Member decides what to print for an object member: the value itself, or
 // a copy with its secret parts replaced (changed is true then).
 func Member(key []byte, val jsonscan.Value) (out jsonscan.Value, changed bool) {

@@ -67,31 +67,6 @@ func (e *Emitter) Value(v jsonscan.Value) {
 	}
 }
 
-// redacted is the placeholder as a JSON string.
-var redacted = jsonscan.MustLiteral(`"` + redact.Placeholder + `"`)
-
-// member applies the redaction rules to one object member. headerName is the
-// value of a preceding "key" member, for {key, value} header and metadata pairs.
-func member(key []byte, val jsonscan.Value, headerName string) jsonscan.Value {
-	if out, changed := redact.Member(key, val); changed {
-		return out
-	}
-	if headerName != "" && jsonscan.KeyIs(key, "value") && redact.Header(headerName) {
-		return redacted
-	}
-	if val.Kind() == jsonscan.String && redact.String(val.Raw()) {
-		return redacted
-	}
-	return val
-}
-
-func itemValue(val jsonscan.Value) jsonscan.Value {
-	if val.Kind() == jsonscan.String && redact.String(val.Raw()) {
-		return redacted
-	}
-	return val
-}
-
 func (e *Emitter) json(v jsonscan.Value, depth int) {
 	switch v.Kind() {
 	case jsonscan.Object:
@@ -111,7 +86,7 @@ func (e *Emitter) json(v jsonscan.Value, depth int) {
 			e.ws(`"`)
 			e.wb(k)
 			e.ws(`": `)
-			e.json(member(k, val, header), depth+1)
+			e.json(redact.ObjectMember(k, val, header), depth+1)
 			if jsonscan.KeyIs(k, "key") {
 				header = val.Str()
 			}
@@ -132,7 +107,7 @@ func (e *Emitter) json(v jsonscan.Value, depth int) {
 			}
 			e.ws("\n")
 			e.indent(2 * (depth + 1))
-			e.json(itemValue(val), depth+1)
+			e.json(redact.ArrayItem(val), depth+1)
 			return e.err == nil
 		})
 		e.ws("\n")
@@ -170,7 +145,7 @@ func (e *Emitter) yamlBlock(v jsonscan.Value, ind int) {
 			first = false
 			e.yamlKey(k)
 			e.ws(":")
-			val = member(k, val, header)
+			val = redact.ObjectMember(k, val, header)
 			if jsonscan.KeyIs(k, "key") {
 				header = val.Str()
 			}
@@ -186,7 +161,7 @@ func (e *Emitter) yamlBlock(v jsonscan.Value, ind int) {
 		}
 		first = false
 		e.ws("- ")
-		val = itemValue(val)
+		val = redact.ArrayItem(val)
 		if (val.Kind() == jsonscan.Object || val.Kind() == jsonscan.Array) && !val.Empty() {
 			e.yamlBlock(val, ind+2)
 		} else {

@@ -24,11 +24,7 @@ func TestTunnelsLeaveNothingBehind(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, client, k, dump := startWithKubelet(t, ctx)
-	admin, err := StartAdmin("127.0.1.5:15000", dump, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	startAdmin(t, "127.0.1.5:15000", dump, nil)
 	if _, err := k.RunPod(ctx, "default", "tunnel", "127.0.1.5", "192.0.2.14", nil, "istio-proxy"); err != nil {
 		t.Fatal(err)
 	}

@@ -46,11 +46,7 @@ func TestPortForwardReachesAStandInAdminEndpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, _, k, dump := startWithKubelet(t, ctx)
-	admin, err := StartAdmin("127.0.1.1:15000", dump, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	startAdmin(t, "127.0.1.1:15000", dump, nil)
 	if _, err := k.RunPod(ctx, "default", "sidecar", "127.0.1.1", "192.0.2.10", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +100,17 @@ func startWithKubelet(t *testing.T, ctx context.Context) (*Stack, kubernetes.Int
 	return s, client, k, dump
 }
 
+// startAdmin starts an admin stand-in for the length of the test.
+func startAdmin(t *testing.T, addr string, dump, clusters []byte) *AdminStandIn {
+	t.Helper()
+	a, err := StartAdmin(addr, dump, clusters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
 func startStack(t *testing.T, ctx context.Context) *Stack {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mesh-e2e-")
@@ -150,11 +157,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := StartAdmin("127.0.1.2:15000", dump, clusters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := startAdmin(t, "127.0.1.2:15000", dump, clusters)
 	if _, err := k.RunPod(ctx, "default", "frontend", "127.0.1.2", "192.0.2.11", map[string]string{"app": "frontend"}, "app", "istio-proxy"); err != nil {
 		t.Fatal(err)
 	}

@@ -192,3 +192,41 @@ func TestNoHeadersForScripts(t *testing.T) {
 		t.Errorf("--no-headers changed more than the header: %d vs %d lines", strings.Count(with, "\n"), strings.Count(without, "\n"))
 	}
 }
+
+func TestFiltersSelectWhatTheySay(t *testing.T) {
+	dump := fixture("navigator/config_dump/envoy_config_dump.json")
+	for _, tc := range []struct {
+		args      []string
+		col, want string // every row's col must be want
+		min       int    // and there must be at least min rows
+	}{
+		{[]string{"clusters", "--direction", "inbound"}, "DIRECTION", "inbound", 1},
+		{[]string{"routes", "--name", "80"}, "NAME", "80", 2},
+		{[]string{"listeners", "--name", "virtualInbound", "-o", "wide"}, "NAME", "virtualInbound", 5},
+		{[]string{"listeners", "--port", "15006"}, "PORT", "15006", 5},
+	} {
+		out, _, err := run(t, "", append(tc.args, "-f", dump)...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		rows := parseTable(out).rows
+		if len(rows) < tc.min {
+			t.Errorf("%v: %d rows, want at least %d", tc.args, len(rows), tc.min)
+		}
+		for _, r := range rows {
+			if r[tc.col] != tc.want {
+				t.Errorf("%v let through a row with %s %q", tc.args, tc.col, r[tc.col])
+			}
+		}
+	}
+
+	// --inline adds the route configurations listeners carry (Istio's 15021 health route).
+	plain, _, _ := run(t, "", "routes", "-f", dump)
+	inline, _, err := run(t, "", "routes", "-f", dump, "--inline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain, "(inline in listener") || !strings.Contains(inline, "(inline in listener") || !strings.Contains(inline, "/healthz/ready*") {
+		t.Errorf("--inline did not add the inline route configurations:\n%s", inline)
+	}
+}

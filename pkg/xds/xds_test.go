@@ -183,3 +183,18 @@ func TestOpaqueCountsOnlyTypesOutsideEnvoysAPI(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestClusterFilterBySubsetAndPort(t *testing.T) {
+	cfg := load(t, `[{"name":"outbound|9080|v1|reviews.default.svc.cluster.local","type":"EDS"},
+	  {"name":"outbound|9080|v2|reviews.default.svc.cluster.local","type":"EDS"},
+	  {"name":"outbound|80||reviews.default.svc.cluster.local","type":"EDS"}]`)
+	var got []string
+	for _, c := range cfg.Clusters() {
+		if (ClusterFilter{FQDN: "reviews.default.svc.cluster.local", Port: 9080, Subset: "v2"}).Match(c) {
+			got = append(got, c.Name)
+		}
+	}
+	if len(got) != 1 || got[0] != "outbound|9080|v2|reviews.default.svc.cluster.local" {
+		t.Errorf("matched %v", got)
+	}
+}

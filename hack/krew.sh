@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Writes krew.yaml for VERSION from the archives and SHA256SUMS in dist/.
+# Writes the krew manifest for VERSION (to OUT, default dist/krew.yaml) from
+# the archives and SHA256SUMS in dist/. The krew.yaml at the top of the
+# repository is the released version's ("make release VERSION=vX.Y.Z").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION=${1:?usage: hack/krew.sh VERSION}
+VERSION=${1:?usage: hack/krew.sh VERSION [OUT]}
+OUT=${2:-dist/krew.yaml}
 REPO=${REPO:-https://github.com/kubectl-mesh/kubectl-mesh}
 [ -f dist/SHA256SUMS ] || { echo "krew: run 'make dist VERSION=$VERSION' first" >&2; exit 2; }
 
@@ -49,14 +52,20 @@ spec:
     material.
   caveats: |
     Reading live pods needs RBAC to:
-      - get and list pods, and create pods/portforward (the Envoy admin port)
+      - get and list pods; get and create pods/portforward (Envoy admin port)
+      - get deployments and services (deploy/NAME and svc/NAME targets)
       - get pods/log (access logs)
       - create serviceaccounts/token (istiod's xDS debug port, 15012)
     Saved dumps need no cluster access: kubectl mesh listeners -f dump.json
+
+    For "kubectl mesh <TAB>" completion (kubectl 1.26+), link the binary
+    under the name kubectl calls for plugin completion:
+      ln -s "\$(command -v kubectl-mesh)" \\
+        "\$(dirname "\$(command -v kubectl-mesh)")/kubectl_complete-mesh"
   platforms:
 EOT
 for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
   platform "${p%/*}" "${p#*/}"
 done
-} > krew.yaml
-echo "wrote krew.yaml for $VERSION"
+} > "$OUT"
+echo "wrote $OUT for $VERSION"

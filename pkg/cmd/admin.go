@@ -7,6 +7,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// adminPaths are the read-only admin endpoints worth offering on TAB.
+var adminPaths = []string{
+	"/server_info", "/config_dump", "/config_dump?include_eds", "/clusters", "/clusters?format=json",
+	"/listeners", "/stats", "/stats/prometheus", "/certs", "/runtime", "/memory", "/ready",
+	"/hot_restart_version", "/contention", "/init_dump", "/stats?usedonly",
+}
+
 // AdminOptions are the options of "kubectl mesh admin".
 type AdminOptions struct {
 	*ProxyOptions
@@ -69,5 +76,12 @@ mutating endpoints are out of reach.`,
 	}
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "read a Running and Ready pod matching this label selector")
 	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port, for Envoys other than Istio's sidecar (default: the istio-proxy container's 15000)")
+	targets := completeTargets(deps.KubeFlags)
+	cmd.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) == 1 || (len(args) == 0 && o.Selector != "") {
+			return adminPaths, cobra.ShellCompDirectiveNoFileComp
+		}
+		return targets(c, args, toComplete)
+	}
 	return cmd
 }

@@ -17,8 +17,14 @@ func NewBootstrapCmd(deps Deps) *cobra.Command {
 		Long: `Show what the proxy says about itself: its node ID and cluster, pod and namespace, the
 Istio, istio-proxy and Envoy versions, and the xDS server it connects to. -o json|yaml
 prints the whole bootstrap (tokens redacted).`,
-		Example: `  kubectl mesh bootstrap -f examples/istio-sidecar.json
-  kubectl mesh bootstrap -f dump.json -o yaml`,
+		Example: `  # Istio, istio-proxy and Envoy versions of a pod's sidecar
+  kubectl mesh bootstrap deploy/frontend
+
+  # Node, pod and xDS server too
+  kubectl mesh bootstrap -f examples/istio-sidecar.json -o wide
+
+  # The whole bootstrap, as Envoy holds it
+  kubectl mesh bootstrap -f examples/istio-sidecar.json -o yaml`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

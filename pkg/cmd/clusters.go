@@ -28,14 +28,14 @@ func NewClustersCmd(deps Deps) *cobra.Command {
 in the name, the discovery type, load-balancing policy, how it talks TLS to its endpoints
 (Istio's automatic mTLS, TLS, mTLS, plaintext) and the DestinationRule behind it.
 Warming clusters are shown and explained below the table.`,
-		Example: `  # All clusters of a saved dump
-  kubectl mesh clusters -f examples/istio-sidecar.json
+		Example: `  # Clusters of a pod's sidecar
+  kubectl mesh clusters frontend-7d9c5 -n demo
 
   # The subsets of one service, with SNI and circuit breakers
-  kubectl mesh clusters -f dump.json --fqdn reviews.default.svc.cluster.local -o wide
+  kubectl mesh clusters -f examples/istio-sidecar.json --fqdn backend.demo.svc.cluster.local -o wide
 
-  # Inbound clusters only
-  kubectl mesh clusters -f dump.json --direction inbound`,
+  # Inbound clusters only, from a saved dump
+  kubectl mesh clusters -f examples/istio-sidecar.json --direction inbound`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -51,6 +51,7 @@ Warming clusters are shown and explained below the table.`,
 	cmd.Flags().Uint32Var(&o.Filter.Port, "port", 0, "only clusters of this port")
 	cmd.Flags().StringVar(&o.Filter.Subset, "subset", "", "only clusters of this subset")
 	cmd.Flags().StringVar(&o.Filter.Direction, "direction", "", "only clusters of this direction: inbound, outbound")
+	_ = cmd.RegisterFlagCompletionFunc("direction", completeWords("inbound", "outbound"))
 	return cmd
 }
 

@@ -21,8 +21,14 @@ func NewConfigCmd(deps Deps) *cobra.Command {
 		Long: `Show every section the dump has, one table after another (like istioctl proxy-config all),
 or with -o json|yaml the whole dump, redacted. Sections the dump lacks are skipped, never
 an error: a dump of routes alone shows routes.`,
-		Example: `  kubectl mesh config -f examples/istio-sidecar.json
-  kubectl mesh config -f dump.json -o yaml > dump.yaml`,
+		Example: `  # Everything one pod's sidecar holds, one table after another
+  kubectl mesh config deploy/frontend -n demo
+
+  # A saved dump, as tables
+  kubectl mesh config -f examples/istio-sidecar.json
+
+  # Save a pod's dump (with EDS, redacted) to read later with -f
+  kubectl mesh config deploy/frontend -o yaml > frontend.yaml`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

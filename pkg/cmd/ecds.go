@@ -20,8 +20,14 @@ func NewECDSCmd(deps Deps) *cobra.Command {
 		Long: `Show the HTTP and network filter configs the proxy received through extension config
 discovery (ECDS): Istio's WasmPlugins and telemetry filters, with the type of each config.
 A name with no type was requested and not delivered yet.`,
-		Example: `  kubectl mesh ecds -f dump.json
-  kubectl mesh ecds -f dump.json -o yaml`,
+		Example: `  # Filter configs a pod received over ECDS
+  kubectl mesh ecds deploy/frontend
+
+  # From a saved dump, with versions and update times
+  kubectl mesh ecds -f examples/istio-ecds.json -o wide
+
+  # The configs themselves
+  kubectl mesh ecds -f examples/istio-ecds.json -o yaml`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

@@ -25,11 +25,17 @@ func NewEndpointsCmd(deps Deps) *cobra.Command {
 		Long: `Show the endpoints of each cluster. From /clusters?format=json the health Envoy sees now
 (EDS status, active health checks, outlier detection); from a /config_dump?include_eds
 the endpoints istiod assigned, with their EDS health, weight and locality.`,
-		Example: `  # Endpoints from a dump taken with /config_dump?include_eds
-  kubectl mesh endpoints -f dump.json
+		Example: `  # Endpoints of a pod's sidecar, health as Envoy sees it now
+  kubectl mesh endpoints deploy/frontend
 
-  # Unhealthy endpoints of one cluster, from /clusters?format=json
-  kubectl mesh endpoints -f clusters.json --cluster "outbound|9080||reviews.default.svc.cluster.local" --status unhealthy`,
+  # Unhealthy endpoints of one cluster
+  kubectl mesh endpoints deploy/frontend --cluster "outbound|9080||reviews.default.svc.cluster.local" --status unhealthy
+
+  # From a saved /clusters?format=json, one port only
+  kubectl mesh endpoints -f examples/istio-clusters.json --port 15014
+
+  # From a dump taken with /config_dump?include_eds (an Envoy Gateway proxy)
+  kubectl mesh endpoints -f examples/envoy-gateway.json -o wide`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -43,6 +49,7 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 	o.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.Filter.Cluster, "cluster", "", "only endpoints of this cluster")
 	cmd.Flags().StringVar(&o.Filter.Status, "status", "", "only endpoints with this health: healthy, unhealthy, draining, degraded, timeout")
+	_ = cmd.RegisterFlagCompletionFunc("status", completeWords("HEALTHY", "UNHEALTHY", "DRAINING", "DEGRADED", "TIMEOUT"))
 	cmd.Flags().StringVar(&o.Filter.Address, "address", "", "only endpoints with this IP address")
 	cmd.Flags().Uint32Var(&o.Filter.Port, "port", 0, "only endpoints on this port")
 	return cmd

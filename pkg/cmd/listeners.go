@@ -26,14 +26,17 @@ func NewListenersCmd(deps Deps) *cobra.Command {
 matches (SNI, transport, ALPN, destination and source prefixes and ports), and where it
 sends traffic (route configuration, cluster, inline routes). Listeners Envoy is warming
 or has rejected (error_state) are shown and explained below the table.`,
-		Example: `  # Listeners of a saved sidecar dump
-  kubectl mesh listeners -f examples/istio-sidecar.json
+		Example: `  # Listeners of a pod's sidecar
+  kubectl mesh listeners frontend-7d9c5 -n demo
 
-  # Only port 8080, with listener names, TLS and listener filters
-  kubectl mesh listeners -f dump.json --port 8080 -o wide
+  # Of any pod behind a Service, only port 8080, with listener names, TLS and listener filters
+  kubectl mesh listeners svc/frontend --port 8080 -o wide
 
-  # The listeners themselves, as a config dump others can read
-  kubectl mesh listeners -f dump.json --type TCP -o json`,
+  # An Envoy Gateway proxy (admin on 19000), picked by label
+  kubectl mesh listeners -n envoy-gateway-system -l gateway.envoyproxy.io/owning-gateway-name=eg --admin-port 19000
+
+  # A saved dump; TCP listeners as a config dump others can read
+  kubectl mesh listeners -f examples/istio-sidecar.json --type TCP -o json`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -48,6 +51,7 @@ or has rejected (error_state) are shown and explained below the table.`,
 	cmd.Flags().Uint32Var(&o.Filter.Port, "port", 0, "only listeners on this port")
 	cmd.Flags().StringVar(&o.Filter.Address, "address", "", "only listeners on this address")
 	cmd.Flags().StringVar(&o.Filter.Type, "type", "", "only listeners of this type: HTTP, TCP, HTTP+TCP")
+	_ = cmd.RegisterFlagCompletionFunc("type", completeWords("HTTP", "TCP", "HTTP+TCP"))
 	cmd.Flags().StringVar(&o.Filter.Name, "name", "", "only the listener with this name")
 	return cmd
 }

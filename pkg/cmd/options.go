@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -45,10 +46,12 @@ type ProxyOptions struct {
 	Source DumpSource
 	// Now is the clock for certificate validity; tests fix it.
 	Now func() time.Time
+	// Color tells whether a stream may be coloured.
+	Color func(io.Writer) bool
 }
 
 func newProxyOptions(deps Deps) *ProxyOptions {
-	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags}
+	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags, Color: deps.Color}
 }
 
 // AddFlags registers the shared flags on cmd.
@@ -59,9 +62,11 @@ func (o *ProxyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "read a Running and Ready pod matching this label selector")
 	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port of the pod, for Envoys other than Istio's sidecar (Envoy Gateway and Consul 19000, Kuma 9901); default: the istio-proxy container's 15000")
-	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{outTable, outWide, outJSON, outYAML}, cobra.ShellCompDirectiveNoFileComp
-	})
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords(outTable, outWide, outJSON, outYAML))
+	_ = cmd.MarkFlagFilename("filename", "json", "yaml", "yml", "tar.gz", "tgz")
+	if cmd.ValidArgsFunction == nil {
+		cmd.ValidArgsFunction = completeTargets(o.kubeFlags)
+	}
 }
 
 // Complete picks the dump source from the flags and arguments.
@@ -157,7 +162,7 @@ func (o *ProxyOptions) notes(cfg *xds.Config) {
 func (o *ProxyOptions) wide() bool { return o.Output == outWide }
 
 func (o *ProxyOptions) table() render.TableOptions {
-	return render.TableOptions{Wide: o.wide(), NoHeaders: o.NoHeaders}
+	return render.TableOptions{Wide: o.wide(), NoHeaders: o.NoHeaders, Color: o.Color != nil && o.Color(o.Out)}
 }
 
 func (o *ProxyOptions) structured() bool { return o.Output == outJSON || o.Output == outYAML }

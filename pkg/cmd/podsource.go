@@ -194,7 +194,7 @@ func (s *podSource) connect(ctx context.Context) error {
 	s.tunnel, err = portforward.Open(ctx, cfg, client, ns, s.name, s.port)
 	if err != nil {
 		if strings.Contains(err.Error(), "forbidden") || strings.Contains(err.Error(), "Forbidden") {
-			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs 'create pods/portforward' in namespace %s", ns, s.name, ns)
+			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs get and create on pods/portforward in namespace %s (see deploy/rbac.yaml)", ns, s.name, ns)
 		}
 		return failure("%v", err)
 	}

@@ -5,18 +5,33 @@
 package cmd
 
 import (
+	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// Command groups of "kubectl mesh --help".
+// Command groups of "kubectl mesh --help", in the order shown. A group
+// appears once a command belongs to it.
 const (
-	groupInspect = "inspect"
-	groupUtility = "utility"
+	groupInspect      = "inspect"
+	groupCompare      = "compare"
+	groupFollow       = "follow"
+	groupControlPlane = "control-plane"
+	groupUtility      = "utility"
 )
+
+var groups = []*cobra.Group{
+	{ID: groupInspect, Title: "Inspect a proxy:"},
+	{ID: groupCompare, Title: "Compare and trace:"},
+	{ID: groupFollow, Title: "Follow traffic:"},
+	{ID: groupControlPlane, Title: "Control plane (istiod):"},
+	{ID: groupUtility, Title: "Utilities:"},
+}
 
 // Deps are what commands take from outside: the streams, the clock and the
 // standard kube flags (--kubeconfig, --context, -n, ...).
@@ -24,6 +39,29 @@ type Deps struct {
 	genericiooptions.IOStreams
 	Now       func() time.Time
 	KubeFlags *genericclioptions.ConfigFlags
+	// IsTerminal tells whether a stream is a terminal; nil means: an
+	// *os.File that is one. Colour (and progress, for commands reading
+	// several pods) is for terminals only.
+	IsTerminal func(io.Writer) bool
+
+	noColor *bool // --no-color, read once flags are parsed
+}
+
+// Color tells whether output to w may be coloured: on a terminal, unless
+// NO_COLOR is set (https://no-color.org) or --no-color given.
+func (d Deps) Color(w io.Writer) bool {
+	if d.noColor != nil && *d.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return d.terminal(w)
+}
+
+func (d Deps) terminal(w io.Writer) bool {
+	if d.IsTerminal != nil {
+		return d.IsTerminal(w)
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // NewRootCmd builds the "kubectl mesh" command tree.
@@ -38,7 +76,22 @@ func NewRootCmdWith(deps Deps) *cobra.Command {
 		Short: "Debug Istio and Envoy service meshes: what istiod intends, what each Envoy holds, how a request is matched",
 		Long: `kubectl mesh shows what each Envoy in a service mesh actually holds (listeners, routes,
 clusters, endpoints, secrets) from a live pod or a saved dump, with what istioctl hides:
-header and method matches, weighted clusters, redirects, warming and rejected config.`,
+header and method matches, weighted clusters, redirects, warming and rejected config.
+
+A TARGET is a pod (POD or pod/NAME), a workload or Service whose ready pod to read
+(deploy/NAME, svc/NAME), -l SELECTOR, or -f FILE for a saved dump. Live reads port-forward
+to the pod's Envoy admin port through the API server, as kubectl port-forward does.
+
+Exit status: 0 success, 1 a negative answer (a difference, a failing check), 2 bad usage
+or input, 3 a cluster, connection or permission failure.`,
+		Example: `  # What the sidecar of a pod behind deploy/frontend listens on
+  kubectl mesh listeners deploy/frontend -n demo
+
+  # Its routes, from a saved dump
+  kubectl mesh routes -f examples/istio-sidecar.json
+
+  # Endpoint health as Envoy sees it, as JSON
+  kubectl mesh endpoints deploy/frontend -o json`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations: map[string]string{
@@ -48,10 +101,6 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddGroup(
-		&cobra.Group{ID: groupInspect, Title: "Inspect a proxy:"},
-		&cobra.Group{ID: groupUtility, Title: "Utilities:"},
-	)
 	root.SetHelpCommandGroupID(groupUtility)
 	root.SetCompletionCommandGroupID(groupUtility)
 
@@ -60,6 +109,9 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 		deps.KubeFlags = genericclioptions.NewConfigFlags(true)
 	}
 	deps.KubeFlags.AddFlags(root.PersistentFlags())
+	deps.noColor = root.PersistentFlags().Bool("no-color", false, "never colour the output (also: the NO_COLOR environment variable; colour is only ever used on a terminal)")
+	_ = root.RegisterFlagCompletionFunc("namespace", completeNamespaces(deps.KubeFlags))
+	_ = root.RegisterFlagCompletionFunc("context", completeContexts(deps.KubeFlags))
 
 	root.AddCommand(
 		NewListenersCmd(deps),
@@ -73,5 +125,40 @@ header and method matches, weighted clusters, redirects, warming and rejected co
 		NewAdminCmd(deps),
 		NewVersionCmd(deps),
 	)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	describeCompletion(root)
+	used := map[string]bool{}
+	for _, c := range root.Commands() {
+		used[c.GroupID] = true
+	}
+	for _, g := range groups {
+		if used[g.ID] {
+			root.AddGroup(g)
+		}
+	}
 	return root
+}
+
+// describeCompletion says, on cobra's completion command, how kubectl
+// itself completes the plugin.
+func describeCompletion(root *cobra.Command) {
+	c, _, err := root.Find([]string{"completion"})
+	if err != nil || c == root {
+		return
+	}
+	c.Long = `Write the completion script of kubectl-mesh for a shell: bash, zsh, fish or powershell.
+
+For "kubectl mesh <TAB>" kubectl (1.26 and later) completes plugins itself: it runs an
+executable named kubectl_complete-mesh from PATH. "make install" links it; with krew, link
+it next to the plugin (see the examples). It completes commands, flags, -o values and the
+pods (with an istio-proxy sidecar), deployments and services of the current namespace.`
+	c.Example = `  # kubectl mesh <TAB> through kubectl (a krew install or a copied binary)
+  ln -s "$(command -v kubectl-mesh)" "$(dirname "$(command -v kubectl-mesh)")/kubectl_complete-mesh"
+
+  # kubectl-mesh <TAB> in bash, for this shell
+  source <(kubectl mesh completion bash)
+
+  # zsh, for every new shell
+  kubectl mesh completion zsh > "${fpath[1]}/_kubectl-mesh"`
 }

@@ -27,14 +27,14 @@ func NewRoutesCmd(deps Deps) *cobra.Command {
 match (path, headers, methods, query parameters, gRPC, runtime fraction), the action
 (cluster, weighted clusters with their shares, redirect, direct response) and the Istio
 VirtualService that produced the route.`,
-		Example: `  # Every route of a saved dump
-  kubectl mesh routes -f examples/istio-sidecar.json
+		Example: `  # Routes of a pod's sidecar
+  kubectl mesh routes deploy/frontend -n demo
 
   # One route configuration, with rewrites, timeouts and all domains
-  kubectl mesh routes -f dump.json --name 8080 -o wide
+  kubectl mesh routes -f examples/istio-sidecar.json --name 80 -o wide
 
   # Include the route configurations listeners carry inline
-  kubectl mesh routes -f dump.json --inline`,
+  kubectl mesh routes -f examples/istio-sidecar.json --inline`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

@@ -19,11 +19,11 @@ func NewSecretsCmd(deps Deps) *cobra.Command {
 is valid now, its serial number, validity period and (with -o wide) its SPIFFE identity and
 issuer. Warming secrets (requested, not yet delivered) are marked. Private keys, passwords
 and tokens are never printed, in any output format, even when a dump contains them.`,
-		Example: `  # Certificates of a saved dump
-  kubectl mesh secrets -f examples/istio-sidecar.json
+		Example: `  # Certificates of a pod's sidecar
+  kubectl mesh secrets deploy/frontend
 
-  # With identities and issuers
-  kubectl mesh secrets -f dump.json -o wide`,
+  # With identities and issuers, from a saved dump
+  kubectl mesh secrets -f examples/istio-sidecar.json -o wide`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 )
 
 // version is stamped at build time: -ldflags "-X github.com/kubectl-mesh/kubectl-mesh/pkg/cmd.version=v0.1.0".
@@ -46,8 +47,12 @@ func NewVersionCmd(deps Deps) *cobra.Command {
 		Use:     "version",
 		GroupID: groupUtility,
 		Short:   "Print the version of kubectl mesh and of the libraries it was built with",
+		Long: `Print the version of kubectl mesh (stamped when the release was built), the Go it was
+built with, its platform, and the versions of go-control-plane (Envoy's API), client-go and
+the protobuf runtime it links: what a bug report needs.`,
 		Example: `  kubectl mesh version
-  kubectl mesh version -o json`,
+  kubectl mesh version -o json
+  kubectl mesh version -o yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			v := versionInfo()
@@ -56,14 +61,22 @@ func NewVersionCmd(deps Deps) *cobra.Command {
 				b, _ := json.MarshalIndent(v, "", "  ")
 				_, err := fmt.Fprintln(deps.Out, string(b))
 				return err
+			case "yaml":
+				b, err := yaml.Marshal(v)
+				if err != nil {
+					return err
+				}
+				_, err = deps.Out.Write(b)
+				return err
 			case "", "table":
 				_, err := fmt.Fprintf(deps.Out, "kubectl-mesh %s (%s, %s)\ngo-control-plane %s, client-go %s, protobuf %s\n",
 					v.Version, v.GoVersion, v.Platform, v.GoControlPlane, v.ClientGo, v.ProtobufRuntime)
 				return err
 			}
-			return usageError("unknown output format %q: use json", output)
+			return usageError("unknown output format %q: use json or yaml", output)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords("json", "yaml"))
 	return cmd
 }

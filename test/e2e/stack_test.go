@@ -299,12 +299,68 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		{[]string{"listeners", "hang", "--request-timeout", "2s"}, "pod default/hang: the Envoy admin port 15000 did not answer"},
 		{[]string{"listeners", "down"}, "pod default/down: nothing answered on the Envoy admin port 15000; is the proxy running?"},
 		{[]string{"listeners", "-l", "app=nothing"}, "no Running and Ready pod behind selector app=nothing"},
-		{[]string{"listeners", "frontend", "--kubeconfig", limited}, "needs 'create pods/portforward'"},
+		{[]string{"listeners", "frontend", "--kubeconfig", limited}, "needs get and create on pods/portforward"},
 		{[]string{"listeners", "frontend", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}, "cannot reach the API server at https://127.0.0.1:1"},
 	} {
 		_, errOut, code := mesh(tc.args...)
 		if code != 3 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want status 3 and one line with %q", tc.args, code, errOut, tc.want)
 		}
+	}
+
+	// deploy/rbac.yaml is all a user needs: applied with the real kubectl and
+	// bound to a user with no other rights, every kind of target works.
+	if out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "apply", "-f", "../../deploy/rbac.yaml").CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply deploy/rbac.yaml: %v\n%s", err, out)
+	}
+	if out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "create", "rolebinding", "mesh-debug",
+		"--clusterrole=kubectl-mesh", "--user=jane", "-n", "default").CombinedOutput(); err != nil {
+		t.Fatalf("kubectl create rolebinding: %v\n%s", err, out)
+	}
+	jane, err := s.Kubeconfig4(ctx, "jane")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range [][]string{{"frontend"}, {"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"}} {
+		got, errOut, code := mesh(append([]string{"clusters", "--kubeconfig", jane}, target...)...)
+		if code != 0 || got != want {
+			t.Errorf("clusters %v as a user with deploy/rbac.yaml: exit %d (%s)", target, code, errOut)
+		}
+	}
+
+	// kubectl completes the plugin's arguments through kubectl_complete-mesh:
+	// the pods with a sidecar, then deploy/ and svc/ names.
+	if err := os.Symlink("kubectl-mesh", bin+"/kubectl_complete-mesh"); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(args ...string) []string {
+		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"__complete", "mesh"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+jane)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("kubectl __complete mesh %v: %v", args, err)
+		}
+		var words []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if !strings.HasPrefix(l, ":") {
+				words = append(words, l)
+			}
+		}
+		return words
+	}
+	if got := strings.Join(complete("listeners", ""), " "); got != "down frontend hang deploy/ svc/" {
+		t.Errorf("pods completed: %q, want the running pods with a sidecar (not plain, not pending), then deploy/ and svc/", got)
+	}
+	if got := strings.Join(complete("routes", "deploy/"), " "); got != "deploy/frontend" {
+		t.Errorf("deployments completed: %q", got)
+	}
+	if got := strings.Join(complete("routes", "svc/fr"), " "); got != "svc/frontend" {
+		t.Errorf("services completed: %q", got)
+	}
+	// --namespace completes from the cluster's namespaces (the admin may list them).
+	cmd := exec.CommandContext(ctx, "kubectl", "__complete", "mesh", "routes", "-n", "")
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "\nkube-system\n") {
+		t.Errorf("namespaces completed: %v\n%s", err, out)
 	}
 }

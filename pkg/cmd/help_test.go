@@ -88,8 +88,8 @@ func checkExample(t *testing.T, line string) {
 		return
 	}
 	for i, a := range args {
-		if a == file {
-			args[i] = filepath.Join("../..", file)
+		if strings.HasPrefix(a, "examples/") {
+			args[i] = filepath.Join("../..", a)
 		}
 	}
 	out, errOut, err := run(t, "", args...)

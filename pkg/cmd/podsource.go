@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -157,44 +158,64 @@ func failure(format string, args ...any) error {
 	return &ExitError{Code: ExitFailure, Err: fmt.Errorf(format, args...)}
 }
 
-// connect resolves the target and opens a tunnel to its admin port.
-func (s *podSource) connect(ctx context.Context) error {
+// located is a pod a target resolved to, with what reaches it.
+type located struct {
+	cfg    *rest.Config
+	client kubernetes.Interface
+	pod    *corev1.Pod
+}
+
+// locate resolves the target to a Running pod with a proxy, without
+// opening anything to it yet.
+func (s *podSource) locate(ctx context.Context) (*located, error) {
 	cfg, err := s.flags.ToRESTConfig()
 	if err != nil {
-		return failure("cannot use the kubeconfig: %v", err)
+		return nil, failure("cannot use the kubeconfig: %v", err)
 	}
 	s.timeout = cfg.Timeout
 	ns, _, err := s.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return failure("cannot tell the namespace: %v", err)
+		return nil, failure("cannot tell the namespace: %v", err)
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return failure("cannot reach the API server: %v", err)
+		return nil, failure("cannot reach the API server: %v", err)
 	}
 	pod, err := s.resolve(ctx, client, ns)
 	if isUnreachable(err) {
-		return failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
+		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.namespace, s.name = ns, pod.Name
 	if pod.Status.Phase != corev1.PodRunning {
-		return failure("pod %s/%s is %s, not Running; its proxy cannot be read yet", ns, s.name, pod.Status.Phase)
+		return nil, failure("pod %s/%s is %s, not Running; its proxy cannot be read yet", ns, s.name, pod.Status.Phase)
 	}
 	s.port = s.adminPort
 	if s.port == 0 {
 		if !hasContainer(pod, istioProxy) {
-			return failure("pod %s/%s has no %s container; is injection enabled for namespace %s "+
+			return nil, failure("pod %s/%s has no %s container; is injection enabled for namespace %s "+
 				"(kubectl get namespace %s --show-labels)? For another Envoy give --admin-port", ns, s.name, istioProxy, ns, ns)
 		}
 		s.port = istioAdminPort
 	}
-	s.tunnel, err = portforward.Open(ctx, cfg, client, ns, s.name, s.port)
+	return &located{cfg: cfg, client: client, pod: pod}, nil
+}
+
+// connect resolves the target and opens a tunnel to its admin port.
+func (s *podSource) connect(ctx context.Context) error {
+	if s.tunnel != nil {
+		return nil
+	}
+	at, err := s.locate(ctx)
+	if err != nil {
+		return err
+	}
+	s.tunnel, err = portforward.Open(ctx, at.cfg, at.client, s.namespace, s.name, s.port)
 	if err != nil {
 		if strings.Contains(err.Error(), "forbidden") || strings.Contains(err.Error(), "Forbidden") {
-			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs get and create on pods/portforward in namespace %s (see deploy/rbac.yaml)", ns, s.name, ns)
+			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs get and create on pods/portforward in namespace %s (see deploy/rbac.yaml)", s.namespace, s.name, s.namespace)
 		}
 		return failure("%v", err)
 	}

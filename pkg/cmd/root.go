@@ -122,6 +122,7 @@ or input, 3 a cluster, connection or permission failure.`,
 		NewECDSCmd(deps),
 		NewBootstrapCmd(deps),
 		NewConfigCmd(deps),
+		NewLogsCmd(deps),
 		NewAdminCmd(deps),
 		NewVersionCmd(deps),
 	)

@@ -108,6 +108,19 @@ func routeFindings(cfg *xds.Config, e Entry) []string {
 			}
 		}
 	}
+	// The routes that send to the line's cluster are the ones it took.
+	var toCluster []string
+	for _, f := range found {
+		if e.UpstreamCluster != "" && strings.Contains(f, "sends to "+e.UpstreamCluster) {
+			toCluster = append(toCluster, f)
+		}
+	}
+	switch {
+	case len(toCluster) > 0:
+		found = toCluster
+	case len(found) > 0 && e.UpstreamCluster != "":
+		return []string{fmt.Sprintf("none of the %d routes named %q serving that host sends to %s now: the config changed since, or the line is another proxy's", len(found), e.Route, e.UpstreamCluster)}
+	}
 	if len(found) > 3 {
 		found = append(found[:3], fmt.Sprintf("and %d more routes of that name", len(found)-3))
 	}
@@ -143,15 +156,20 @@ func routeConfigNames(e Entry) map[string]bool {
 // in prefer when any of them has one.
 func bestVirtualHosts(cfg *xds.Config, authority string, prefer map[string]bool) []vhostMatch {
 	all := append(cfg.RouteConfigs(), cfg.InlineRouteConfigs()...)
-	var preferred []*xds.RouteConfig
+	var exact, samePort []*xds.RouteConfig
 	for _, rc := range all {
 		i := strings.LastIndexByte(rc.Name, ':')
-		if prefer[rc.Name] || (i > 0 && prefer["*"+rc.Name[i:]]) {
-			preferred = append(preferred, rc)
+		switch {
+		case prefer[rc.Name]:
+			exact = append(exact, rc)
+		case i > 0 && prefer["*"+rc.Name[i:]]:
+			samePort = append(samePort, rc)
 		}
 	}
-	if len(preferred) > 0 {
-		all = preferred
+	if len(exact) > 0 {
+		all = exact
+	} else if len(samePort) > 0 {
+		all = samePort
 	}
 	best, rank := []vhostMatch(nil), 0
 	for _, rc := range all {

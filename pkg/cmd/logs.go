@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/accesslog"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -127,17 +129,23 @@ func (o *LogsOptions) Complete(args []string) error {
 			if path == "-" {
 				return io.NopCloser(o.In), nil
 			}
-			f, err := os.Open(path)
+			data, err := os.ReadFile(path)
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, usageError("cannot read %s: no such file", path)
 			}
 			if err != nil {
 				return nil, usageError("cannot read %s: %v", path, err)
 			}
-			return f, nil
+			if snapshot.IsBundle(data) {
+				return bundleLog(path, data, o.Pod)
+			}
+			return io.NopCloser(bytes.NewReader(data)), nil
 		}
-		if o.Explain && o.Config != "" {
+		switch {
+		case o.Explain && o.Config != "":
 			o.Source = &fileSource{path: o.Config, pod: o.Pod, in: o.In}
+		case o.Explain && isBundleFile(path):
+			o.Source = &fileSource{path: path, pod: o.Pod, in: o.In}
 		}
 		return nil
 	}
@@ -181,7 +189,7 @@ func (o *LogsOptions) Validate() error {
 			return usageError("--flags: %q is not an Envoy response flag (UH, UF, NR, ... or their long names)", f)
 		}
 	}
-	if o.Explain && o.Filename != "" && o.Config == "" {
+	if o.Explain && o.Filename != "" && o.Config == "" && o.Source == nil {
 		return usageError("--explain on a saved log needs the proxy's config: --config DUMP")
 	}
 	if o.Config != "" && o.Filename == "" {
@@ -318,6 +326,34 @@ func (o *LogsOptions) explainConfig(ctx context.Context) (*xds.Config, error) {
 		return nil, err
 	}
 	return xds.New(d), nil
+}
+
+// bundleLog is the access log a snapshot bundle holds for a proxy.
+func bundleLog(path string, data []byte, pod string) (io.ReadCloser, error) {
+	b, err := snapshot.Read(data)
+	if err != nil {
+		return nil, usageError("%s: %v", path, err)
+	}
+	p, err := b.Proxy(pod)
+	if err != nil {
+		return nil, usageError("%s: %v", path, err)
+	}
+	log, ok := b.File(p.Dir() + "/" + snapshot.AccessLog)
+	if !ok {
+		return nil, usageError("%s: the snapshot has no log of %s (%s)", path, p.Name(), bundleErrors(p))
+	}
+	return io.NopCloser(bytes.NewReader(log)), nil
+}
+
+func isBundleFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 2)
+	n, _ := io.ReadFull(f, head)
+	return snapshot.IsBundle(append(head[:n], 0))
 }
 
 // logs streams the proxy container's log through the API server.

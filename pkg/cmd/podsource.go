@@ -36,7 +36,10 @@ type podSource struct {
 	flags     *genericclioptions.ConfigFlags
 	target    Target
 	adminPort int // 0: Istio's sidecar on 15000
-	tunnel    *portforward.Tunnel
+	// inNamespace, when set, is the pod's namespace (istiod's, for one),
+	// instead of the kube flags' namespace.
+	inNamespace string
+	tunnel      *portforward.Tunnel
 	// Once connected: the pod, its admin port, and the request timeout.
 	namespace, name string
 	port            int
@@ -177,6 +180,9 @@ func (s *podSource) locate(ctx context.Context) (*located, error) {
 	if err != nil {
 		return nil, failure("cannot tell the namespace: %v", err)
 	}
+	if s.inNamespace != "" {
+		ns = s.inNamespace
+	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
@@ -226,17 +232,7 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
-	// Only what the command shows: Envoy's field mask per kind, live health
-	// from /clusters for endpoints, the whole dump (with EDS) for config.
-	path := "/config_dump"
-	switch {
-	case wantsAny(kinds, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) && !wantsAny(kinds, envoyadmin.KindListener):
-		path = "/clusters?format=json"
-	case wantsAny(kinds, envoyadmin.KindEndpoints):
-		path = "/config_dump?include_eds"
-	case len(kinds) == 1 && envoyadmin.Mask(kinds[0]) != "":
-		path = "/config_dump?mask=" + url.QueryEscape(envoyadmin.Mask(kinds[0]))
-	}
+	path := adminPath(kinds)
 	data, err := s.Get(ctx, path)
 	var status *statusError
 	if errors.As(err, &status) && status.code == http.StatusBadRequest && strings.Contains(path, "mask=") {
@@ -250,6 +246,21 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 		return nil, fmt.Errorf("pod %s/%s: %w", s.namespace, s.name, err)
 	}
 	return dumps[0], nil
+}
+
+// adminPath is what a live read of kinds fetches: only what the command
+// shows (Envoy's field mask per kind), live health from /clusters for
+// endpoints, the whole dump with EDS for config.
+func adminPath(kinds []envoyadmin.Kind) string {
+	switch {
+	case wantsAny(kinds, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) && !wantsAny(kinds, envoyadmin.KindListener):
+		return "/clusters?format=json"
+	case wantsAny(kinds, envoyadmin.KindEndpoints):
+		return "/config_dump?include_eds"
+	case len(kinds) == 1 && envoyadmin.Mask(kinds[0]) != "":
+		return "/config_dump?mask=" + url.QueryEscape(envoyadmin.Mask(kinds[0]))
+	}
+	return "/config_dump"
 }
 
 // Get makes a GET request to the admin endpoint through the tunnel,

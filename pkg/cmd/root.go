@@ -123,6 +123,7 @@ or input, 3 a cluster, connection or permission failure.`,
 		NewBootstrapCmd(deps),
 		NewConfigCmd(deps),
 		NewLogsCmd(deps),
+		NewSnapshotCmd(deps),
 		NewAdminCmd(deps),
 		NewVersionCmd(deps),
 	)

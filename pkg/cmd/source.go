@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sort"
 	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
 )
 
 // DumpSource gives a command the dump of one proxy. kinds says which
@@ -30,7 +32,7 @@ type fileSource struct {
 	input *envoyadmin.Input
 }
 
-func (s *fileSource) Dump(_ context.Context, _ ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
+func (s *fileSource) Dump(_ context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
 	input, err := envoyadmin.ReadFile(s.path, s.in)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -39,11 +41,55 @@ func (s *fileSource) Dump(_ context.Context, _ ...envoyadmin.Kind) (*envoyadmin.
 		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s: %v", s.path, err)}
 	}
 	s.input = input
+	if snapshot.IsBundle(input.Data) {
+		return s.fromBundle(input.Data, kinds)
+	}
 	dumps, err := envoyadmin.LoadInput(input)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name(), err)
 	}
 	return s.pick(dumps)
+}
+
+// fromBundle reads the proxy chosen by --pod from a snapshot bundle: the
+// file a live read of kinds would have fetched (/clusters?format=json for
+// endpoint health, else the config dump), so a snapshot answers as the
+// pod did.
+func (s *fileSource) fromBundle(data []byte, kinds []envoyadmin.Kind) (*envoyadmin.Dump, error) {
+	b, err := snapshot.Read(data)
+	if err != nil {
+		return nil, usageError("%s: %v", s.name(), err)
+	}
+	p, err := b.Proxy(s.pod)
+	if err != nil {
+		return nil, usageError("%s: %v", s.name(), err)
+	}
+	file := snapshot.ConfigDump
+	if strings.HasPrefix(adminPath(kinds), "/clusters") {
+		file = snapshot.Clusters
+	}
+	content, ok := b.File(p.Dir() + "/" + file)
+	if !ok {
+		return nil, usageError("%s: the snapshot has no %s of %s (%s)", s.name(), file, p.Name(), bundleErrors(p))
+	}
+	dumps, err := envoyadmin.Load(content)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s of %s: %w", s.name(), file, p.Name(), err)
+	}
+	dumps[0].Name = p.Name()
+	return dumps[0], nil
+}
+
+func bundleErrors(p snapshot.Proxy) string {
+	if len(p.Errors) == 0 {
+		return "nothing was recorded"
+	}
+	var parts []string
+	for f, e := range p.Errors {
+		parts = append(parts, f+": "+e)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
 }
 
 func (s *fileSource) name() string {

@@ -6,14 +6,16 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	_ "github.com/envoyproxy/go-control-plane/envoy/admin/v3" // the dump types, for mask validity
+	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3" // also registers the dump types, for mask validity
 )
 
 // AdminStandIn plays an Envoy admin endpoint serving a recorded dump. It
@@ -39,9 +41,7 @@ func StartAdmin(addr string, dump, clusters []byte) (*AdminStandIn, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/config_dump", a.configDump)
 	mux.HandleFunc("/clusters", func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.requests = append(a.requests, r.URL.RequestURI())
-		a.mu.Unlock()
+		a.record(r)
 		if a.clusters == nil || r.URL.Query().Get("format") != "json" {
 			http.NotFound(w, r)
 			return
@@ -49,10 +49,75 @@ func StartAdmin(addr string, dump, clusters []byte) (*AdminStandIn, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(a.clusters)
 	})
+	// /server_info as Envoy writes it, built with Envoy's own admin type.
+	info, _ := protojson.Marshal(&adminv3.ServerInfo{Version: "ad034036be91ff9f0cd1993e5053dd4f3ee64895/1.34.2/Clean/RELEASE/BoringSSL",
+		State: adminv3.ServerInfo_LIVE, CommandLineOptions: &adminv3.CommandLineOptions{ServiceCluster: "frontend.demo"}})
+	mux.HandleFunc("/server_info", func(w http.ResponseWriter, r *http.Request) {
+		a.record(r)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(info)
+	})
+	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
+		a.record(r)
+		// Recorded /stats text of a real Envoy (Kuma's fixtures; see MANIFEST.md).
+		stats, err := os.ReadFile("../../../shared/fixtures/kuma/stats/histogram.in")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write(stats)
+	})
 	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = a.server.Serve(ln) }()
 	return a, nil
 }
+
+func (a *AdminStandIn) record(r *http.Request) {
+	a.mu.Lock()
+	a.requests = append(a.requests, r.URL.RequestURI())
+	a.mu.Unlock()
+}
+
+// IstiodStandIn plays istiod's debug port (15014): recorded debug views of
+// a real istiod by path, and, for /debug/config_dump?proxyID=POD.NS, the
+// dump given for that proxy.
+type IstiodStandIn struct {
+	server *http.Server
+}
+
+// StartIstiod serves views (path -> file) and dumps (proxyID -> bytes) on addr.
+func StartIstiod(addr string, views map[string]string, dumps map[string][]byte) (*IstiodStandIn, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for path, file := range views {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(data)
+		})
+	}
+	mux.HandleFunc("/debug/config_dump", func(w http.ResponseWriter, r *http.Request) {
+		dump, ok := dumps[r.URL.Query().Get("proxyID")]
+		if !ok {
+			http.Error(w, "proxy not connected", http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write(dump)
+	})
+	i := &IstiodStandIn{server: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	go func() { _ = i.server.Serve(ln) }()
+	return i, nil
+}
+
+// Close stops serving.
+func (i *IstiodStandIn) Close() { _ = i.server.Close() }
 
 // Requests returns the request URIs received so far.
 func (a *AdminStandIn) Requests() []string {
@@ -65,9 +130,7 @@ func (a *AdminStandIn) Requests() []string {
 func (a *AdminStandIn) Close() { _ = a.server.Close() }
 
 func (a *AdminStandIn) configDump(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	a.requests = append(a.requests, r.URL.RequestURI())
-	a.mu.Unlock()
+	a.record(r)
 	w.Header().Set("Content-Type", "application/json")
 	mask := r.URL.Query().Get("mask")
 	if mask == "" {

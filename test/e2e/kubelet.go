@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,48 @@ type Kubelet struct {
 	NodeName string
 	client   kubernetes.Interface
 	server   *http.Server
+
+	mu   sync.Mutex
+	logs map[string]string // "ns/pod/container": what the container logged
+}
+
+// SetLog sets what a pod's container has logged, served on
+// /containerLogs as a kubelet serves a container's log file.
+func (k *Kubelet) SetLog(ns, pod, container, log string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.logs == nil {
+		k.logs = map[string]string{}
+	}
+	k.logs[ns+"/"+pod+"/"+container] = log
+}
+
+// containerLogs serves a log set with SetLog, honouring tailLines and
+// follow (the log, then the stream held open until the client leaves).
+func (k *Kubelet) containerLogs(w http.ResponseWriter, r *http.Request) {
+	k.mu.Lock()
+	log, ok := k.logs[r.PathValue("ns")+"/"+r.PathValue("pod")+"/"+r.PathValue("container")]
+	k.mu.Unlock()
+	if !ok {
+		http.Error(w, "no such container log", http.StatusNotFound)
+		return
+	}
+	if n, err := strconv.Atoi(r.URL.Query().Get("tailLines")); err == nil && n >= 0 {
+		lines := strings.SplitAfter(log, "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		if n < len(lines) {
+			lines = lines[len(lines)-n:]
+		}
+		log = strings.Join(lines, "")
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, log)
+	if r.URL.Query().Get("follow") == "true" {
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}
 }
 
 // LoopbackAnnotation names the loopback address that stands in for a pod.
@@ -52,6 +95,7 @@ func (s *Stack) StartKubelet(ctx context.Context, client kubernetes.Interface) (
 	k := &Kubelet{NodeName: "e2e-node", client: client}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/portForward/{ns}/{pod}", k.portForward)
+	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", k.containerLogs)
 	ln, err := tls.Listen("tcp", kubeletAddr, &tls.Config{Certificates: []tls.Certificate{cert}})
 	if err != nil {
 		return nil, fmt.Errorf("kubelet listen on %s: %w", kubeletAddr, err)

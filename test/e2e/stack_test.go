@@ -100,6 +100,30 @@ func startWithKubelet(t *testing.T, ctx context.Context) (*Stack, kubernetes.Int
 	return s, client, k, dump
 }
 
+// meshRunner builds kubectl-mesh into a directory and returns it with a
+// function running "kubectl mesh ARGS..." through the real kubectl, with
+// that directory on PATH and the stack's kubeconfig: stdout, stderr and
+// the exit status.
+func meshRunner(t *testing.T, ctx context.Context, s *Stack) (string, func(args ...string) (string, string, int)) {
+	t.Helper()
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin+"/kubectl-mesh", "../../cmd/kubectl-mesh").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin, func(args ...string) (string, string, int) {
+		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"mesh"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return stdout.String(), stderr.String(), code
+	}
+}
+
 // startAdmin starts an admin stand-in for the length of the test.
 func startAdmin(t *testing.T, addr string, dump, clusters []byte) *AdminStandIn {
 	t.Helper()
@@ -195,22 +219,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", bin+"/kubectl-mesh", "../../cmd/kubectl-mesh").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	mesh := func(args ...string) (string, string, int) {
-		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"mesh"}, args...)...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		return stdout.String(), stderr.String(), code
-	}
+	bin, mesh := meshRunner(t, ctx, s)
 
 	for _, kind := range []string{"listeners", "routes", "clusters", "secrets", "bootstrap"} {
 		live, errOut, code := mesh(kind, "frontend")

@@ -1,0 +1,384 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
+)
+
+// SnapshotOptions are the options of "kubectl mesh snapshot".
+type SnapshotOptions struct {
+	deps           Deps
+	Output         string
+	Selector       string
+	AllNamespaces  bool
+	AdminPort      int
+	IstioNamespace string
+	Tail           int64
+	targets        []Target
+}
+
+// NewSnapshotCmd returns the snapshot command.
+func NewSnapshotCmd(deps Deps) *cobra.Command {
+	o := &SnapshotOptions{deps: deps, IstioNamespace: "istio-system", Tail: 1000}
+	cmd := &cobra.Command{
+		Use:     "snapshot (TARGET... | -l SELECTOR | -A) -o FILE.tar.gz",
+		GroupID: groupUtility,
+		Short:   "Save proxies' and istiod's state to one file, redacted, for offline debugging",
+		Long: `Save, for each proxy: its config dump with EDS, /clusters?format=json, /server_info, /stats
+and the last --tail lines of its log; for each istiod instance: its syncz, registryz, configz
+and push_status views, and what it holds for each of those proxies; and a manifest.json with
+versions, times and whatever could not be read (a snapshot is never lost to one failure).
+
+Nothing secret is saved: private keys, passwords, tokens and credential headers are redacted
+in every file, as in every output of kubectl mesh. Every command reads the file with -f,
+naming the proxy with --pod when it holds several:
+  kubectl mesh listeners -f incident.tar.gz --pod default/frontend-7d9c5`,
+		Example: `  # The proxies behind a Deployment and a Service, and istiod
+  kubectl mesh snapshot deploy/frontend svc/reviews -o incident.tar.gz
+
+  # Every sidecar of a namespace, picked by label
+  kubectl mesh snapshot -n demo -l app=frontend -o frontend.tar.gz
+
+  # Every sidecar of the mesh
+  kubectl mesh snapshot -A -o mesh.tar.gz`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+		ValidArgsFunction: completeTargets(deps.KubeFlags),
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "the file to write (.tar.gz)")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "every Running pod with a proxy matching this label selector")
+	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "every Running pod with an istio-proxy container, in every namespace")
+	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port of the pods, for Envoys other than Istio's sidecar")
+	cmd.Flags().StringVar(&o.IstioNamespace, "istio-namespace", o.IstioNamespace, "the namespace of istiod")
+	cmd.Flags().Int64Var(&o.Tail, "tail", o.Tail, "lines of each proxy's log to keep (0: none)")
+	_ = cmd.MarkFlagFilename("output", "tar.gz", "tgz")
+	return cmd
+}
+
+// Complete checks the arguments before anything is read.
+func (o *SnapshotOptions) Complete(args []string) error {
+	if o.Output == "" {
+		return usageError("name the file to write with -o FILE.tar.gz")
+	}
+	if !strings.HasSuffix(o.Output, ".tar.gz") && !strings.HasSuffix(o.Output, ".tgz") {
+		return usageError("-o %s: a snapshot is a .tar.gz", o.Output)
+	}
+	n := 0
+	for _, set := range []bool{len(args) > 0, o.Selector != "", o.AllNamespaces} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return usageError("name the proxies: pods and TYPE/NAMEs, or -l SELECTOR, or -A (one of them)")
+	}
+	for _, a := range args {
+		t, err := ParseTarget(a, "")
+		if err != nil {
+			return err
+		}
+		o.targets = append(o.targets, t)
+	}
+	if o.deps.KubeFlags == nil {
+		return usageError("no kube flags: cannot reach a cluster")
+	}
+	return nil
+}
+
+// Run takes the snapshot.
+func (o *SnapshotOptions) Run(ctx context.Context) error {
+	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	if err != nil {
+		return failure("cannot use the kubeconfig: %v", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return failure("cannot reach the API server: %v", err)
+	}
+	pods, err := o.pods(ctx, client)
+	if err != nil {
+		return err
+	}
+	// Write next to the destination, then rename: never half a file under
+	// the name asked for.
+	tmp, err := os.CreateTemp(filepath.Dir(o.Output), ".snapshot-*.tar.gz")
+	if err != nil {
+		return usageError("cannot write %s: %v", o.Output, err)
+	}
+	defer os.Remove(tmp.Name())
+	now := o.deps.Now()
+	w := snapshot.NewWriter(tmp, now)
+	m := &snapshot.Manifest{Version: 1, Tool: "kubectl-mesh " + version, Created: now.UTC()}
+	if raw, err := o.deps.KubeFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
+		m.Context = raw.CurrentContext
+		if c := o.deps.KubeFlags.Context; c != nil && *c != "" {
+			m.Context = *c
+		}
+	}
+	progress := o.deps.terminal(o.deps.ErrOut)
+	failed := 0
+	for i, p := range pods {
+		if progress {
+			fmt.Fprintf(o.deps.ErrOut, "\rsnapshot: proxy %d/%d %s/%s\x1b[K", i+1, len(pods), p.Namespace, p.Name)
+		}
+		proxy := o.takeProxy(ctx, w, p)
+		if _, ok := proxy.Errors[snapshot.ConfigDump]; ok {
+			failed++
+		}
+		m.Proxies = append(m.Proxies, proxy)
+	}
+	instances, err := pilot.Find(ctx, client, o.IstioNamespace, "")
+	switch {
+	case err != nil:
+		m.Notes = append(m.Notes, fmt.Sprintf("istiod not read: listing pods in %s: %v", o.IstioNamespace, err))
+	case len(instances) == 0:
+		m.Notes = append(m.Notes, "no istiod pod (app=istiod) in namespace "+o.IstioNamespace+"; give --istio-namespace if it runs elsewhere")
+	}
+	for _, in := range instances {
+		if !in.Running {
+			continue
+		}
+		if progress {
+			fmt.Fprintf(o.deps.ErrOut, "\rsnapshot: istiod %s\x1b[K", in.Pod)
+		}
+		m.Istiod = append(m.Istiod, o.takeIstiod(ctx, w, in, m.Proxies))
+	}
+	if progress {
+		fmt.Fprint(o.deps.ErrOut, "\r\x1b[K")
+	}
+	if err := w.Close(m); err != nil {
+		return failure("writing %s: %v", o.Output, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return failure("writing %s: %v", o.Output, err)
+	}
+	if err := os.Rename(tmp.Name(), o.Output); err != nil {
+		return failure("writing %s: %v", o.Output, err)
+	}
+	fmt.Fprintf(o.deps.Out, "wrote %s: %d proxies, %d istiod instances\n", o.Output, len(m.Proxies), len(m.Istiod))
+	for _, line := range problems(m) {
+		fmt.Fprintln(o.deps.ErrOut, "warning: "+line)
+	}
+	if failed > 0 {
+		return failure("the config of %d of %d proxies could not be read (the snapshot holds the rest; see the warnings)", failed, len(pods))
+	}
+	return nil
+}
+
+// pods resolves the targets to Running pods, each once.
+func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface) ([]*corev1.Pod, error) {
+	var out []*corev1.Pod
+	seen := map[string]bool{}
+	add := func(p *corev1.Pod) {
+		if key := p.Namespace + "/" + p.Name; !seen[key] {
+			seen[key] = true
+			out = append(out, p)
+		}
+	}
+	for _, t := range o.targets {
+		src := &podSource{flags: o.deps.KubeFlags, target: t, adminPort: o.AdminPort}
+		at, err := src.locate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		add(at.pod)
+	}
+	if o.Selector != "" || o.AllNamespaces {
+		ns := ""
+		if !o.AllNamespaces {
+			var err error
+			if ns, _, err = o.deps.KubeFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
+				return nil, failure("cannot tell the namespace: %v", err)
+			}
+		}
+		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: o.Selector, FieldSelector: "status.phase=Running"})
+		if err != nil {
+			return nil, apiError(err, "pods", ns, o.Selector, "list pods")
+		}
+		sort.Slice(list.Items, func(i, j int) bool {
+			a, b := list.Items[i], list.Items[j]
+			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+		})
+		for i := range list.Items {
+			if p := &list.Items[i]; o.AdminPort != 0 || hasContainer(p, istioProxy) {
+				add(p)
+			}
+		}
+		if len(out) == 0 {
+			return nil, failure("no Running pod with a proxy matches (namespace %q, selector %q)", ns, o.Selector)
+		}
+	}
+	return out, nil
+}
+
+// takeProxy saves one proxy's files; what fails is recorded, not fatal.
+func (o *SnapshotOptions) takeProxy(ctx context.Context, w *snapshot.Writer, pod *corev1.Pod) snapshot.Proxy {
+	p := snapshot.Proxy{Namespace: pod.Namespace, Pod: pod.Name, Errors: map[string]string{}}
+	src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: pod.Name}, adminPort: o.AdminPort, inNamespace: pod.Namespace}
+	defer src.Close()
+	save := func(file string, data []byte, err error) {
+		if err == nil {
+			err = w.Add(p.Dir()+"/"+file, data)
+		}
+		if err != nil {
+			p.Errors[file] = err.Error()
+			return
+		}
+		p.Files = append(p.Files, file)
+	}
+	if err := src.connect(ctx); err != nil {
+		p.Errors[snapshot.ConfigDump] = err.Error()
+		return p
+	}
+	p.AdminPort = src.port
+	for _, f := range []struct{ file, path string }{
+		{snapshot.ConfigDump, "/config_dump?include_eds"},
+		{snapshot.Clusters, "/clusters?format=json"},
+		{snapshot.ServerInfo, "/server_info"},
+	} {
+		data, err := src.Get(ctx, f.path)
+		if err == nil {
+			data, err = redactJSON(data)
+		}
+		if f.file == snapshot.ServerInfo && err == nil {
+			p.EnvoyVersion = envoyVersion(data)
+		}
+		save(f.file, data, err)
+	}
+	stats, err := src.Get(ctx, "/stats")
+	save(snapshot.Stats, stats, err)
+	if o.Tail > 0 {
+		var log []byte
+		r, err := src.logs(ctx, &corev1.PodLogOptions{Container: istioProxy, TailLines: &o.Tail})
+		if err == nil {
+			log, err = io.ReadAll(r)
+			r.Close()
+		}
+		save(snapshot.AccessLog, redactLines(log), err)
+	}
+	if len(p.Errors) == 0 {
+		p.Errors = nil
+	}
+	return p
+}
+
+// takeIstiod saves one istiod instance's views and its config for each proxy.
+func (o *SnapshotOptions) takeIstiod(ctx context.Context, w *snapshot.Writer, in pilot.Instance, proxies []snapshot.Proxy) snapshot.Istiod {
+	out := snapshot.Istiod{Namespace: in.Namespace, Pod: in.Pod, Revision: in.Revision, Errors: map[string]string{}}
+	src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: in.Pod}, adminPort: pilot.DebugPort, inNamespace: in.Namespace}
+	defer src.Close()
+	if err := src.connect(ctx); err != nil {
+		out.Errors["*"] = err.Error()
+		return out
+	}
+	save := func(file string, data []byte, err error) {
+		if err == nil {
+			data, err = redactJSON(data)
+		}
+		if err == nil {
+			err = w.Add(out.Dir()+"/"+file, data)
+		}
+		if err != nil {
+			out.Errors[file] = err.Error()
+			return
+		}
+		out.Files = append(out.Files, file)
+	}
+	for _, v := range pilot.Views {
+		data, err := src.Get(ctx, v.Path)
+		save(v.File, data, err)
+	}
+	for _, p := range proxies {
+		data, err := src.Get(ctx, pilot.ConfigDumpPath(p.Pod, p.Namespace))
+		save("config_dump/"+p.Namespace+"/"+p.Pod+".json", data, err)
+	}
+	if len(out.Errors) == 0 {
+		out.Errors = nil
+	}
+	return out
+}
+
+// redactJSON rewrites a JSON document with kubectl mesh's redaction, so no
+// key material or token reaches the file; what is not JSON is not kept.
+func redactJSON(data []byte) ([]byte, error) {
+	root, err := jsonscan.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("not JSON, not kept: %v", err)
+	}
+	var buf bytes.Buffer
+	e := render.NewEmitter(&buf, false)
+	e.Value(root)
+	if err := e.Flush(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// redactLines redacts tokens (JWTs, bearer credentials) in log lines.
+func redactLines(log []byte) []byte {
+	lines := bytes.Split(log, []byte("\n"))
+	for i, line := range lines {
+		words := bytes.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '"' || r == '\t' })
+		for _, w := range words {
+			if redact.String(append([]byte{'"'}, w...)) { // as a JSON string, which String reads
+				line = bytes.ReplaceAll(line, w, []byte("[redacted]"))
+			}
+		}
+		lines[i] = line
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
+
+func envoyVersion(serverInfo []byte) string {
+	root, err := jsonscan.Parse(serverInfo)
+	if err != nil {
+		return ""
+	}
+	return root.Get("version").Str()
+}
+
+// problems lists what the snapshot lacks, for the warnings.
+func problems(m *snapshot.Manifest) []string {
+	var out []string
+	for _, p := range m.Proxies {
+		for _, f := range sortedKeys(p.Errors) {
+			out = append(out, fmt.Sprintf("%s: %s not saved: %s", p.Name(), f, p.Errors[f]))
+		}
+	}
+	for _, in := range m.Istiod {
+		for _, f := range sortedKeys(in.Errors) {
+			out = append(out, fmt.Sprintf("istiod %s: %s not saved: %s", in.Pod, f, in.Errors[f]))
+		}
+	}
+	return append(out, m.Notes...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,295 @@
+package trace
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// action applies the route's action.
+func (t *tracer) action(r *xds.Route) {
+	a := r.Action
+	if a.PrefixRewrite != "" {
+		t.hop.Rewrites = append(t.hop.Rewrites, "path prefix rewritten to "+a.PrefixRewrite)
+	}
+	if a.RegexRewrite != "" {
+		t.hop.Rewrites = append(t.hop.Rewrites, "path rewritten by regex to "+a.RegexRewrite)
+	}
+	if a.HostRewrite != "" {
+		t.hop.Rewrites = append(t.hop.Rewrites, "Host rewritten to "+a.HostRewrite)
+	}
+	if a.Timeout != "" {
+		t.note("route timeout %s", a.Timeout)
+	}
+	switch a.Kind {
+	case xds.ActCluster:
+		t.step("cluster", a.Cluster, "the route's cluster")
+		t.cluster(a.Cluster)
+	case xds.ActClusterHeader:
+		name := t.header(a.ClusterHeader)
+		if name == "" {
+			t.note("the route takes its cluster from header %s, which the request does not carry", a.ClusterHeader)
+			t.fail(NoCluster, "NC", 503)
+			return
+		}
+		t.step("cluster", name, "named by the request's %s header", a.ClusterHeader)
+		t.cluster(name)
+	case xds.ActWeighted:
+		t.weighted(a.Weighted, a.TotalWeight)
+	case xds.ActRedirect:
+		t.hop.Result = Redirect
+		t.hop.Status = redirectCode(a.Redirect.Code)
+		t.hop.Location = t.redirectURL(a.Redirect)
+		t.step("redirect", t.hop.Location, "the route answers with a redirect (%d)", t.hop.Status)
+	case xds.ActDirectResponse:
+		t.hop.Result, t.hop.Status = DirectResponse, a.Status
+		t.step("direct_response", strconv.Itoa(int(a.Status)), "the route answers directly with status %d", a.Status)
+	case xds.ActClusterPlugin:
+		t.note("a cluster specifier plugin picks the cluster at run time: not predicted")
+		t.hop.Result = Forwarded
+	default:
+		t.note("the route is handled by a filter, not forwarded (non_forwarding_action)")
+		t.hop.Result = Forwarded
+	}
+}
+
+func redirectCode(code string) uint32 {
+	switch code {
+	case "FOUND":
+		return 302
+	case "SEE_OTHER":
+		return 303
+	case "TEMPORARY_REDIRECT":
+		return 307
+	case "PERMANENT_REDIRECT":
+		return 308
+	}
+	return 301
+}
+
+// redirectURL is where a redirect sends the client: the request's URL with
+// the redirect's parts replaced.
+func (t *tracer) redirectURL(r *xds.Redirect) string {
+	scheme := "http"
+	if t.req.TLS != "plaintext" {
+		scheme = "https"
+	}
+	if r.Scheme != "" {
+		scheme = r.Scheme
+	}
+	host := t.req.Host
+	if r.Host != "" {
+		host = r.Host
+	}
+	if r.Port != 0 {
+		host = stripPort(host) + ":" + strconv.Itoa(int(r.Port))
+	} else if r.Scheme != "" || r.Host != "" {
+		// A new scheme drops a port that was the old scheme's default.
+		if p := strings.TrimPrefix(host, stripPort(host)); (scheme == "https" && p == ":80") || (scheme == "http" && p == ":443") {
+			host = stripPort(host)
+		}
+	}
+	path, query, hasQuery := strings.Cut(t.req.Path, "?")
+	switch {
+	case r.Path != "":
+		path = r.Path
+	case r.PrefixRewrite != "":
+		path = r.PrefixRewrite + strings.TrimPrefix(path, matchedPrefix(t.hop))
+	}
+	u := scheme + "://" + host + path
+	if hasQuery && !r.StripQuery && !strings.Contains(path, "?") {
+		u += "?" + query
+	}
+	return u
+}
+
+// matchedPrefix is the prefix the chosen route matched, from its step.
+func matchedPrefix(h *Hop) string {
+	for _, s := range h.Steps {
+		if s.Stage == "route" {
+			if p, ok := strings.CutPrefix(s.Reason[strings.Index(s.Reason, ": ")+2:], "prefix "); ok {
+				p, _, _ = strings.Cut(p, ",")
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// weighted splits between clusters; --random-value picks one as Envoy
+// does (the value modulo the total weight, walking the clusters in order).
+func (t *tracer) weighted(ws []xds.WeightedCluster, total uint32) {
+	if total == 0 {
+		for _, w := range ws {
+			total += w.Weight
+		}
+	}
+	picked := -1
+	if t.req.Random != nil && total > 0 {
+		v := uint32(*t.req.Random % uint64(total))
+		acc := uint32(0)
+		for i, w := range ws {
+			acc += w.Weight
+			if v < acc {
+				picked = i
+				break
+			}
+		}
+	}
+	for i, w := range ws {
+		pct := 0.0
+		if total > 0 {
+			pct = float64(w.Weight) * 100 / float64(total)
+		}
+		t.hop.Weighted = append(t.hop.Weighted, Weighted{Cluster: w.Name, Weight: w.Weight, Percent: pct, Picked: i == picked})
+	}
+	if picked < 0 {
+		var parts []string
+		for _, w := range t.hop.Weighted {
+			parts = append(parts, fmt.Sprintf("%s %.4g%%", w.Cluster, w.Percent))
+		}
+		t.note("the route splits by weight (%s): which cluster a request gets is random; pass --random-value to follow one", strings.Join(parts, ", "))
+		t.step("cluster", "", "weighted: %s", strings.Join(parts, ", "))
+		t.hop.Result = Forwarded
+		for _, w := range ws {
+			if _, ok := t.findCluster(w.Name); !ok {
+				t.note("cluster %s of the split is not in the proxy's config: requests it gets fail with NC", w.Name)
+			}
+		}
+		return
+	}
+	t.step("cluster", ws[picked].Name, "weighted split, random value %d picks it (%d of total weight %d)", *t.req.Random, ws[picked].Weight, total)
+	t.cluster(ws[picked].Name)
+}
+
+func (t *tracer) findCluster(name string) (*xds.Cluster, bool) {
+	for _, c := range t.cfg.Clusters() {
+		if c.Name == name && c.State != "ERROR" {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// cluster resolves the chosen cluster and its endpoints, and the outcome.
+func (t *tracer) cluster(name string) {
+	t.hop.Cluster = name
+	c, ok := t.findCluster(name)
+	if !ok {
+		switch name {
+		case xds.BlackHoleCluster:
+			t.note("BlackHoleCluster: the mesh drops traffic to destinations it does not know (outboundTrafficPolicy REGISTRY_ONLY); add a ServiceEntry")
+			t.fail(Blackhole, "UH", 502)
+			return
+		case xds.PassthroughCluster, xds.InboundPassthroughCluster:
+			t.note("%s: sent on to the original destination %s:%d as addressed", name, t.req.Address, t.req.Port)
+			t.hop.Result = Passthrough
+			return
+		}
+		t.note("cluster %s is not in the proxy's config (no Service or DestinationRule subset for it, or not pushed yet): Envoy answers 503 with NC", name)
+		t.fail(NoCluster, "NC", 503)
+		return
+	}
+	t.hop.ClusterInfo = &Cluster{Type: c.Type, LBPolicy: c.LBPolicy, TLS: c.TLS, SNI: c.SNI, CircuitBreakers: c.CircuitBreakers, DestinationRule: c.DestinationRule}
+	if c.State == "WARMING" {
+		t.note("cluster %s is warming (waiting for its endpoints or secrets): requests to it fail until it is active", name)
+	}
+	switch {
+	case name == xds.BlackHoleCluster:
+		t.note("BlackHoleCluster: the mesh drops traffic to destinations it does not know (outboundTrafficPolicy REGISTRY_ONLY); add a ServiceEntry")
+		t.fail(Blackhole, "UH", 502)
+		return
+	case c.Type == "ORIGINAL_DST" || name == xds.PassthroughCluster || name == xds.InboundPassthroughCluster:
+		t.note("%s (%s): sent on to the original destination %s:%d as addressed", name, c.Type, t.req.Address, t.req.Port)
+		t.hop.Result = Passthrough
+		return
+	}
+	lb := c.LBPolicy
+	if lb == "" {
+		lb = "ROUND_ROBIN"
+	}
+	service := c.EDSServiceName
+	if service == "" {
+		service = name
+	}
+	healthy := 0
+	for _, e := range t.cfg.Endpoints() {
+		if e.Cluster != name && e.Cluster != service {
+			continue
+		}
+		t.hop.Endpoints = append(t.hop.Endpoints, Endpoint{Address: e.Address, Health: e.Health, Locality: e.Locality, Weight: e.Weight})
+		if (e.Health == "HEALTHY" || e.Health == "UNKNOWN" || e.Health == "DEGRADED") && e.Outlier != "FAILED" {
+			healthy++
+		}
+	}
+	haveEndpoints := t.cfg.Dump.Has(envoyadmin.KindEndpoints) || t.cfg.Dump.Has(envoyadmin.KindClusterStatus)
+	switch {
+	case c.Type == "EDS" && haveEndpoints && healthy == 0:
+		t.note("cluster %s has %d endpoints and none is healthy: Envoy answers 503 with UH", name, len(t.hop.Endpoints))
+		t.fail(NoHealthyUpstream, "UH", 503)
+	case c.Type == "EDS" && !haveEndpoints:
+		t.note("the dump has no endpoints (take it with /config_dump?include_eds): whether %s has healthy hosts is not known", name)
+		t.hop.Result = Forwarded
+	default:
+		if len(t.hop.Endpoints) > 0 {
+			t.note("%d of %d endpoints healthy; %s picks one (load balancing %s)", healthy, len(t.hop.Endpoints), name, lb)
+		}
+		t.hop.Result = Forwarded
+	}
+	t.step("endpoints", name, "type %s, load balancing %s, TLS %s", dash(c.Type), lb, dash(c.TLS))
+}
+
+// uriTemplate reads the path_template of an UriTemplateMatchConfig from its
+// serialized bytes (field 1).
+func uriTemplate(b []byte) string {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+		if num == 1 && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return ""
+			}
+			return string(v)
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+	}
+	return ""
+}
+
+// templateMatches matches a path against an Envoy URI template: "*" and
+// "{name}" match one segment, "**" and "{name=**}" the rest.
+func templateMatches(tmpl, path string) bool {
+	ts := strings.Split(strings.Trim(tmpl, "/"), "/")
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	for i, seg := range ts {
+		if seg == "**" || strings.HasSuffix(seg, "=**}") {
+			return true
+		}
+		if i >= len(ps) {
+			return false
+		}
+		if seg == "*" || (strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}")) {
+			if ps[i] == "" {
+				return false
+			}
+			continue
+		}
+		if seg != ps[i] {
+			return false
+		}
+	}
+	return len(ts) == len(ps)
+}

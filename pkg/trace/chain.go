@@ -235,7 +235,9 @@ func (t *tracer) criteria(ip netip.Addr) []criterion {
 			}},
 		{"direct source IP", func(m *listenerv3.FilterChainMatch) bool { return len(m.GetDirectSourcePrefixRanges()) > 0 },
 			func(m *listenerv3.FilterChainMatch) int { return t.sourceUnknown("direct source prefixes") },
-			func(m *listenerv3.FilterChainMatch) string { return "direct source " + cidrs(m.GetDirectSourcePrefixRanges()) }},
+			func(m *listenerv3.FilterChainMatch) string {
+				return "direct source " + cidrs(m.GetDirectSourcePrefixRanges())
+			}},
 		{"source type", func(m *listenerv3.FilterChainMatch) bool {
 			return m.GetSourceType() != listenerv3.FilterChainMatch_ANY
 		},

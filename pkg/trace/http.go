@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"

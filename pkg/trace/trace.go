@@ -42,7 +42,9 @@ type Request struct {
 }
 
 // HTTP tells whether the request speaks HTTP.
-func (r *Request) HTTP() bool { return r.Protocol == "http" || r.Protocol == "http2" || r.Protocol == "grpc" }
+func (r *Request) HTTP() bool {
+	return r.Protocol == "http" || r.Protocol == "http2" || r.Protocol == "grpc"
+}
 
 // Results of a hop, as DESIGN.md names them.
 const (

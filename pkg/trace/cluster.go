@@ -23,8 +23,12 @@ func (t *tracer) action(r *xds.Route) {
 	if a.HostRewrite != "" {
 		t.hop.Rewrites = append(t.hop.Rewrites, "Host rewritten to "+a.HostRewrite)
 	}
-	if a.Timeout != "" {
-		t.note("route timeout %s", a.Timeout)
+	switch a.Timeout {
+	case "":
+	case "0s":
+		t.note("the route has no timeout (0s: disabled)")
+	default:
+		t.note("route timeout %s: Envoy answers 504 (UT) when the upstream takes longer", a.Timeout)
 	}
 	switch a.Kind {
 	case xds.ActCluster:
@@ -241,7 +245,6 @@ func (t *tracer) cluster(name string) {
 		}
 		t.hop.Result = Forwarded
 	}
-	t.step("endpoints", name, "type %s, load balancing %s, TLS %s", dash(c.Type), lb, dash(c.TLS))
 }
 
 // uriTemplate reads the path_template of an UriTemplateMatchConfig from its

@@ -71,7 +71,7 @@ func (t *tracer) virtualHost(rc *xds.RouteConfig, hcm jsonscan.Value) *xds.Virtu
 	}
 	if rc.Entry.Resource.Get("ignore_port_in_host_matching").Bool() || hcm.Get("strip_any_host_port").Bool() {
 		host = stripPort(host)
-		t.step("virtual_host", "", "the port is dropped from the Host header before matching (ignore_port_in_host_matching / strip_any_host_port)")
+		t.note("the port is dropped from the Host header before virtual host matching (ignore_port_in_host_matching or strip_any_host_port)")
 	} else if hcm.Get("strip_matching_host_port").Bool() && strings.HasSuffix(host, ":"+strconv.Itoa(int(t.req.Port))) {
 		host = stripPort(host)
 	}

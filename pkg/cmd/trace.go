@@ -1,0 +1,429 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// TraceOptions are the options of "kubectl mesh trace".
+type TraceOptions struct {
+	*ProxyOptions
+	From     string
+	Mode     string
+	Address  string
+	Port     uint32
+	Protocol string
+	TLS      string
+	SNI      string
+	ALPN     []string
+	Headers  []string
+	Method   string
+	Path     string
+	Random   int64
+	URL      string
+
+	req trace.Request
+	// color is decided when the output is known.
+	color bool
+}
+
+var traceKinds = []envoyadmin.Kind{envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindCluster, envoyadmin.KindEndpoints}
+
+// NewTraceCmd returns the trace command.
+func NewTraceCmd(deps Deps) *cobra.Command {
+	o := &TraceOptions{ProxyOptions: newProxyOptions(deps), Random: -1}
+	cmd := &cobra.Command{
+		Use:     "trace [URL] (--from TARGET | -f DUMP)",
+		GroupID: groupCompare,
+		Short:   "Follow one request through a proxy's config: listener, chain, route, cluster, endpoints, and why",
+		Long: `Follow one request the way Envoy matches it: the listener for its original destination
+(15001 hands off to IP:PORT, else 0.0.0.0:PORT; inbound 15006; a gateway's port), the filter
+chain (destination port and IP, SNI, transport, ALPN, source), the HTTP connection manager's
+route configuration, the virtual host by Host header, the first route whose every criterion
+matches (path, headers, query, gRPC, runtime fraction), and the cluster and its endpoints. Each
+stage says why it was chosen and which candidates did not match and why. The outcome is
+predicted with the response flag Envoy would log: forwarded, passthrough, blackhole, redirect,
+direct response, or the failure (NR, NC, UH, a TLS or protocol error).
+
+The request is a URL (scheme, host, port and path, like curl's) and flags; --address is the
+original destination IP (a Service's ClusterIP), --mode says where it arrives. Where Envoy's
+choice depends on what a dump does not hold (runtime values, the randomness of weighted
+clusters) the output says so; --random-value makes those picks reproducible.
+
+Exit status 1 when the request would fail.`,
+		Example: `  # A request from a saved sidecar dump to backend on 8080
+  kubectl mesh trace -f examples/istio-sidecar.json http://backend.demo.svc.cluster.local:8080/api --address 10.96.173.1
+
+  # As JSON, for scripts
+  kubectl mesh trace -f examples/istio-sidecar.json http://frontend.demo:8080/ --address 10.96.86.22 -o json
+
+  # Inbound to the pod's port 8080, over Istio mTLS
+  kubectl mesh trace -f examples/istio-sidecar.json --mode inbound --address 10.244.1.4 --port 8080 --tls mtls --protocol http
+
+  # From a pod: the ClusterIP is looked up, then the destination pod's inbound side is traced too
+  kubectl mesh trace --from deploy/sleep http://reviews:9080/reviews/1 -H 'end-user: jason'
+
+  # The path as a graph
+  kubectl mesh trace -f examples/istio-sidecar.json tcp://10.96.0.10:53 -o dot | dot -Tsvg > path.svg`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.URL = args[0]
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	o.AddFlags(cmd)
+	cmd.Flags().Lookup("output").Usage = "output format: table (a tree), json, yaml or dot (Graphviz)"
+	cmd.Flags().StringVar(&o.From, "from", "", "the client: a pod, deploy/NAME, svc/NAME or an ingress gateway, read live")
+	cmd.Flags().StringVar(&o.Mode, "mode", "", "where the request arrives: outbound (from the app, 15001), inbound (to the app, 15006) or gateway (default: outbound, gateway for a router)")
+	cmd.Flags().StringVar(&o.Address, "address", "", "the original destination IP (default: the URL's host when it is an IP, or its Service's ClusterIP with --from)")
+	cmd.Flags().Uint32Var(&o.Port, "port", 0, "the destination port (default: the URL's)")
+	cmd.Flags().StringVar(&o.Protocol, "protocol", "", "http, http2, grpc or tcp (default: from the URL's scheme)")
+	cmd.Flags().StringVar(&o.TLS, "tls", "", "plaintext, tls or mtls (default: tls for https, else plaintext)")
+	cmd.Flags().StringVar(&o.SNI, "sni", "", "the TLS server name (default: the URL's host, with TLS)")
+	cmd.Flags().StringSliceVar(&o.ALPN, "alpn", nil, "ALPN protocols offered with TLS (default: from the protocol; Istio's istio-* with mTLS)")
+	cmd.Flags().StringArrayVarP(&o.Headers, "header", "H", nil, "a request header, 'Name: value' (repeatable)")
+	cmd.Flags().StringVarP(&o.Method, "request", "X", "GET", "the HTTP method")
+	cmd.Flags().StringVar(&o.Path, "path", "", "the path, with its query string (default: the URL's, else /)")
+	cmd.Flags().Int64Var(&o.Random, "random-value", -1, "the random value Envoy would draw: picks weighted clusters and runtime fractions reproducibly")
+	for flag, words := range map[string][]string{
+		"mode": {trace.Outbound, trace.Inbound, trace.Gateway}, "protocol": {"http", "http2", "grpc", "tcp"},
+		"tls": {"plaintext", "tls", "mtls"}, "output": {"table", "json", "yaml", "dot"},
+	} {
+		_ = cmd.RegisterFlagCompletionFunc(flag, completeWords(words...))
+	}
+	return cmd
+}
+
+// Complete builds the request from the URL and flags, and picks the source.
+func (o *TraceOptions) Complete() error {
+	switch o.Output {
+	case outTable, outJSON, outYAML, "dot":
+	default:
+		return usageError("unknown output format %q: use table, json, yaml or dot", o.Output)
+	}
+	r := trace.Request{Mode: o.Mode, Method: strings.ToUpper(o.Method), Headers: map[string][]string{}}
+	if o.URL != "" {
+		u, err := trace.ParseURL(o.URL)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		r.Port, r.Path, r.Host = u.Port, u.Path, u.Authority
+		switch u.Scheme {
+		case "https":
+			r.Protocol, r.TLS, r.SNI = "http", "tls", u.Host
+		case "grpc", "h2c":
+			r.Protocol = "grpc"
+		case "grpcs":
+			r.Protocol, r.TLS, r.SNI = "grpc", "tls", u.Host
+		case "tcp":
+			r.Protocol = "tcp"
+		default:
+			r.Protocol = "http"
+		}
+		if _, err := netip.ParseAddr(u.Host); err == nil {
+			r.Address = u.Host
+		}
+	}
+	if o.Port != 0 {
+		r.Port = o.Port
+	}
+	if o.Protocol != "" {
+		r.Protocol = o.Protocol
+	}
+	if o.TLS != "" {
+		r.TLS = o.TLS
+	}
+	if o.Address != "" {
+		r.Address = o.Address
+	}
+	if o.Path != "" {
+		r.Path = o.Path
+	}
+	if o.SNI != "" {
+		r.SNI = o.SNI
+	}
+	for _, h := range o.Headers {
+		name, value, err := trace.ParseHeader(h)
+		if err != nil {
+			return usageError("-H: %v", err)
+		}
+		if name == "host" || name == ":authority" {
+			r.Host = value
+			continue
+		}
+		r.Headers[name] = append(r.Headers[name], value)
+	}
+	if r.Protocol == "" {
+		r.Protocol = "http"
+	}
+	if r.TLS == "" {
+		r.TLS = "plaintext"
+	}
+	if r.Path == "" && r.Protocol != "tcp" {
+		r.Path = "/"
+	}
+	if r.Mode == "" {
+		r.Mode = trace.Outbound
+	}
+	switch {
+	case r.Port == 0:
+		return usageError("give a URL with a port, or --port")
+	case r.Mode != trace.Outbound && r.Mode != trace.Inbound && r.Mode != trace.Gateway:
+		return usageError("--mode must be outbound, inbound or gateway")
+	case r.Protocol != "http" && r.Protocol != "http2" && r.Protocol != "grpc" && r.Protocol != "tcp":
+		return usageError("--protocol must be http, http2, grpc or tcp")
+	case r.TLS != "plaintext" && r.TLS != "tls" && r.TLS != "mtls":
+		return usageError("--tls must be plaintext, tls or mtls")
+	case len(o.ALPN) > 0 && r.TLS == "plaintext":
+		return usageError("--alpn is offered in a TLS handshake: give --tls tls or mtls")
+	}
+	if r.Address != "" {
+		if _, err := netip.ParseAddr(r.Address); err != nil {
+			return usageError("--address %q is not an IP address", r.Address)
+		}
+	}
+	r.ALPN = o.ALPN
+	if len(r.ALPN) == 0 {
+		r.ALPN = defaultALPN(r.Protocol, r.TLS)
+	}
+	if r.TLS != "plaintext" && r.SNI == "" {
+		r.SNI = stripHostPort(r.Host)
+	}
+	if o.Random >= 0 {
+		v := uint64(o.Random)
+		r.Random = &v
+	}
+	o.req = r
+	if o.From != "" {
+		if o.Filename != "" {
+			return usageError("give either --from TARGET or -f DUMP, not both")
+		}
+		target, err := ParseTarget(o.From, "")
+		if err != nil {
+			return err
+		}
+		if o.kubeFlags == nil {
+			return usageError("no kube flags: cannot reach a cluster")
+		}
+		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort}
+		return nil
+	}
+	if o.Filename == "" && o.Source == nil {
+		return usageError("trace what? give --from TARGET (a live pod) or -f DUMP (a saved dump)")
+	}
+	if o.Source == nil {
+		o.Source = &fileSource{path: o.Filename, pod: o.Pod, in: o.In}
+	}
+	return nil
+}
+
+// defaultALPN is what a client offers: Istio's mTLS ALPN (istio-h2, ...)
+// for mtls, the protocol's for tls, nothing for plaintext.
+func defaultALPN(protocol, tls string) []string {
+	switch tls {
+	case "mtls":
+		switch protocol {
+		case "http":
+			return []string{"istio-http/1.1"}
+		case "http2", "grpc":
+			return []string{"istio-h2"}
+		}
+		return []string{"istio"}
+	case "tls":
+		switch protocol {
+		case "http":
+			return []string{"http/1.1"}
+		case "http2", "grpc":
+			return []string{"h2"}
+		}
+	}
+	return nil
+}
+
+func stripHostPort(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.HasSuffix(h, "]") {
+		return h[:i]
+	}
+	return strings.Trim(h, "[]")
+}
+
+// Run traces the request and prints the hops.
+func (o *TraceOptions) Run(ctx context.Context) error {
+	cfg, done, err := o.load(ctx, "listeners", traceKinds...)
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc := &render.TraceDoc{Request: render.TraceRequest{URL: o.URL, Method: o.req.Method, Address: o.req.Address, Port: o.req.Port,
+		Protocol: o.req.Protocol, TLS: o.req.TLS, SNI: o.req.SNI, ALPN: o.req.ALPN, Host: o.req.Host, Path: o.req.Path, Mode: o.req.Mode, From: o.From}}
+	if len(o.req.Headers) > 0 {
+		doc.Request.Headers = map[string]string{}
+		for k, v := range o.req.Headers {
+			doc.Request.Headers[k] = strings.Join(v, ",")
+		}
+	}
+	proxy := cfg.Dump.Name
+	if src, ok := o.Source.(*podSource); ok {
+		proxy = src.name + "." + src.namespace
+		if err := o.resolve(ctx, src, doc); err != nil {
+			return err
+		}
+	}
+	if proxy == "" {
+		proxy = proxyName(cfg)
+	}
+	if o.req.Mode == trace.Outbound && isRouter(cfg) && o.Mode == "" {
+		o.req.Mode, doc.Request.Mode = trace.Gateway, trace.Gateway
+	}
+	if o.req.Address == "" {
+		o.req.Address, doc.Request.Address = "0.0.0.0", "0.0.0.0"
+		fmt.Fprintln(o.ErrOut, "note: no destination address (--address, or --from to look the Service up): listeners bound to a Service's IP cannot be matched")
+	}
+	hop := trace.Trace(cfg, o.req)
+	hop.Proxy = proxy
+	doc.Hops = append(doc.Hops, hop)
+	if src, ok := o.Source.(*podSource); ok && hop.Result == trace.Forwarded {
+		if next := o.inboundHop(ctx, src, hop); next != nil {
+			doc.Hops = append(doc.Hops, next)
+		}
+	}
+	if err := o.print(doc); err != nil {
+		return err
+	}
+	for _, h := range doc.Hops {
+		if trace.Failed(h.Result) {
+			return ErrNegative
+		}
+	}
+	return nil
+}
+
+func (o *TraceOptions) print(doc *render.TraceDoc) error {
+	switch o.Output {
+	case outJSON:
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(o.Out, string(b))
+		return err
+	case outYAML:
+		b, err := yaml.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	case "dot":
+		return render.TraceDot(o.Out, doc)
+	}
+	return render.Trace(o.Out, doc, o.Color != nil && o.Color(o.Out))
+}
+
+// proxyName names the proxy of a dump by its node ID (sidecar~IP~POD.NS~...).
+func proxyName(cfg *xds.Config) string {
+	if b := cfg.Bootstrap(); b != nil {
+		if parts := strings.Split(b.NodeID, "~"); len(parts) >= 3 {
+			return parts[2]
+		}
+		return b.NodeID
+	}
+	return ""
+}
+
+// isRouter tells a gateway's dump (node type router) from a sidecar's.
+func isRouter(cfg *xds.Config) bool {
+	b := cfg.Bootstrap()
+	return b != nil && strings.HasPrefix(b.NodeID, "router~")
+}
+
+// resolve looks the URL's host up as a Service when no address was given:
+// NAME, NAME.NAMESPACE or NAME.NAMESPACE.svc[.DOMAIN] gives its ClusterIP.
+func (o *TraceOptions) resolve(ctx context.Context, src *podSource, doc *render.TraceDoc) error {
+	if o.req.Address != "" || o.req.Host == "" {
+		return nil
+	}
+	at, err := src.locate(ctx)
+	if err != nil {
+		return err
+	}
+	host := stripHostPort(o.req.Host)
+	parts := strings.Split(host, ".")
+	name, ns := parts[0], src.namespace
+	if len(parts) > 1 && parts[1] != "svc" {
+		ns = parts[1]
+	}
+	svc, err := at.client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "note: %s is not a Service in namespace %s (%v); give --address\n", host, ns, rootCause(err))
+		return nil
+	}
+	ip := svc.Spec.ClusterIP
+	if ip == "" || ip == "None" {
+		fmt.Fprintf(o.ErrOut, "note: Service %s/%s is headless: give --address (a pod IP)\n", ns, name)
+		return nil
+	}
+	o.req.Address, doc.Request.Address = ip, ip
+	return nil
+}
+
+// inboundHop follows the request into the destination pod: the endpoint
+// the cluster would pick (the first healthy one), its pod's config, its
+// inbound listener, to the application port.
+func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trace.Hop) *trace.Hop {
+	var addr string
+	for _, e := range out.Endpoints {
+		if e.Health == "HEALTHY" || e.Health == "UNKNOWN" {
+			addr = e.Address
+			break
+		}
+	}
+	ip, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		return nil
+	}
+	at, err := src.locate(ctx)
+	if err != nil {
+		return nil
+	}
+	pods, err := at.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+	if err != nil || len(pods.Items) == 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("endpoint %s is no pod the API server knows: the destination's side is not traced", addr))
+		return nil
+	}
+	pod := pods.Items[0]
+	dst := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod.Name}, inNamespace: pod.Namespace}
+	defer dst.Close()
+	d, err := dst.Dump(ctx, traceKinds...)
+	if err != nil {
+		out.Notes = append(out.Notes, fmt.Sprintf("the destination pod %s/%s could not be read: %v", pod.Namespace, pod.Name, err))
+		return nil
+	}
+	req := o.req
+	req.Mode, req.Address = trace.Inbound, ip
+	fmt.Sscan(port, &req.Port)
+	if c := out.ClusterInfo; c != nil && strings.Contains(c.TLS, "ISTIO_MUTUAL") {
+		req.TLS, req.SNI, req.ALPN = "mtls", c.SNI, defaultALPN(req.Protocol, "mtls")
+	}
+	hop := trace.Trace(xds.New(d), req)
+	hop.Proxy = pod.Name + "." + pod.Namespace
+	return hop
+}

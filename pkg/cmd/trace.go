@@ -297,6 +297,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		o.req.Address, doc.Request.Address = "0.0.0.0", "0.0.0.0"
 		fmt.Fprintln(o.ErrOut, "note: no destination address (--address, or --from to look the Service up): listeners bound to a Service's IP cannot be matched")
 	}
+	o.req.Internal = o.req.Mode != trace.Gateway // inside the mesh, Envoy marks requests x-envoy-internal
 	hop := trace.Trace(cfg, o.req)
 	hop.Proxy = proxy
 	doc.Hops = append(doc.Hops, hop)

@@ -46,10 +46,7 @@ func (t *tracer) http(fc *xds.FilterChain) {
 		return
 	}
 	t.hop.VirtualHost = vh.Name
-	if t.req.TLS == "plaintext" && (vh.RequireTLS == "ALL" || (vh.RequireTLS == "EXTERNAL_ONLY" && t.req.Mode == Gateway)) {
-		t.note("virtual host %s requires TLS (%s): Envoy redirects the plaintext request to https", vh.Name, vh.RequireTLS)
-		t.hop.Result, t.hop.Status = Redirect, 301
-		t.hop.Location = "https://" + t.req.Host + t.req.Path
+	if t.tlsRedirect(vh) {
 		return
 	}
 	r := t.route(vh)
@@ -59,6 +56,18 @@ func (t *tracer) http(fc *xds.FilterChain) {
 	}
 	t.hop.Route = r.Name
 	t.action(r)
+}
+
+// tlsRedirect applies the virtual host's require_tls: a plaintext request
+// (an external one, for EXTERNAL_ONLY) is redirected to https.
+func (t *tracer) tlsRedirect(vh *xds.VirtualHost) bool {
+	if t.req.TLS != "plaintext" || !(vh.RequireTLS == "ALL" || (vh.RequireTLS == "EXTERNAL_ONLY" && !t.req.Internal)) {
+		return false
+	}
+	t.note("virtual host %s requires TLS (%s): Envoy redirects the plaintext request to https", vh.Name, vh.RequireTLS)
+	t.hop.Result, t.hop.Status = Redirect, 301
+	t.hop.Location = "https://" + t.req.Host + t.req.Path
+	return true
 }
 
 // virtualHost picks the virtual host by the Host header as Envoy does:
@@ -253,8 +262,14 @@ func (t *tracer) routeMatches(m *routev3.RouteMatch) (bool, string) {
 		}
 		why = append(why, fmt.Sprintf("runtime fraction %d/%d", num, den))
 	}
-	if len(m.GetDynamicMetadata()) > 0 {
-		return false, "matches on dynamic metadata set by filters at run time, which a config dump does not hold: taken not to match"
+	for _, dm := range m.GetDynamicMetadata() {
+		if t.req.DynamicMetadata == nil {
+			return false, "matches on dynamic metadata set by filters at run time, which a config dump does not hold: taken not to match"
+		}
+		if !metadataMatches(dm, t.req.DynamicMetadata) {
+			return false, fmt.Sprintf("dynamic metadata %s does not match", dm.GetFilter())
+		}
+		why = append(why, "dynamic metadata "+dm.GetFilter())
 	}
 	if len(m.GetFilterState()) > 0 {
 		return false, "matches on filter state set at run time, which a config dump does not hold: taken not to match"
@@ -360,6 +375,9 @@ func (t *tracer) headerMatches(h *routev3.HeaderMatcher) (bool, string) {
 	return true, desc
 }
 
+// StringMatches evaluates an envoy.type.matcher.v3.StringMatcher as Envoy does.
+func StringMatches(m *matcherv3.StringMatcher, v string) bool { return stringMatches(m, v) }
+
 // stringMatches evaluates an envoy.type.matcher.v3.StringMatcher.
 func stringMatches(m *matcherv3.StringMatcher, v string) bool {
 	cmp := func(a, b string) (string, string) {
@@ -402,4 +420,66 @@ func describeString(m *matcherv3.StringMatcher) string {
 		return "~ " + p.SafeRegex.GetRegex()
 	}
 	return "?"
+}
+
+// metadataMatches evaluates a MetadataMatcher against metadata by
+// namespace (filter), following its key path.
+func metadataMatches(m *matcherv3.MetadataMatcher, md map[string]any) bool {
+	var v any = md[m.GetFilter()]
+	for _, seg := range m.GetPath() {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			v = nil
+			break
+		}
+		v = obj[seg.GetKey()]
+	}
+	ok := valueMatches(m.GetValue(), v)
+	if m.GetInvert() {
+		return !ok
+	}
+	return ok
+}
+
+func valueMatches(m *matcherv3.ValueMatcher, v any) bool {
+	switch p := m.GetMatchPattern().(type) {
+	case *matcherv3.ValueMatcher_NullMatch_:
+		return v == nil
+	case *matcherv3.ValueMatcher_PresentMatch:
+		return (v != nil) == p.PresentMatch
+	case *matcherv3.ValueMatcher_StringMatch:
+		s, ok := v.(string)
+		return ok && stringMatches(p.StringMatch, s)
+	case *matcherv3.ValueMatcher_BoolMatch:
+		b, ok := v.(bool)
+		return ok && b == p.BoolMatch
+	case *matcherv3.ValueMatcher_DoubleMatch:
+		f, ok := v.(float64)
+		if !ok {
+			return false
+		}
+		switch d := p.DoubleMatch.GetMatchPattern().(type) {
+		case *matcherv3.DoubleMatcher_Exact:
+			return f == d.Exact
+		case *matcherv3.DoubleMatcher_Range:
+			return f >= d.Range.GetStart() && f < d.Range.GetEnd()
+		}
+	case *matcherv3.ValueMatcher_ListMatch:
+		list, ok := v.([]any)
+		if !ok {
+			return false
+		}
+		for _, item := range list {
+			if valueMatches(p.ListMatch.GetOneOf(), item) {
+				return true
+			}
+		}
+	case *matcherv3.ValueMatcher_OrMatch:
+		for _, q := range p.OrMatch.GetValueMatchers() {
+			if valueMatches(q, v) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -39,6 +40,12 @@ type Request struct {
 	Headers map[string][]string
 	// Random picks weighted clusters and runtime fractions; nil: not given.
 	Random *uint64
+	// Internal: the request comes from inside (x-envoy-internal), which
+	// require_tls EXTERNAL_ONLY exempts.
+	Internal bool
+	// DynamicMetadata is what filters set before routing, by namespace;
+	// nil: not known (a dump does not hold it).
+	DynamicMetadata map[string]any
 }
 
 // HTTP tells whether the request speaks HTTP.
@@ -135,6 +142,25 @@ type Cluster struct {
 	SNI             string `json:"sni,omitempty"`
 	CircuitBreakers string `json:"circuit_breakers,omitempty"`
 	DestinationRule string `json:"destination_rule,omitempty"`
+}
+
+// MatchRoute picks the virtual host and route of a route configuration for
+// a request, as Envoy's router does, with the hop recording why. vh or r is
+// nil when none matches.
+func MatchRoute(rc *xds.RouteConfig, req Request) (vh *xds.VirtualHost, r *xds.Route, hop *Hop) {
+	t := &tracer{req: req, hop: &Hop{Notes: []string{}, Rejected: []Rejection{}, Steps: []Step{}}}
+	vh = t.virtualHost(rc, jsonscan.Value{})
+	if vh != nil {
+		t.hop.VirtualHost = vh.Name
+		if t.tlsRedirect(vh) {
+			return vh, nil, t.hop
+		}
+		r = t.route(vh)
+		if r != nil {
+			t.hop.Route = r.Name
+		}
+	}
+	return vh, r, t.hop
 }
 
 // Trace follows req through cfg.

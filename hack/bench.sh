@@ -65,3 +65,8 @@ for n in $SIZES; do
       "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
   done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
 done
+
+# trace and route-check: per-request latency after load (target: a trace on
+# the 5000-service dump under 50 ms) and route-check tests per second.
+echo
+go test -run '^$' -bench 'Trace5000|RouteCheck' -benchtime "${BENCHTIME:-2s}" ./pkg/trace ./pkg/routecheck | grep -E '^Benchmark'

@@ -15,7 +15,7 @@ import (
 // each pair must give the result its MANIFEST entry documents.
 const corpus = "../../../shared/fixtures/envoy/router_check"
 
-func load(t *testing.T, config string) *xds.RouteConfig {
+func load(t testing.TB, config string) *xds.RouteConfig {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(corpus, config))
 	if err != nil {

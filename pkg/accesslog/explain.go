@@ -2,9 +2,12 @@ package accesslog
 
 import (
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -17,6 +20,8 @@ type Explanation struct {
 	Requests int      `json:"requests"`
 	Example  Entry    `json:"example"`
 	Findings []string `json:"findings"`
+	// Trace is what trace says the proxy does with the same request now.
+	Trace *trace.Hop `json:"trace,omitempty"`
 }
 
 // Explain explains the failing entries, one explanation per distinct
@@ -67,10 +72,61 @@ func Explain(entries []Entry, cfg *xds.Config) []Explanation {
 		if cfg != nil {
 			x.Findings = append(x.Findings, routeFindings(cfg, e)...)
 			x.Findings = append(x.Findings, clusterFindings(clusters, endpoints, e)...)
+			if req, ok := traceRequest(e); ok {
+				x.Trace = trace.Trace(cfg, req)
+				x.Findings = append(x.Findings, traceFinding(x.Trace))
+			}
 		}
 		out = append(out, x)
 	}
 	return out
+}
+
+// traceRequest rebuilds the request of a log line for trace: the original
+// destination is the downstream local address, the direction the cluster's.
+func traceRequest(e Entry) (trace.Request, bool) {
+	host, port, err := net.SplitHostPort(e.DownstreamLocal)
+	if err != nil {
+		return trace.Request{}, false
+	}
+	p, err := strconv.ParseUint(port, 10, 32)
+	if err != nil {
+		return trace.Request{}, false
+	}
+	r := trace.Request{Mode: trace.Outbound, Address: host, Port: uint32(p), Protocol: "tcp", TLS: "plaintext",
+		Host: e.Authority, Path: e.Path, Method: e.Method, Headers: map[string][]string{}, Internal: true}
+	switch {
+	case strings.HasPrefix(e.Protocol, "HTTP/2"):
+		r.Protocol = "http2"
+	case strings.HasPrefix(e.Protocol, "HTTP"):
+		r.Protocol = "http"
+	}
+	if strings.HasPrefix(e.UpstreamCluster, "inbound|") {
+		r.Mode = trace.Inbound
+		if strings.HasPrefix(e.ServerName, "outbound_.") { // Istio's mTLS SNI
+			r.TLS, r.SNI = "mtls", e.ServerName
+			r.ALPN = []string{map[string]string{"http": "istio-http/1.1", "http2": "istio-h2", "tcp": "istio"}[r.Protocol]}
+		}
+	}
+	return r, true
+}
+
+func traceFinding(h *trace.Hop) string {
+	s := fmt.Sprintf("trace of the same request on this config: listener %s, chain %s", dash(h.Listener), dash(h.FilterChain))
+	if h.RouteConfig != "" || h.Route != "" {
+		s += fmt.Sprintf(", route %s/%s", dash(h.RouteConfig), dash(h.Route))
+	}
+	if h.Cluster != "" {
+		s += ", cluster " + h.Cluster
+	}
+	s += " -> " + h.Result
+	if h.Flag != "" {
+		s += " (" + h.Flag + ")"
+	}
+	if len(h.Notes) > 0 {
+		s += ": " + h.Notes[len(h.Notes)-1]
+	}
+	return s
 }
 
 func tlsHint(reason string) string {

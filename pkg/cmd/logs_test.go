@@ -94,6 +94,7 @@ func TestLogsExplainJoinsTheConfig(t *testing.T) {
 		`no route matched authority "unknown.example.com"`,
 		"cluster outbound|8080||order-service.production.svc.cluster.local is not in the proxy's config now",
 		"upstream transport failure: delayed_connect_error:_111",
+		"trace of the same request on this config: listener 10.96.173.1_8080, chain -, route backend.demo.svc.cluster.local:8080/default, cluster outbound|8080||backend.demo.svc.cluster.local -> forwarded",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--explain lacks %q:\n%s", want, out)

@@ -317,6 +317,34 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		}
 	}
 
+	// trace --from a live pod: the same answer as on the file, and the URL's
+	// host looked up as a Service.
+	live, errOut, code := mesh("trace", "--from", "deploy/frontend", "http://backend.demo.svc.cluster.local:8080/api", "--address", "10.96.173.1", "-o", "json")
+	file, _, _ := mesh("trace", "-f", "../../examples/istio-sidecar.json", "http://backend.demo.svc.cluster.local:8080/api", "--address", "10.96.173.1", "-o", "json")
+	if code != 0 || !strings.Contains(live, `"result": "forwarded"`) || !strings.Contains(live, `"proxy": "frontend.default"`) {
+		t.Errorf("trace --from deploy/frontend: exit %d %s\n%s", code, errOut, live)
+	}
+	strip := func(s string) string {
+		var keep []string
+		for _, l := range strings.Split(s, "\n") {
+			if !strings.Contains(l, `"proxy":`) && !strings.Contains(l, `"from":`) {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if strip(live) != strip(file) {
+		t.Errorf("trace live and on the file differ:\nlive:\n%s\nfile:\n%s", live, file)
+	}
+	svc, err := client.CoreV1().Services("default").Get(ctx, "frontend", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, _ := mesh("trace", "--from", "frontend", "http://frontend:8080/", "-o", "json")
+	if !strings.Contains(out, `"address": "`+svc.Spec.ClusterIP+`"`) {
+		t.Errorf("trace --from frontend http://frontend:8080/ did not go to the Service's ClusterIP %s: %s\n%s", svc.Spec.ClusterIP, errOut, out)
+	}
+
 	// deploy/rbac.yaml is all a user needs: applied with the real kubectl and
 	// bound to a user with no other rights, every kind of target works.
 	if out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "apply", "-f", "../../deploy/rbac.yaml").CombinedOutput(); err != nil {

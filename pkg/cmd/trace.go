@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -33,6 +34,7 @@ type TraceOptions struct {
 	Path     string
 	Random   int64
 	URL      string
+	ToPod    string
 
 	req trace.Request
 	// color is decided when the output is known.
@@ -102,6 +104,7 @@ Exit status 1 when the request would fail.`,
 	cmd.Flags().StringArrayVarP(&o.Headers, "header", "H", nil, "a request header, 'Name: value' (repeatable)")
 	cmd.Flags().StringVarP(&o.Method, "request", "X", "GET", "the HTTP method")
 	cmd.Flags().StringVar(&o.Path, "path", "", "the path, with its query string (default: the URL's, else /)")
+	cmd.Flags().StringVar(&o.ToPod, "to-pod", "", "with --from, the destination pod whose inbound side to trace (default: the first healthy endpoint's pod)")
 	cmd.Flags().Int64Var(&o.Random, "random-value", -1, "the random value Envoy would draw: picks weighted clusters and runtime fractions reproducibly")
 	for flag, words := range map[string][]string{
 		"mode": {trace.Outbound, trace.Inbound, trace.Gateway}, "protocol": {"http", "http2", "grpc", "tcp"},
@@ -212,6 +215,9 @@ func (o *TraceOptions) Complete() error {
 		r.Random = &v
 	}
 	o.req = r
+	if o.ToPod != "" && o.From == "" {
+		return usageError("--to-pod is for a live trace: give --from TARGET")
+	}
 	if o.From != "" {
 		if o.Filename != "" {
 			return usageError("give either --from TARGET or -f DUMP, not both")
@@ -293,8 +299,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	if o.req.Mode == trace.Outbound && isRouter(cfg) && o.Mode == "" {
 		o.req.Mode, doc.Request.Mode = trace.Gateway, trace.Gateway
 	}
-	if o.req.Address == "" {
-		o.req.Address, doc.Request.Address = "0.0.0.0", "0.0.0.0"
+	if o.req.Address == "" && o.req.Mode != trace.Gateway {
 		fmt.Fprintln(o.ErrOut, "note: no destination address (--address, or --from to look the Service up): listeners bound to a Service's IP cannot be matched")
 	}
 	o.req.Internal = o.req.Mode != trace.Gateway // inside the mesh, Envoy marks requests x-envoy-internal
@@ -390,6 +395,10 @@ func (o *TraceOptions) resolve(ctx context.Context, src *podSource, doc *render.
 // the cluster would pick (the first healthy one), its pod's config, its
 // inbound listener, to the application port.
 func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trace.Hop) *trace.Hop {
+	at, err := src.locate(ctx)
+	if err != nil {
+		return nil
+	}
 	var addr string
 	for _, e := range out.Endpoints {
 		if e.Health == "HEALTHY" || e.Health == "UNKNOWN" {
@@ -397,20 +406,41 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 			break
 		}
 	}
+	var pod *corev1.Pod
+	if o.ToPod != "" {
+		ns, name, found := strings.Cut(o.ToPod, "/")
+		if !found {
+			ns, name = src.namespace, o.ToPod
+		}
+		p, err := at.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			out.Notes = append(out.Notes, fmt.Sprintf("--to-pod %s: %v", o.ToPod, rootCause(err)))
+			return nil
+		}
+		pod = p
+		_, port, _ := strings.Cut(addr, ":")
+		for _, e := range out.Endpoints {
+			if ip, p, _ := strings.Cut(e.Address, ":"); ip == pod.Status.PodIP {
+				port = p
+			}
+		}
+		if port == "" {
+			port = fmt.Sprint(o.req.Port)
+		}
+		addr = pod.Status.PodIP + ":" + port
+	}
 	ip, port, ok := strings.Cut(addr, ":")
 	if !ok {
 		return nil
 	}
-	at, err := src.locate(ctx)
-	if err != nil {
-		return nil
+	if pod == nil {
+		pods, err := at.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+		if err != nil || len(pods.Items) == 0 {
+			out.Notes = append(out.Notes, fmt.Sprintf("endpoint %s is no pod the API server knows: the destination's side is not traced", addr))
+			return nil
+		}
+		pod = &pods.Items[0]
 	}
-	pods, err := at.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
-	if err != nil || len(pods.Items) == 0 {
-		out.Notes = append(out.Notes, fmt.Sprintf("endpoint %s is no pod the API server knows: the destination's side is not traced", addr))
-		return nil
-	}
-	pod := pods.Items[0]
 	dst := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod.Name}, inNamespace: pod.Namespace}
 	defer dst.Close()
 	d, err := dst.Dump(ctx, traceKinds...)

@@ -41,7 +41,11 @@ func Trace(w io.Writer, doc *TraceDoc, color bool) error {
 	if r.Method != "" && r.Protocol != "tcp" {
 		what = r.Method + " " + r.Host + r.Path + " (" + r.Protocol + ")"
 	}
-	fmt.Fprintf(&b, "Request: %s to %s:%d, %s\n", what, r.Address, r.Port, r.TLS)
+	to := fmt.Sprintf("%s:%d", r.Address, r.Port)
+	if r.Address == "" {
+		to = fmt.Sprintf("port %d", r.Port)
+	}
+	fmt.Fprintf(&b, "Request: %s to %s, %s\n", what, to, r.TLS)
 	for i, h := range doc.Hops {
 		proxy := h.Proxy
 		if proxy == "" {

@@ -208,9 +208,17 @@ func (t *tracer) cluster(name string) {
 		t.note("BlackHoleCluster: the mesh drops traffic to destinations it does not know (outboundTrafficPolicy REGISTRY_ONLY); add a ServiceEntry")
 		t.fail(Blackhole, "UH", 502)
 		return
-	case c.Type == "ORIGINAL_DST" || name == xds.PassthroughCluster || name == xds.InboundPassthroughCluster:
+	case name == xds.PassthroughCluster || name == xds.InboundPassthroughCluster:
 		t.note("%s (%s): sent on to the original destination %s:%d as addressed", name, c.Type, t.req.Address, t.req.Port)
 		t.hop.Result = Passthrough
+		return
+	case c.Type == "ORIGINAL_DST":
+		if strings.HasPrefix(name, "inbound|") {
+			t.note("%s (%s): delivered to the application at %s:%d", name, c.Type, t.req.Address, t.req.Port)
+		} else {
+			t.note("%s (%s): sent to the original destination %s:%d", name, c.Type, t.req.Address, t.req.Port)
+		}
+		t.hop.Result = Forwarded
 		return
 	}
 	lb := c.LBPolicy

@@ -269,7 +269,7 @@ func (t *tracer) listener() *xds.Listener {
 			continue
 		}
 		switch {
-		case l.Address == addr && exact == nil:
+		case l.Address == addr && addr != "" && exact == nil:
 			exact = l
 		case (l.Address == "0.0.0.0" || l.Address == "::") && wildcard == nil:
 			wildcard = l
@@ -292,6 +292,9 @@ func (t *tracer) listener() *xds.Listener {
 			t.reject("listener", wildcard.Name, "the wildcard listener on port %d loses to the one for %s:%d", port, addr, port)
 		}
 		return exact
+	case wildcard != nil && addr == "":
+		t.step("listener", wildcard.Name, "%sthe listener on %s:%d (no destination address given)", through, wildcard.Address, port)
+		return wildcard
 	case wildcard != nil:
 		t.step("listener", wildcard.Name, "%sthe wildcard listener on %s:%d: no listener is bound to %s:%d", through, wildcard.Address, port, addr, port)
 		return wildcard

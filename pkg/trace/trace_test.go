@@ -138,7 +138,7 @@ func TestEnvoyMatching(t *testing.T) {
 			want{listener: "virtualInbound", result: NoFilterChain}},
 		{"inbound mTLS", with(httpReq("x", "/"), func(r *Request) {
 			r.Mode, r.Address, r.Port, r.TLS, r.ALPN = Inbound, "10.1.0.9", 8080, "mtls", []string{"istio-http/1.1"}
-		}), want{chain: "inbound_0.0.0.0_8080", route: "default", cluster: "inbound|8080||", result: Passthrough}},
+		}), want{chain: "inbound_0.0.0.0_8080", route: "default", cluster: "inbound|8080||", result: Forwarded}},
 		{"inbound plain TLS into Istio's mTLS chain", with(httpReq("x", "/"), func(r *Request) { r.Mode, r.Address, r.Port, r.TLS = Inbound, "10.1.0.9", 8080, "tls" }),
 			want{chain: "inbound_0.0.0.0_8080", result: TLSError}},
 		// Virtual hosts: exact, then suffix wildcard, then prefix wildcard, then "*".

@@ -289,6 +289,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	proxy := cfg.Dump.Name
 	if src, ok := o.Source.(*podSource); ok {
 		proxy = src.name + "." + src.namespace
+		liveHealth(ctx, src, cfg)
 		if err := o.resolve(ctx, src, doc); err != nil {
 			return err
 		}
@@ -342,6 +343,19 @@ func (o *TraceOptions) print(doc *render.TraceDoc) error {
 		return render.TraceDot(o.Out, doc)
 	}
 	return render.Trace(o.Out, doc, o.Color != nil && o.Color(o.Out))
+}
+
+// liveHealth adds the proxy's /clusters?format=json to its config, so
+// endpoints carry the health Envoy sees now (active checks, outlier
+// ejections) rather than what EDS said. Without it, EDS is used.
+func liveHealth(ctx context.Context, src *podSource, cfg *xds.Config) {
+	data, err := src.Get(ctx, "/clusters?format=json")
+	if err != nil {
+		return
+	}
+	if dumps, err := envoyadmin.Load(data); err == nil {
+		cfg.Dump.Merge(dumps[0])
+	}
 }
 
 // proxyName names the proxy of a dump by its node ID (sidecar~IP~POD.NS~...).
@@ -448,13 +462,15 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 		out.Notes = append(out.Notes, fmt.Sprintf("the destination pod %s/%s could not be read: %v", pod.Namespace, pod.Name, err))
 		return nil
 	}
+	dcfg := xds.New(d)
+	liveHealth(ctx, dst, dcfg)
 	req := o.req
 	req.Mode, req.Address = trace.Inbound, ip
 	fmt.Sscan(port, &req.Port)
 	if c := out.ClusterInfo; c != nil && strings.Contains(c.TLS, "ISTIO_MUTUAL") {
 		req.TLS, req.SNI, req.ALPN = "mtls", c.SNI, defaultALPN(req.Protocol, "mtls")
 	}
-	hop := trace.Trace(xds.New(d), req)
+	hop := trace.Trace(dcfg, req)
 	hop.Proxy = pod.Name + "." + pod.Namespace
 	return hop
 }

@@ -126,6 +126,24 @@ func (d *Dump) Kinds() []Kind {
 	return ks
 }
 
+// Merge adds to d the kinds it lacks from other: a live proxy's
+// /clusters?format=json beside its config dump. Eviction is turned off: the
+// two dumps' bytes are not one file.
+func (d *Dump) Merge(other *Dump) {
+	for _, k := range other.Kinds() {
+		if d.Has(k) {
+			continue
+		}
+		for _, p := range other.pending[k] {
+			d.addPending(p)
+		}
+		for _, e := range other.entries[k] {
+			d.add(e)
+		}
+	}
+	d.evict = nil
+}
+
 func (d *Dump) add(e Entry) {
 	if d.entries == nil {
 		d.entries = map[Kind][]Entry{}

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -258,4 +259,68 @@ func FuzzTrace(f *testing.F) {
 			t.Errorf("no result for %+v", r)
 		}
 	})
+}
+
+// TestFilterChainMatcherTree evaluates a real filter_chain_matcher (an
+// Istio waypoint's main_internal listener: destination IP, then port).
+func TestFilterChainMatcherTree(t *testing.T) {
+	data, err := os.ReadFile("../../../shared/fixtures/istio/istioctl-golden/compare/configdump.json")
+	if err != nil {
+		t.Skip(err)
+	}
+	dumps, err := envoyadmin.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := xds.New(dumps[0])
+	var l *xds.Listener
+	for _, x := range cfg.Listeners() {
+		if x.Name == "main_internal" {
+			l = x
+		}
+	}
+	if l == nil || !l.Matcher.Exists() {
+		t.Fatal("no main_internal listener with a matcher tree")
+	}
+	for _, tc := range []struct {
+		addr   string
+		port   uint32
+		chain  string
+		result string
+	}{
+		{"10.96.1.201", 9080, "inbound-vip|9080||details.default.svc.cluster.local-http", ""},
+		{"10.96.1.201", 9999, "", NoFilterChain},
+		{"10.1.1.1", 9080, "", NoFilterChain},
+	} {
+		tr := &tracer{cfg: cfg, req: Request{Mode: Inbound, Address: tc.addr, Port: tc.port, Protocol: "http", TLS: "plaintext"},
+			hop: &Hop{Notes: []string{}, Rejected: []Rejection{}, Steps: []Step{}}}
+		tr.inspect(l)
+		fc, result := tr.filterChain(l)
+		got := ""
+		if fc != nil {
+			got = fc.Name
+		}
+		if got != tc.chain || result != tc.result {
+			t.Errorf("%s:%d: chain %q result %q, want %q %q (notes %v)", tc.addr, tc.port, got, result, tc.chain, tc.result, tr.hop.Notes)
+		}
+	}
+}
+
+func TestURITemplates(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl, path string
+		ok         bool
+	}{
+		{"/books/{id}", "/books/42", true},
+		{"/books/{id}", "/books/42/pages", false},
+		{"/books/*/pages", "/books/42/pages", true},
+		{"/books/**", "/books/42/pages/7", true},
+		{"/books/{rest=**}", "/books/a/b", true},
+		{"/books/{id}", "/shelves/42", false},
+		{"/books/{id}", "/books/", false},
+	} {
+		if got := templateMatches(tc.tmpl, tc.path); got != tc.ok {
+			t.Errorf("%s ~ %s: %v, want %v", tc.path, tc.tmpl, got, tc.ok)
+		}
+	}
 }

@@ -321,20 +321,26 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	// host looked up as a Service.
 	live, errOut, code := mesh("trace", "--from", "deploy/frontend", "http://backend.demo.svc.cluster.local:8080/api", "--address", "10.96.173.1", "-o", "json")
 	file, _, _ := mesh("trace", "-f", "../../examples/istio-sidecar.json", "http://backend.demo.svc.cluster.local:8080/api", "--address", "10.96.173.1", "-o", "json")
-	if code != 0 || !strings.Contains(live, `"result": "forwarded"`) || !strings.Contains(live, `"proxy": "frontend.default"`) {
+	// The same choices as on the file; the outcome differs: live, the
+	// endpoints' health comes from the pod's /clusters (here a recording of
+	// another mesh, which has no backend endpoints), so the request would
+	// find no healthy upstream.
+	if code != 1 || !strings.Contains(live, `"result": "no_healthy_upstream"`) || !strings.Contains(live, `"proxy": "frontend.default"`) {
 		t.Errorf("trace --from deploy/frontend: exit %d %s\n%s", code, errOut, live)
 	}
-	strip := func(s string) string {
+	choices := func(s string) string {
 		var keep []string
 		for _, l := range strings.Split(s, "\n") {
-			if !strings.Contains(l, `"proxy":`) && !strings.Contains(l, `"from":`) {
-				keep = append(keep, l)
+			for _, k := range []string{`"listener":`, `"filter_chain":`, `"route_config":`, `"virtual_host":`, `"route":`, `"cluster":`} {
+				if strings.HasPrefix(strings.TrimSpace(l), k) {
+					keep = append(keep, l)
+				}
 			}
 		}
 		return strings.Join(keep, "\n")
 	}
-	if strip(live) != strip(file) {
-		t.Errorf("trace live and on the file differ:\nlive:\n%s\nfile:\n%s", live, file)
+	if choices(live) != choices(file) || choices(live) == "" {
+		t.Errorf("trace live and on the file choose differently:\nlive:\n%s\nfile:\n%s", live, file)
 	}
 	svc, err := client.CoreV1().Services("default").Get(ctx, "frontend", metav1.GetOptions{})
 	if err != nil {

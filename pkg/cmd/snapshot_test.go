@@ -61,6 +61,7 @@ func TestCommandsReadSnapshots(t *testing.T) {
 		{[]string{"clusters", "-o", "json"}, "istio-sidecar.json"},
 		{[]string{"endpoints"}, "istio-clusters.json"},
 		{[]string{"logs"}, "istio-access.log"},
+		{[]string{"trace", "http://backend.demo.svc.cluster.local:8080/", "--address", "10.96.173.1", "-o", "json"}, "istio-sidecar.json"},
 		{[]string{"logs", "--explain"}, ""},
 	} {
 		got, errOut, err := run(t, "", append([]string{tc.args[0], "-f", bundle, "--pod", "demo/frontend-1"}, tc.args[1:]...)...)

@@ -286,16 +286,17 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 			doc.Request.Headers[k] = strings.Join(v, ",")
 		}
 	}
-	proxy := cfg.Dump.Name
+	// The proxy as its node names it (POD.NAMESPACE), else as the file does.
+	proxy := proxyName(cfg)
+	if proxy == "" {
+		proxy = cfg.Dump.Name
+	}
 	if src, ok := o.Source.(*podSource); ok {
 		proxy = src.name + "." + src.namespace
 		liveHealth(ctx, src, cfg)
 		if err := o.resolve(ctx, src, doc); err != nil {
 			return err
 		}
-	}
-	if proxy == "" {
-		proxy = proxyName(cfg)
 	}
 	if o.req.Mode == trace.Outbound && isRouter(cfg) && o.Mode == "" {
 		o.req.Mode, doc.Request.Mode = trace.Gateway, trace.Gateway

@@ -23,7 +23,9 @@ var readmeRun = regexp.MustCompile("(?s)<!-- run: (kubectl mesh [^\n]*?) -->\n``
 // the repository ships, with the tests' clock) and checks the output printed
 // under it is what the command prints today. "make docs" rewrites them.
 func TestReadmeShowsRealOutput(t *testing.T) {
-	const path = "../../README.md"
+	// Commands run from the repository's top, as the README shows them.
+	t.Chdir("../..")
+	const path = "README.md"
 	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -37,11 +39,6 @@ func TestReadmeShowsRealOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := words[2:]
-		for i, a := range args {
-			if strings.HasPrefix(a, "examples/") {
-				args[i] = "../../" + a
-			}
-		}
 		out, errOut, err := run(t, "", args...)
 		if err != nil && ExitCode(err) != ExitNegative {
 			t.Errorf("%s: %v\n%s", line, err, errOut)

@@ -101,10 +101,12 @@ func (s *fileSource) name() string {
 
 // pick chooses the proxy named by --pod among the dumps of a bundle.
 func (s *fileSource) pick(dumps []*envoyadmin.Dump) (*envoyadmin.Dump, error) {
+	// A file of one unnamed proxy is that proxy, --pod or not (it names
+	// the proxy in the other file of a diff).
+	if len(dumps) == 1 && (s.pod == "" || dumps[0].Name == "") {
+		return dumps[0], nil
+	}
 	if s.pod == "" {
-		if len(dumps) == 1 {
-			return dumps[0], nil
-		}
 		return nil, usageError("%s holds the config of %d proxies (%s): choose one with --pod", s.name(), len(dumps), names(dumps))
 	}
 	for _, d := range dumps {

@@ -51,6 +51,20 @@ func TestLogsAndSnapshotLive(t *testing.T) {
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A proxy that holds back an update: istiod holds istioctl's compare
+	// dump for it, its Envoy the changed one.
+	compareDump, err := os.ReadFile("../../../shared/fixtures/istio/istioctl-golden/compare/configdump.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleDump, err := os.ReadFile("../../../shared/fixtures/istio/istioctl-golden/compare/configdump_diff.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startAdmin(t, "127.0.1.22:15000", staleDump, nil)
+	if _, err := k.RunPod(ctx, "default", "stale", "127.0.1.22", "192.0.2.22", map[string]string{"app": "stale"}, "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DefaultServiceAccounts(ctx, client, "istio-system"); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +72,7 @@ func TestLogsAndSnapshotLive(t *testing.T) {
 	istiod, err := StartIstiod("127.0.1.21:15014", map[string]string{
 		"/debug/syncz": kiali + "registry-syncz.json", "/debug/registryz": kiali + "registry-registryz.json",
 		"/debug/configz": kiali + "registry-configz.json",
-	}, map[string][]byte{"frontend.default": dump})
+	}, map[string][]byte{"frontend.default": dump, "stale.default": compareDump})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +150,25 @@ func TestLogsAndSnapshotLive(t *testing.T) {
 	}
 
 	// -A and -l find the sidecars (not istiod, which has none).
-	for _, args := range [][]string{{"-A"}, {"-l", "app=frontend"}} {
+	for args, want := range map[string]string{"-A": "2 proxies, 1 istiod instances", "-l=app=frontend": "1 proxies, 1 istiod instances"} {
 		all := filepath.Join(t.TempDir(), "all.tar.gz")
-		if out, errOut, code := mesh(append([]string{"snapshot", "-o", all}, args...)...); code != 0 || !strings.Contains(out, "1 proxies, 1 istiod instances") {
+		if out, errOut, code := mesh("snapshot", "-o", all, args); code != 0 || !strings.Contains(out, want) {
 			t.Errorf("snapshot %v: exit %d\n%s%s", args, code, out, errOut)
 		}
+	}
+
+	// diff POD: istiod's view of the proxy against the proxy's own.
+	if out, errOut, code := mesh("diff", "frontend"); code != 0 || !strings.Contains(out, "Listeners Match") || !strings.Contains(out, "--- istiod") {
+		t.Errorf("diff frontend: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("diff", "stale"); code != 1 || !strings.Contains(out, "Listeners Don't Match") || !strings.Contains(out, "~ connect_terminate") {
+		t.Errorf("diff stale: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("diff", "frontend", "-f", file, "--pod", "default/frontend"); code != 0 || !strings.Contains(out, "Routes Match") {
+		t.Errorf("diff frontend -f SNAPSHOT: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("diff", "frontend", "stale"); code != 1 {
+		t.Errorf("diff frontend stale: exit %d %s\n%s", code, errOut, out)
 	}
 
 	// What the bundle holds, and what it never holds.

@@ -11,6 +11,7 @@ CACHE=${CACHE:-$HOME/.cache/kubectl-mesh}
 K8S_VERSION=v1.37.2      # k8s.io/kubernetes
 STAGING_VERSION=v0.37.2  # its staging modules (k8s.io/api, apiserver, ...)
 ETCD_VERSION=v3.7.3      # go.etcd.io/etcd/server/v3
+ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad  # istio.io/istio (pilot-discovery)
 BIN="$CACHE/e2e/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin"
 mkdir -p "$BIN"
 export GOFLAGS=-mod=mod GOWORK=off
@@ -71,11 +72,25 @@ build_apiserver() {
       -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver && mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver" )
 }
 
+# build_istiod builds istiod (pilot-discovery) from the Go module proxy as
+# the module itself pins its dependencies (no replace directives), into its
+# own versioned directory. Not part of the default set yet: no test starts
+# a real istiod so far (see issue 4).
+build_istiod() {
+  local dir="$CACHE/e2e/istio-$ISTIO_VERSION/bin"
+  [ -x "$dir/pilot-discovery" ] && { echo "$dir"; return; }
+  echo "e2e: building pilot-discovery $ISTIO_VERSION (once; 10-20 minutes on 2 cores)" >&2
+  mkdir -p "$dir"
+  ( cd "$(mktemp -d)" && quiet env GOBIN="$dir" go install "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION" )
+  echo "$dir"
+}
+
 for c in "${@:-etcd kube-apiserver}"; do
   for one in $c; do
     case $one in
       etcd) build_etcd ;;
       kube-apiserver) build_apiserver ;;
+      pilot-discovery) build_istiod; exit 0 ;;
       *) echo "e2e: unknown component $one" >&2; exit 2 ;;
     esac
   done

@@ -34,7 +34,8 @@ type TableOptions struct {
 }
 
 // statusColumns are the columns whose words colour marks.
-var statusColumns = map[string]bool{"STATE": true, "STATUS": true, "VALID CERT": true}
+var statusColumns = map[string]bool{"STATE": true, "STATUS": true, "VALID CERT": true,
+	"CDS": true, "LDS": true, "EDS": true, "RDS": true, "ECDS": true}
 
 // NewTable starts a table on w with the given column names.
 func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
@@ -112,7 +113,7 @@ func statusColor(word string) string {
 	switch word {
 	case "ERROR", "UNHEALTHY", "TIMEOUT", "false":
 		return colorRed
-	case "WARMING", "DRAINING", "DEGRADED":
+	case "WARMING", "DRAINING", "DEGRADED", "STALE":
 		return colorYellow
 	}
 	return colorDefault

@@ -157,6 +157,20 @@ func TestLogsAndSnapshotLive(t *testing.T) {
 		}
 	}
 
+	// istiod's views through its debug port, and from the snapshot.
+	if out, errOut, code := mesh("status"); code != 0 || !strings.Contains(out, "b-client-8b97458bb-tghx9.beta") || !strings.Contains(out, "istiod-5d8f9") {
+		t.Errorf("status: exit %d %s\n%s", code, errOut, out)
+	}
+	if live, _, _ := mesh("status"); live != func() string { s, _, _ := mesh("status", "-f", file); return s }() {
+		t.Errorf("status live and from the snapshot differ")
+	}
+	if out, errOut, code := mesh("pilot", "registry"); code != 0 || !strings.Contains(out, "details.default.svc.cluster.local") {
+		t.Errorf("pilot registry: exit %d %s\n%s", code, errOut, out)
+	}
+	if _, errOut, code := mesh("pilot", "push-status"); code != 3 || !strings.Contains(errOut, "no istiod instance answered /debug/push_status") {
+		t.Errorf("pilot push-status from an istiod without it: exit %d %q", code, errOut)
+	}
+
 	// diff POD: istiod's view of the proxy against the proxy's own.
 	if out, errOut, code := mesh("diff", "frontend"); code != 0 || !strings.Contains(out, "Listeners Match") || !strings.Contains(out, "--- istiod") {
 		t.Errorf("diff frontend: exit %d %s\n%s", code, errOut, out)

@@ -1,0 +1,328 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
+)
+
+// IstiodOptions are what the commands reading istiod share: which istiod
+// (namespace, revision) or which saved file, and the output.
+type IstiodOptions struct {
+	deps      Deps
+	Namespace string
+	Revision  string
+	Filename  string
+	Output    string
+	NoHeaders bool
+}
+
+func newIstiodOptions(deps Deps) *IstiodOptions {
+	return &IstiodOptions{deps: deps, Namespace: "istio-system", Output: outTable}
+}
+
+// AddFlags registers the shared flags.
+func (o *IstiodOptions) AddFlags(cmd *cobra.Command, file string) {
+	cmd.Flags().StringVar(&o.Namespace, "istio-namespace", o.Namespace, "the namespace of istiod")
+	cmd.Flags().StringVar(&o.Revision, "revision", "", "only istiod instances of this revision (istio.io/rev)")
+	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read a saved "+file+" or a snapshot instead of asking istiod")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords(outTable, outWide, outJSON, outYAML))
+	_ = cmd.MarkFlagFilename("filename", "json", "tar.gz", "tgz")
+}
+
+func (o *IstiodOptions) validate() error {
+	switch o.Output {
+	case outTable, outWide, outJSON, outYAML:
+		return nil
+	}
+	return usageError("unknown output format %q: use table, wide, json or yaml", o.Output)
+}
+
+func (o *IstiodOptions) table() render.TableOptions {
+	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out)}
+}
+
+// view is one istiod instance's answer for a debug view.
+type view struct {
+	istiod string
+	data   []byte
+}
+
+// fetch reads a debug view from every running istiod instance (or from a
+// saved file: the view itself, or a snapshot's copy of each instance's).
+func (o *IstiodOptions) fetch(ctx context.Context, path, file string) ([]view, error) {
+	if o.Filename != "" {
+		data, err := readInput(o.Filename)
+		if err != nil {
+			return nil, err
+		}
+		if !snapshot.IsBundle(data) {
+			return []view{{istiod: "-", data: data}}, nil
+		}
+		b, err := snapshot.Read(data)
+		if err != nil {
+			return nil, usageError("%s: %v", o.Filename, err)
+		}
+		var out []view
+		for _, in := range b.Manifest.Istiod {
+			if d, ok := b.File(in.Dir() + "/" + file); ok {
+				out = append(out, view{istiod: in.Pod, data: d})
+			}
+		}
+		if len(out) == 0 {
+			return nil, usageError("%s holds no istiod %s (its manifest says why: %s)", o.Filename, file, strings.Join(b.Manifest.Notes, "; "))
+		}
+		return out, nil
+	}
+	if o.deps.KubeFlags == nil {
+		return nil, usageError("no kube flags: cannot reach a cluster")
+	}
+	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	if err != nil {
+		return nil, failure("cannot use the kubeconfig: %v", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, failure("cannot reach the API server: %v", err)
+	}
+	instances, err := pilot.Find(ctx, client, o.Namespace, o.Revision)
+	if isUnreachable(err) {
+		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
+	}
+	if err != nil {
+		return nil, apiError(err, "pods", o.Namespace, "app=istiod", "list pods")
+	}
+	var out []view
+	var problems []string
+	for i, in := range instances {
+		if !in.Running {
+			continue
+		}
+		if o.deps.terminal(o.deps.ErrOut) && len(instances) > 1 {
+			fmt.Fprintf(o.deps.ErrOut, "\ristiod %d/%d %s\x1b[K", i+1, len(instances), in.Pod)
+		}
+		src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: in.Pod}, adminPort: pilot.DebugPort, inNamespace: in.Namespace}
+		data, err := func() ([]byte, error) {
+			defer src.Close()
+			if err := src.connect(ctx); err != nil {
+				return nil, err
+			}
+			return src.Get(ctx, path)
+		}()
+		if err != nil {
+			problems = append(problems, in.Pod+": "+err.Error())
+			continue
+		}
+		out = append(out, view{istiod: in.Pod, data: data})
+	}
+	if o.deps.terminal(o.deps.ErrOut) && len(instances) > 1 {
+		fmt.Fprint(o.deps.ErrOut, "\r\x1b[K")
+	}
+	for _, p := range problems {
+		fmt.Fprintln(o.deps.ErrOut, "warning: "+p)
+	}
+	if len(out) == 0 {
+		if len(instances) == 0 {
+			return nil, failure("no istiod pod (app=istiod%s) in namespace %s; give --istio-namespace", revisionLabel(o.Revision), o.Namespace)
+		}
+		return nil, failure("no istiod instance answered %s on its debug port %d: %s", path, pilot.DebugPort, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+func revisionLabel(rev string) string {
+	if rev == "" {
+		return ""
+	}
+	return ",istio.io/rev=" + rev
+}
+
+// structured writes v as JSON or YAML.
+func (o *IstiodOptions) structured(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if o.Output == outYAML {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+		_, err = o.deps.Out.Write(b)
+		return err
+	}
+	_, err = fmt.Fprintln(o.deps.Out, string(b))
+	return err
+}
+
+// NewStatusCmd returns the status command.
+func NewStatusCmd(deps Deps) *cobra.Command {
+	o := newIstiodOptions(deps)
+	var check bool
+	cmd := &cobra.Command{
+		Use:     "status",
+		GroupID: groupControlPlane,
+		Short:   "Is every proxy in sync with istiod? Per xDS type: SYNCED, STALE, NOT SENT or ERROR",
+		Long: `Ask every istiod instance (all replicas, --revision for one) which proxies are connected and,
+per xDS type (CDS, LDS, EDS, RDS, ECDS), whether the last config sent was acknowledged: SYNCED,
+STALE (sent, not acknowledged: the proxy is slow, stuck, or rejected it), NOT SENT, or ERROR (the
+proxy rejected it). Proxies out of sync come first. Read from istiod's /debug/syncz through a
+port-forward to its debug port (15014), or from a saved syncz or snapshot with -f.
+
+With --check, exit status 1 when a proxy is stale or in error: for scripts and CI.`,
+		Example: `  # Every proxy and the istiod instance it is connected to
+  kubectl mesh status
+
+  # Fail when anything is out of sync
+  kubectl mesh status --check
+
+  # From a saved /debug/syncz (or a snapshot: -f incident.tar.gz)
+  kubectl mesh status -f examples/istiod-syncz.json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			views, err := o.fetch(c.Context(), "/debug/syncz", "syncz.json")
+			if err != nil {
+				return err
+			}
+			var all []pilot.SyncStatus
+			for _, v := range views {
+				ss, err := pilot.ParseSyncz(v.data, v.istiod)
+				if err != nil {
+					return usageError("istiod %s: %v", v.istiod, err)
+				}
+				all = append(all, ss...)
+			}
+			pilot.SortStatus(all)
+			if o.Output == outJSON || o.Output == outYAML {
+				if err := o.structured(all); err != nil {
+					return err
+				}
+			} else if err := render.SyncStatus(o.deps.Out, all, o.table()); err != nil {
+				return err
+			}
+			if check {
+				for _, s := range all {
+					if !s.InSync() {
+						return ErrNegative
+					}
+				}
+			}
+			return nil
+		},
+	}
+	o.AddFlags(cmd, "/debug/syncz")
+	cmd.Flags().BoolVar(&check, "check", false, "exit with status 1 when any proxy is stale or in error")
+	return cmd
+}
+
+// NewPilotCmd returns "kubectl mesh pilot" and its views.
+func NewPilotCmd(deps Deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "pilot",
+		GroupID: groupControlPlane,
+		Short:   "What istiod holds: its service registry, config, endpoints, pushes and connections",
+		Long: `Read istiod's debug views (HTTP on its debug port 15014, through a port-forward; every
+running instance, --revision for one) as tables, or -o json|yaml. With -f, a saved view or a
+snapshot's copy.`,
+		Example: `  kubectl mesh pilot registry
+  kubectl mesh pilot config -o wide
+  kubectl mesh pilot push-status -o json
+  kubectl mesh pilot registry -f examples/istiod-registryz.json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+	}
+	views := []struct {
+		use, short, path, file string
+		parse                  func(o *IstiodOptions, data []byte) error
+	}{
+		{"registry", "The services istiod knows (Kubernetes and ServiceEntry): addresses, ports", "/debug/registryz", "registryz.json",
+			func(o *IstiodOptions, data []byte) error {
+				svcs, err := pilot.ParseRegistryz(data)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				if o.Output == outJSON || o.Output == outYAML {
+					return o.structured(svcs)
+				}
+				return render.Registry(o.deps.Out, svcs, o.table())
+			}},
+		{"config", "The Istio and Gateway API objects istiod holds", "/debug/configz", "configz.json",
+			func(o *IstiodOptions, data []byte) error {
+				objs, err := pilot.ParseConfigz(data)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				if o.Output == outJSON || o.Output == outYAML {
+					return o.structured(objs)
+				}
+				return render.ConfigObjects(o.deps.Out, objs, o.table())
+			}},
+		{"endpoints", "istiod's endpoint shards: each service's endpoints as istiod will send them", "/debug/endpointShardz", "endpointShardz.json", rawView},
+		{"push-status", "The last push: when, why, how many proxies, and its errors", "/debug/push_status", "push_status.json", rawView},
+		{"connections", "The proxies connected to istiod over xDS", "/debug/connections", "connections.json", rawView},
+	}
+	for _, v := range views {
+		o := newIstiodOptions(deps)
+		sub := &cobra.Command{
+			Use:   v.use,
+			Short: v.short,
+			Long: v.short + ", from istiod's " + v.path + " (every running instance; a column or section per\n" +
+				"instance) or from a saved copy or snapshot with -f.",
+			Example: fmt.Sprintf("  kubectl mesh pilot %s\n  kubectl mesh pilot %s -o json\n  kubectl mesh pilot %s --revision canary", v.use, v.use, v.use),
+			Args:    cobra.NoArgs,
+			RunE: func(c *cobra.Command, _ []string) error {
+				if err := o.validate(); err != nil {
+					return err
+				}
+				got, err := o.fetch(c.Context(), v.path, v.file)
+				if err != nil {
+					return err
+				}
+				for i, g := range got {
+					if len(got) > 1 && o.Output != outJSON && o.Output != outYAML {
+						if i > 0 {
+							fmt.Fprintln(o.deps.Out)
+						}
+						fmt.Fprintf(o.deps.Out, "istiod %s:\n", g.istiod)
+					}
+					if err := v.parse(o, g.data); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		}
+		o.AddFlags(sub, v.path)
+		cmd.AddCommand(sub)
+	}
+	return cmd
+}
+
+// rawView shows a view whose shape varies across Istio versions: a table
+// of its fields, or the JSON itself (redacted) with -o json|yaml.
+func rawView(o *IstiodOptions, data []byte) error {
+	root, err := jsonscan.Parse(data)
+	if err != nil {
+		return usageError("not JSON: %v", err)
+	}
+	if o.Output == outJSON || o.Output == outYAML {
+		e := render.NewEmitter(o.deps.Out, o.Output == outYAML)
+		e.Value(root)
+		return e.Flush()
+	}
+	return render.JSONTable(o.deps.Out, data, o.table())
+}

@@ -1,0 +1,59 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestIstiodViewsFromFiles(t *testing.T) {
+	k := func(name string) string { return fixture("kiali/istiod-debug/" + name) }
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"status", "-f", k("registry-syncz.json")}, []string{"NAME", "CDS", "b-client-8b97458bb-tghx9.beta", "SYNCED", "NOT SENT"}},
+		{[]string{"status", "-f", k("registry-syncz.json"), "--check", "-o", "json"}, []string{`"proxy": "b-client-8b97458bb-tghx9.beta"`, `"CDS": "SYNCED"`}},
+		{[]string{"pilot", "registry", "-f", k("registry-registryz.json"), "-o", "wide"}, []string{"*.msn.com", "External", "Passthrough"}},
+		{[]string{"pilot", "config", "-f", k("registry-configz.json")}, []string{"DestinationRule", "travel-agency", "mysqldb"}},
+		{[]string{"pilot", "endpoints", "-f", k("registry-endpointz.json")}, []string{"SVC"}},
+		{[]string{"pilot", "config", "-f", k("services-configz.json"), "-o", "yaml"}, []string{"kind: "}},
+	} {
+		out, errOut, err := run(t, "", tc.args...)
+		if err != nil {
+			t.Errorf("%v: %v %s", tc.args, err, errOut)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, firstLines(out, 8))
+			}
+		}
+	}
+	// A proxy whose last CDS push is unacknowledged: stale, listed first, --check fails.
+	stale := filepath.Join(t.TempDir(), "syncz.json")
+	_ = os.WriteFile(stale, []byte(`[{"proxy":"ok.ns","cluster_sent":"a","cluster_acked":"a"},{"proxy":"slow.ns","cluster_sent":"b","cluster_acked":"a"}]`), 0o644)
+	out, _, err := run(t, "", "status", "-f", stale, "--check", "--no-headers")
+	if ExitCode(err) != ExitNegative || !strings.HasPrefix(out, "slow.ns") || !strings.Contains(out, "STALE") {
+		t.Errorf("stale proxy: exit %d\n%s", ExitCode(err), out)
+	}
+	for _, args := range [][]string{
+		{"status", "-f", k("registry-registryz.json")},
+		{"pilot", "config", "-f", k("registry-syncz.json")},
+		{"status", "-f", "nope.json"},
+		{"status", "-o", "dot", "-f", stale},
+	} {
+		if _, _, err := run(t, "", args...); ExitCode(err) != ExitUsage {
+			t.Errorf("%v: exit %d (%v), want 2", args, ExitCode(err), err)
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,74 @@
+package pilot
+
+import (
+	"os"
+	"testing"
+)
+
+// Real istiod debug views, recorded by Kiali's tests (see MANIFEST.md).
+const kiali = "../../../shared/fixtures/kiali/istiod-debug/"
+
+func read(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(kiali + name)
+	if err != nil {
+		t.Skip(err)
+	}
+	return b
+}
+
+func TestSyncz(t *testing.T) {
+	ss, err := ParseSyncz(read(t, "registry-syncz.json"), "istiod-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 34 {
+		t.Fatalf("%d proxies, want 34", len(ss))
+	}
+	first := ss[0]
+	if first.Proxy != "b-client-8b97458bb-tghx9.beta" || first.IstioVersion != "1.14.1" || first.Istiod != "istiod-1" {
+		t.Errorf("first: %+v", first)
+	}
+	for _, typ := range []string{"CDS", "LDS", "EDS", "RDS"} {
+		if first.Types[typ] != Synced {
+			t.Errorf("%s: %s, sent equals acked", typ, first.Types[typ])
+		}
+	}
+	if first.Types["ECDS"] != NotSent {
+		t.Errorf("ECDS: %s, nothing was sent", first.Types["ECDS"])
+	}
+	stale, err := ParseSyncz([]byte(`[{"proxy":"a.ns","cluster_sent":"n2","cluster_acked":"n1","listener_sent":"x","listener_acked":"x"},{"proxy":"b.ns","cluster_sent":"n","cluster_acked":"n"}]`), "istiod-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	SortStatus(stale)
+	if stale[0].Types["CDS"] != Stale || stale[0].InSync() || !stale[1].InSync() {
+		t.Errorf("stale: %+v", stale)
+	}
+	if _, err := ParseSyncz([]byte(`{"not":"a list"}`), ""); err == nil {
+		t.Error("a non-list accepted")
+	}
+}
+
+func TestRegistryzAndConfigz(t *testing.T) {
+	svcs, err := ParseRegistryz(read(t, "registry-registryz.json"))
+	if err != nil || len(svcs) != 79 {
+		t.Fatalf("%d services, %v", len(svcs), err)
+	}
+	found := false
+	for _, s := range svcs {
+		if s.Hostname == "*.msn.com" {
+			found = s.Registry == "External" && s.MeshExternal && s.Resolution == "Passthrough" && len(s.Ports) == 2
+		}
+	}
+	if !found {
+		t.Error("the ServiceEntry *.msn.com is not read right")
+	}
+	objs, err := ParseConfigz(read(t, "registry-configz.json"))
+	if err != nil || len(objs) != 41 {
+		t.Fatalf("%d objects, %v", len(objs), err)
+	}
+	if _, err := ParseConfigz(read(t, "registry-syncz.json")); err == nil {
+		t.Error("syncz read as configz")
+	}
+}

@@ -107,4 +107,3 @@ func TestOrderThatMattersAndOrderThatDoesNot(t *testing.T) {
 		t.Errorf("JSON: %s", b)
 	}
 }
-

@@ -74,14 +74,18 @@ build_apiserver() {
 
 # build_istiod builds istiod (pilot-discovery) from the Go module proxy as
 # the module itself pins its dependencies (no replace directives), into its
-# own versioned directory. Not part of the default set yet: no test starts
-# a real istiod so far (see issue 4).
+# own versioned directory, with Istio's CRDs from the same module. Prints
+# its directory.
 build_istiod() {
   local dir="$CACHE/e2e/istio-$ISTIO_VERSION/bin"
-  [ -x "$dir/pilot-discovery" ] && { echo "$dir"; return; }
+  [ -x "$dir/pilot-discovery" ] && [ -f "$dir/crd-all.gen.yaml" ] && { echo "$dir"; return; }
   echo "e2e: building pilot-discovery $ISTIO_VERSION (once; 10-20 minutes on 2 cores)" >&2
   mkdir -p "$dir"
   ( cd "$(mktemp -d)" && quiet env GOBIN="$dir" go install "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION" )
+  # Istio's CRDs, from the same module.
+  local src
+  src=$(go mod download -json "istio.io/istio@$ISTIO_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  cp "$src/manifests/charts/base/files/crd-all.gen.yaml" "$dir/crd-all.gen.yaml"
   echo "$dir"
 }
 

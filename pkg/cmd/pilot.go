@@ -1,10 +1,13 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -25,10 +28,13 @@ type IstiodOptions struct {
 	Filename  string
 	Output    string
 	NoHeaders bool
+	// Watch re-fetches every Interval and prints what changed.
+	Watch    bool
+	Interval time.Duration
 }
 
 func newIstiodOptions(deps Deps) *IstiodOptions {
-	return &IstiodOptions{deps: deps, Namespace: "istio-system", Output: outTable}
+	return &IstiodOptions{deps: deps, Namespace: "istio-system", Output: outTable, Interval: 2 * time.Second}
 }
 
 // AddFlags registers the shared flags.
@@ -38,16 +44,71 @@ func (o *IstiodOptions) AddFlags(cmd *cobra.Command, file string) {
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read a saved "+file+" or a snapshot instead of asking istiod")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "keep asking every --interval and print the rows that appear (+) and go (-), with the time, until Ctrl-C")
+	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often to ask")
 	_ = cmd.RegisterFlagCompletionFunc("output", completeWords(outTable, outWide, outJSON, outYAML))
 	_ = cmd.MarkFlagFilename("filename", "json", "tar.gz", "tgz")
 }
 
 func (o *IstiodOptions) validate() error {
-	switch o.Output {
-	case outTable, outWide, outJSON, outYAML:
-		return nil
+	switch {
+	case o.Output != outTable && o.Output != outWide && o.Output != outJSON && o.Output != outYAML:
+		return usageError("unknown output format %q: use table, wide, json or yaml", o.Output)
+	case o.Watch && o.Filename != "":
+		return usageError("--watch asks istiod again and again; a file does not change")
+	case o.Watch && o.Interval < 100*time.Millisecond:
+		return usageError("--interval %s is too short", o.Interval)
 	}
-	return usageError("unknown output format %q: use table, wide, json or yaml", o.Output)
+	return nil
+}
+
+// run prints once, or with --watch prints, then every Interval the lines
+// that appeared and went, stamped with the time: a Service applied shows
+// up in the registry as "+", a pod deleted goes as "-".
+func (o *IstiodOptions) run(ctx context.Context, once func(w io.Writer) error) error {
+	if !o.Watch {
+		return once(o.deps.Out)
+	}
+	var prev map[string]bool
+	for {
+		var buf bytes.Buffer
+		err := once(&buf)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && prev == nil:
+			return err
+		case err != nil:
+			fmt.Fprintf(o.deps.ErrOut, "%s warning: %v\n", o.deps.Now().Format(time.TimeOnly), err)
+		default:
+			lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+			cur := map[string]bool{}
+			for _, l := range lines {
+				cur[l] = true
+			}
+			if prev == nil {
+				_, _ = o.deps.Out.Write(buf.Bytes())
+			} else {
+				stamp := o.deps.Now().Format(time.TimeOnly)
+				for _, l := range lines {
+					if !prev[l] {
+						fmt.Fprintf(o.deps.Out, "%s + %s\n", stamp, l)
+					}
+				}
+				for l := range prev {
+					if !cur[l] {
+						fmt.Fprintf(o.deps.Out, "%s - %s\n", stamp, l)
+					}
+				}
+			}
+			prev = cur
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.Interval):
+		}
+	}
 }
 
 func (o *IstiodOptions) table() render.TableOptions {
@@ -149,8 +210,8 @@ func revisionLabel(rev string) string {
 	return ",istio.io/rev=" + rev
 }
 
-// structured writes v as JSON or YAML.
-func (o *IstiodOptions) structured(v any) error {
+// structuredTo writes v as JSON or YAML.
+func (o *IstiodOptions) structuredTo(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -159,10 +220,10 @@ func (o *IstiodOptions) structured(v any) error {
 		if b, err = yaml.JSONToYAML(b); err != nil {
 			return err
 		}
-		_, err = o.deps.Out.Write(b)
+		_, err = w.Write(b)
 		return err
 	}
-	_, err = fmt.Fprintln(o.deps.Out, string(b))
+	_, err = fmt.Fprintln(w, string(b))
 	return err
 }
 
@@ -194,32 +255,35 @@ With --check, exit status 1 when a proxy is stale or in error: for scripts and C
 			if err := o.validate(); err != nil {
 				return err
 			}
-			views, err := o.fetch(c.Context(), "/debug/syncz", "syncz.json")
+			outOfSync := false
+			err := o.run(c.Context(), func(w io.Writer) error {
+				views, err := o.fetch(c.Context(), "/debug/syncz", "syncz.json")
+				if err != nil {
+					return err
+				}
+				var all []pilot.SyncStatus
+				for _, v := range views {
+					ss, err := pilot.ParseSyncz(v.data, v.istiod)
+					if err != nil {
+						return usageError("istiod %s: %v", v.istiod, err)
+					}
+					all = append(all, ss...)
+				}
+				pilot.SortStatus(all)
+				outOfSync = false
+				for _, s := range all {
+					outOfSync = outOfSync || !s.InSync()
+				}
+				if o.Output == outJSON || o.Output == outYAML {
+					return o.structuredTo(w, all)
+				}
+				return render.SyncStatus(w, all, o.table())
+			})
 			if err != nil {
 				return err
 			}
-			var all []pilot.SyncStatus
-			for _, v := range views {
-				ss, err := pilot.ParseSyncz(v.data, v.istiod)
-				if err != nil {
-					return usageError("istiod %s: %v", v.istiod, err)
-				}
-				all = append(all, ss...)
-			}
-			pilot.SortStatus(all)
-			if o.Output == outJSON || o.Output == outYAML {
-				if err := o.structured(all); err != nil {
-					return err
-				}
-			} else if err := render.SyncStatus(o.deps.Out, all, o.table()); err != nil {
-				return err
-			}
-			if check {
-				for _, s := range all {
-					if !s.InSync() {
-						return ErrNegative
-					}
-				}
+			if check && outOfSync {
+				return ErrNegative
 			}
 			return nil
 		},
@@ -247,29 +311,29 @@ snapshot's copy.`,
 	}
 	views := []struct {
 		use, short, path, file string
-		parse                  func(o *IstiodOptions, data []byte) error
+		parse                  func(o *IstiodOptions, w io.Writer, data []byte) error
 	}{
 		{"registry", "The services istiod knows (Kubernetes and ServiceEntry): addresses, ports", "/debug/registryz", "registryz.json",
-			func(o *IstiodOptions, data []byte) error {
+			func(o *IstiodOptions, w io.Writer, data []byte) error {
 				svcs, err := pilot.ParseRegistryz(data)
 				if err != nil {
 					return usageError("%v", err)
 				}
 				if o.Output == outJSON || o.Output == outYAML {
-					return o.structured(svcs)
+					return o.structuredTo(w, svcs)
 				}
-				return render.Registry(o.deps.Out, svcs, o.table())
+				return render.Registry(w, svcs, o.table())
 			}},
 		{"config", "The Istio and Gateway API objects istiod holds", "/debug/configz", "configz.json",
-			func(o *IstiodOptions, data []byte) error {
+			func(o *IstiodOptions, w io.Writer, data []byte) error {
 				objs, err := pilot.ParseConfigz(data)
 				if err != nil {
 					return usageError("%v", err)
 				}
 				if o.Output == outJSON || o.Output == outYAML {
-					return o.structured(objs)
+					return o.structuredTo(w, objs)
 				}
-				return render.ConfigObjects(o.deps.Out, objs, o.table())
+				return render.ConfigObjects(w, objs, o.table())
 			}},
 		{"endpoints", "istiod's endpoint shards: each service's endpoints as istiod will send them", "/debug/endpointShardz", "endpointShardz.json", rawView},
 		{"push-status", "The last push: when, why, how many proxies, and its errors", "/debug/push_status", "push_status.json", rawView},
@@ -288,22 +352,24 @@ snapshot's copy.`,
 				if err := o.validate(); err != nil {
 					return err
 				}
-				got, err := o.fetch(c.Context(), v.path, v.file)
-				if err != nil {
-					return err
-				}
-				for i, g := range got {
-					if len(got) > 1 && o.Output != outJSON && o.Output != outYAML {
-						if i > 0 {
-							fmt.Fprintln(o.deps.Out)
-						}
-						fmt.Fprintf(o.deps.Out, "istiod %s:\n", g.istiod)
-					}
-					if err := v.parse(o, g.data); err != nil {
+				return o.run(c.Context(), func(w io.Writer) error {
+					got, err := o.fetch(c.Context(), v.path, v.file)
+					if err != nil {
 						return err
 					}
-				}
-				return nil
+					for i, g := range got {
+						if len(got) > 1 && o.Output != outJSON && o.Output != outYAML {
+							if i > 0 {
+								fmt.Fprintln(w)
+							}
+							fmt.Fprintf(w, "istiod %s:\n", g.istiod)
+						}
+						if err := v.parse(o, w, g.data); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
 			},
 		}
 		o.AddFlags(sub, v.path)
@@ -314,15 +380,15 @@ snapshot's copy.`,
 
 // rawView shows a view whose shape varies across Istio versions: a table
 // of its fields, or the JSON itself (redacted) with -o json|yaml.
-func rawView(o *IstiodOptions, data []byte) error {
+func rawView(o *IstiodOptions, w io.Writer, data []byte) error {
 	root, err := jsonscan.Parse(data)
 	if err != nil {
 		return usageError("not JSON: %v", err)
 	}
 	if o.Output == outJSON || o.Output == outYAML {
-		e := render.NewEmitter(o.deps.Out, o.Output == outYAML)
+		e := render.NewEmitter(w, o.Output == outYAML)
 		e.Value(root)
 		return e.Flush()
 	}
-	return render.JSONTable(o.deps.Out, data, o.table())
+	return render.JSONTable(w, data, o.table())
 }

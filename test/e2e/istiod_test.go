@@ -1,0 +1,167 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// startRealIstiod applies Istio's CRDs and starts the real istiod
+// (pilot-discovery built from the Go module proxy) out of cluster against
+// the stack, as the issue prescribes, then stands its pod up in
+// istio-system so kubectl mesh reaches its debug port by port-forward like
+// any pod's.
+func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet) {
+	t.Helper()
+	out, err := exec.Command("../../hack/e2e/build.sh", "pilot-discovery").Output()
+	if err != nil {
+		t.Fatalf("hack/e2e/build.sh pilot-discovery: %v", err)
+	}
+	bin := strings.TrimSpace(string(out))
+	if out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "apply", "--server-side", "-f", filepath.Join(bin, "crd-all.gen.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("apply Istio's CRDs: %v\n%s", err, out)
+	}
+	client := s.client(t)
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DefaultServiceAccounts(ctx, client, "istio-system"); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.Create(filepath.Join(s.Dir, "istiod.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "pilot-discovery"), "discovery", "--kubeconfig", s.Kubeconfig,
+		"--meshConfig", filepath.Join(s.Dir, "no-mesh-config.yaml"),
+		"--httpAddr", "127.0.0.1:8080", "--grpcAddr", "127.0.0.1:15010", "--secureGRPCAddr", "127.0.0.1:15012",
+		"--monitoringAddr", "127.0.0.1:15014", "--httpsAddr", "127.0.0.1:15017")
+	cmd.Env = append(os.Environ(), "POD_NAMESPACE=istio-system", "REVISION=default", "KUBECONFIG="+s.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		log.Close()
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:8080/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("istiod not ready after 90s: see %s/istiod.log", s.Dir)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// istiod's pod: its ports are the loopback ones istiod listens on.
+	if _, err := k.RunPod(ctx, "istio-system", "istiod-7c9f8", "127.0.0.1", "192.0.2.50", map[string]string{"app": "istiod", "istio.io/rev": "default"}, "discovery"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRealIstiod reads the real istiod's views, and watches its registry
+// and config change as a Service and a VirtualService are applied.
+func TestRealIstiod(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, _, k, _ := startWithKubelet(t, ctx)
+	startRealIstiod(t, ctx, s, k)
+	bin, mesh := meshRunner(t, ctx, s)
+
+	out, errOut, code := mesh("pilot", "registry")
+	if code != 0 || !strings.Contains(out, "kubernetes.default.svc.cluster.local") {
+		t.Fatalf("pilot registry from the real istiod: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("status", "--check"); code != 0 || !strings.HasPrefix(out, "NAME") {
+		t.Errorf("status with no proxy connected: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("pilot", "push-status", "-o", "json"); code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Errorf("pilot push-status: exit %d %s\n%s", code, errOut, out)
+	}
+
+	// Watch the registry while a Service is applied: its row appears.
+	watch := exec.CommandContext(ctx, "kubectl", "mesh", "pilot", "registry", "--watch", "--interval", "500ms")
+	watch.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+	var watched bytes.Buffer
+	watch.Stdout = &watched
+	watch.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(yaml string) {
+		c := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "apply", "-f", "-")
+		c.Stdin = strings.NewReader(yaml)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl apply: %v\n%s", err, out)
+		}
+	}
+	waitFor := func(buf *bytes.Buffer, what string) bool {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(buf.String(), what) {
+				return true
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return false
+	}
+	if !waitFor(&watched, "HOSTNAME") {
+		t.Fatalf("--watch printed no table:\n%s", watched.String())
+	}
+	apply(`apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec:
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080}]
+`)
+	if !waitFor(&watched, "+ reviews.default.svc.cluster.local") {
+		t.Errorf("the applied Service did not appear as a + row:\n%s", watched.String())
+	}
+	_ = syscall.Kill(-watch.Process.Pid, syscall.SIGINT)
+	_ = watch.Wait()
+
+	// A VirtualService reaches istiod's config.
+	apply(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _, _ := mesh("pilot", "config")
+		if strings.Contains(out, "VirtualService") && strings.Contains(out, "reviews") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the VirtualService never reached istiod's config:\n%s", out)
+		}
+		time.Sleep(time.Second)
+	}
+	fmt.Fprintln(os.Stderr, "real istiod: registry, config and watch checked")
+}

@@ -136,6 +136,10 @@ func (o *DiffOptions) Complete(args []string) error {
 			return err
 		}
 		o.sides[0] = side{label: "istiod", source: &istiodSource{proxy: o.sides[1].source.(*podSource), namespace: o.IstioNamespace}}
+		if len(o.Kinds) == 0 {
+			// What istiod's dump holds: a kind the proxy lacks is a difference.
+			o.Kinds = []string{"clusters", "listeners", "routes"}
+		}
 	default:
 		return usageError("compare what with what? give POD, two pods, -f A -f B, or POD -f SNAPSHOT")
 	}

@@ -48,10 +48,12 @@ type ProxyOptions struct {
 	Now func() time.Time
 	// Color tells whether a stream may be coloured.
 	Color func(io.Writer) bool
+	// source, when set, reads a named target's config (see Deps.source).
+	source func(target Target) DumpSource
 }
 
 func newProxyOptions(deps Deps) *ProxyOptions {
-	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags, Color: deps.Color}
+	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags, Color: deps.Color, source: deps.source}
 }
 
 // AddFlags registers the shared flags on cmd.
@@ -94,6 +96,10 @@ func (o *ProxyOptions) Complete(args []string) error {
 		}
 		if o.kubeFlags == nil {
 			return usageError("no kube flags: cannot reach a cluster")
+		}
+		if o.source != nil {
+			o.Source = o.source(target)
+			return nil
 		}
 		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort}
 	}

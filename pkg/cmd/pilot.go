@@ -375,6 +375,7 @@ snapshot's copy.`,
 		o.AddFlags(sub, v.path)
 		cmd.AddCommand(sub)
 	}
+	cmd.AddCommand(pilotXDSCommands(deps)...)
 	return cmd
 }
 

@@ -45,6 +45,10 @@ type Deps struct {
 	IsTerminal func(io.Writer) bool
 
 	noColor *bool // --no-color, read once flags are parsed
+
+	// source, when set, is where proxy commands read a named proxy's config
+	// from instead of its admin port: istiod, for "pilot lds POD".
+	source func(target Target) DumpSource
 }
 
 // Color tells whether output to w may be coloured: on a terminal, unless

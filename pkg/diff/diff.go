@@ -7,13 +7,19 @@ package diff
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -170,10 +176,23 @@ func decode(v jsonscan.Value) any {
 }
 
 // normalize writes keys in snake_case (camelCase dumps: egctl, istiod's
-// protojson) and drops the bookkeeping fields unless all is set.
+// protojson), expands Any values written raw ({type_url, value} with the
+// message's bytes, as istiod's debug dump does for some) into fields, and
+// drops the bookkeeping fields unless all is set.
 func normalize(v any, all bool) any {
 	switch x := v.(type) {
 	case map[string]any:
+		if expanded, ok := expandRawAny(x); ok {
+			return normalize(expanded, all)
+		}
+		// A type outside what this tool links (Istio's own filters) is
+		// compared by its type only: one side may hold its fields and the
+		// other not, as the loader keeps such types opaque.
+		if url, ok := x["@type"].(string); ok {
+			if _, err := protoregistry.GlobalTypes.FindMessageByURL(url); err != nil && !structLike(url) {
+				return map[string]any{"@type": url}
+			}
+		}
 		out := make(map[string]any, len(x))
 		for k, val := range x {
 			k = snake(k)
@@ -193,7 +212,16 @@ func normalize(v any, all bool) any {
 	return v
 }
 
+// snake writes a field name in snake_case. Protobuf's JSON names drop the
+// underscore before a digit (proxy_100_continue is proxy100Continue), which
+// cannot be told back, so no key keeps an underscore before a digit.
 func snake(k string) string {
+	return digitUnderscore.Replace(snakeCase(k))
+}
+
+var digitUnderscore = strings.NewReplacer("_0", "0", "_1", "1", "_2", "2", "_3", "3", "_4", "4", "_5", "5", "_6", "6", "_7", "7", "_8", "8", "_9", "9")
+
+func snakeCase(k string) string {
 	if k == "" || k[0] == '@' || !strings.ContainsAny(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
 		return k
 	}
@@ -373,4 +401,38 @@ func pathOr(p string) string {
 		return "(the whole resource)"
 	}
 	return p
+}
+
+// expandRawAny turns {"type_url": URL, "value": base64} into the message's
+// JSON with its "@type", when this binary knows the type.
+func expandRawAny(m map[string]any) (map[string]any, bool) {
+	url, ok1 := m["type_url"].(string)
+	if !ok1 {
+		url, ok1 = m["typeUrl"].(string)
+	}
+	val, ok2 := m["value"].(string)
+	if !ok1 || !ok2 || len(m) != 2 {
+		return nil, false
+	}
+	raw, err := base64.StdEncoding.DecodeString(val)
+	if err != nil {
+		return nil, false
+	}
+	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: pilot.Resolver}.Marshal(&anypb.Any{TypeUrl: url, Value: raw})
+	if err != nil {
+		return nil, false
+	}
+	var out map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+// structLike are the types whose JSON is free-form (TypedStruct, Struct):
+// always compared whole.
+func structLike(url string) bool {
+	return strings.HasSuffix(url, ".TypedStruct") || strings.HasSuffix(url, ".Struct")
 }

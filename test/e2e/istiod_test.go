@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
 
 // startRealIstiod applies Istio's CRDs and starts the real istiod
@@ -126,6 +127,7 @@ func TestRealIstiod(t *testing.T) {
 		}
 		return false
 	}
+	deadline := time.Now()
 	if !waitFor(&watched, "HOSTNAME") {
 		t.Fatalf("--watch printed no table:\n%s", watched.String())
 	}
@@ -152,7 +154,7 @@ spec:
   - route:
     - destination: {host: reviews}
 `)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		out, _, _ := mesh("pilot", "config")
 		if strings.Contains(out, "VirtualService") && strings.Contains(out, "reviews") {
@@ -163,5 +165,81 @@ spec:
 		}
 		time.Sleep(time.Second)
 	}
-	fmt.Fprintln(os.Stderr, "real istiod: registry, config and watch checked")
+
+	// pilot lds|cds POD: what istiod would send a pod, asked over xDS as it.
+	if _, err := k.RunPod(ctx, "default", "sleep", "127.0.1.60", "192.0.2.60", map[string]string{"app": "sleep"}, "sleep", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := mesh("pilot", "cds", "sleep"); code != 0 || !strings.Contains(out, "reviews.default.svc.cluster.local") {
+		t.Errorf("pilot cds sleep: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("pilot", "lds", "sleep", "--port", "9080"); code != 0 || !strings.Contains(out, "9080") {
+		t.Errorf("pilot lds sleep: exit %d %s\n%s", code, errOut, out)
+	}
+
+	// Sidecar stand-ins: test processes connected to istiod over ADS as two
+	// pods' nodes. One acknowledges what it gets and serves it on its admin
+	// port; the other never acknowledges.
+	startSidecar(t, ctx, "127.0.1.60:15000", pilot.Proxy{Pod: "sleep", Namespace: "default", IP: "192.0.2.60", Labels: map[string]string{"app": "sleep"}}, true)
+	if _, err := k.RunPod(ctx, "default", "stuck", "127.0.1.61", "192.0.2.61", map[string]string{"app": "stuck"}, "stuck", "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	startSidecar(t, ctx, "127.0.1.61:15000", pilot.Proxy{Pod: "stuck", Namespace: "default", IP: "192.0.2.61", Labels: map[string]string{"app": "stuck"}}, false)
+	deadline = time.Now().Add(30 * time.Second)
+	var status string
+	for time.Now().Before(deadline) {
+		status, _, _ = mesh("status", "--no-headers")
+		if strings.Contains(status, "sleep.default") && strings.Contains(status, "stuck.default") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	lines := strings.Split(strings.TrimSpace(status), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "stuck.default") || !strings.Contains(lines[0], "STALE") ||
+		!strings.Contains(status, "sleep.default") || !strings.Contains(lines[len(lines)-1], "SYNCED") {
+		t.Errorf("status: the stuck proxy should come first, STALE; sleep SYNCED:\n%s", status)
+	}
+	if _, _, code := mesh("status", "--check"); code != 1 {
+		t.Errorf("status --check with a stale proxy: exit %d, want 1", code)
+	}
+	// diff POD: istiod's view of sleep against what its stand-in holds,
+	// which is what istiod sent it.
+	if out, errOut, code := mesh("diff", "sleep"); code != 0 || !strings.Contains(out, "Clusters Match") || !strings.Contains(out, "Listeners Match") {
+		t.Errorf("diff sleep: exit %d %s\n%s", code, errOut, out)
+	}
+	// The proxy that never acknowledged holds nothing of what istiod intends.
+	if out, errOut, code := mesh("diff", "stuck"); code != 1 || !strings.Contains(out, "Clusters Don't Match") {
+		t.Errorf("diff stuck: exit %d %s\n%s", code, errOut, out)
+	}
+}
+
+// startSidecar plays a pod's Envoy: an ADS stream to the real istiod as
+// the pod's node, acknowledging (or not) what it gets, and an admin
+// endpoint serving what it received as /config_dump.
+func startSidecar(t *testing.T, ctx context.Context, adminAddr string, p pilot.Proxy, ack bool) {
+	t.Helper()
+	ads, err := pilot.DialADS(ctx, "127.0.0.1:15010", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ads.Close)
+	var dump []byte
+	if ack {
+		cfg, err := ads.FetchAll()
+		if err != nil {
+			t.Fatalf("%s: %v", p.Pod, err)
+		}
+		if dump, err = cfg.ConfigDump(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err := ads.Request(pilot.ClusterType, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ads.Receive(); err != nil {
+			t.Fatal(err)
+		}
+		dump = []byte(`{"configs":[]}`)
+	}
+	startAdmin(t, adminAddr, dump, nil)
 }

@@ -376,6 +376,7 @@ snapshot's copy.`,
 		cmd.AddCommand(sub)
 	}
 	cmd.AddCommand(pilotXDSCommands(deps)...)
+	cmd.AddCommand(NewPilotLogsCmd(deps))
 	return cmd
 }
 

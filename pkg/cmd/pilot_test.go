@@ -57,3 +57,21 @@ func firstLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func TestPilotLogsFilter(t *testing.T) {
+	o := &PilotLogsOptions{}
+	for line, want := range map[string]bool{
+		"2026-11-25T15:00:00.000000Z\twarn\tads\tADS: \"sleep.default\" nack: invalid listener": true,
+		"2026-11-25T15:00:00.000000Z\terror\tmodel\tfailed to convert VirtualService reviews":     true,
+		"2026-11-25T15:00:00.000000Z\tinfo\tads\tPush debounce stable":                           false,
+		`{"level":"warn","msg":"x"}`:                                                              true,
+	} {
+		if got := o.keep(line); got != want {
+			t.Errorf("keep(%q) = %v", line, got)
+		}
+	}
+	o = &PilotLogsOptions{All: true, Proxy: "sleep.default", Resource: "listener"}
+	if !o.keep("\tinfo\tads\tADS: \"sleep.default\" nack: invalid listener") || o.keep("\tinfo\tads\tADS: \"other.default\" listener") {
+		t.Error("--proxy and --resource")
+	}
+}

@@ -207,6 +207,29 @@ spec:
 	if out, errOut, code := mesh("diff", "sleep"); code != 0 || !strings.Contains(out, "Clusters Match") || !strings.Contains(out, "Listeners Match") {
 		t.Errorf("diff sleep: exit %d %s\n%s", code, errOut, out)
 	}
+	// pilot logs: the real istiod's log, served as its pod's discovery
+	// container log by the test kubelet.
+	istiodLog, err := os.ReadFile(filepath.Join(s.Dir, "istiod.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.SetLog("istio-system", "istiod-7c9f8", "discovery", string(istiodLog))
+	if out, errOut, code := mesh("pilot", "logs", "--all", "--tail", "50"); code != 0 || strings.Count(out, "\n") == 0 || !strings.HasPrefix(out, "istiod-7c9f8 ") {
+		t.Errorf("pilot logs --all: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, _, code := mesh("pilot", "logs"); code != 0 {
+		t.Errorf("pilot logs: exit %d", code)
+	} else {
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if l != "" && !strings.Contains(strings.ToLower(l), "warn") && !strings.Contains(strings.ToLower(l), "error") {
+				t.Errorf("pilot logs shows a line that is neither a warning nor an error: %s", l)
+			}
+		}
+	}
+	if out, _, _ := mesh("pilot", "logs", "--all", "--proxy", "sleep.default"); !strings.Contains(out, "sleep.default") {
+		t.Errorf("pilot logs --proxy sleep.default: istiod logs the connection of sleep; got\n%s", out)
+	}
+
 	// The proxy that never acknowledged holds nothing of what istiod intends.
 	if out, errOut, code := mesh("diff", "stuck"); code != 1 || !strings.Contains(out, "Clusters Don't Match") {
 		t.Errorf("diff stuck: exit %d %s\n%s", code, errOut, out)

@@ -62,9 +62,9 @@ func TestPilotLogsFilter(t *testing.T) {
 	o := &PilotLogsOptions{}
 	for line, want := range map[string]bool{
 		"2026-11-25T15:00:00.000000Z\twarn\tads\tADS: \"sleep.default\" nack: invalid listener": true,
-		"2026-11-25T15:00:00.000000Z\terror\tmodel\tfailed to convert VirtualService reviews":     true,
-		"2026-11-25T15:00:00.000000Z\tinfo\tads\tPush debounce stable":                           false,
-		`{"level":"warn","msg":"x"}`:                                                              true,
+		"2026-11-25T15:00:00.000000Z\terror\tmodel\tfailed to convert VirtualService reviews":   true,
+		"2026-11-25T15:00:00.000000Z\tinfo\tads\tPush debounce stable":                          false,
+		`{"level":"warn","msg":"x"}`: true,
 	} {
 		if got := o.keep(line); got != want {
 			t.Errorf("keep(%q) = %v", line, got)

@@ -43,7 +43,7 @@ Warming clusters are shown and explained below the table.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(c)
+			return o.watching(c, func() error { return o.Run(c) })
 		},
 	}
 	o.AddFlags(cmd)

@@ -43,7 +43,7 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(c)
+			return o.watching(c, func() error { return o.Run(c) })
 		},
 	}
 	o.AddFlags(cmd)

@@ -44,7 +44,7 @@ or has rejected (error_state) are shown and explained below the table.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(c)
+			return o.watching(c, func() error { return o.Run(c) })
 		},
 	}
 	o.AddFlags(cmd)

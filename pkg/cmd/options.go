@@ -50,10 +50,15 @@ type ProxyOptions struct {
 	Color func(io.Writer) bool
 	// source, when set, reads a named target's config (see Deps.source).
 	source func(target Target) DumpSource
+	// Watch re-reads the proxy every Interval and prints what changed.
+	Watch    bool
+	Interval time.Duration
+	deps     Deps
 }
 
 func newProxyOptions(deps Deps) *ProxyOptions {
-	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags, Color: deps.Color, source: deps.source}
+	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags, Color: deps.Color,
+		source: deps.source, Interval: 2 * time.Second, deps: deps}
 }
 
 // AddFlags registers the shared flags on cmd.
@@ -63,6 +68,8 @@ func (o *ProxyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "read a Running and Ready pod matching this label selector")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "keep reading the live proxy every --interval and print the rows that appear (+) and go (-), until Ctrl-C")
+	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often to read")
 	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port of the pod, for Envoys other than Istio's sidecar (Envoy Gateway and Consul 19000, Kuma 9901); default: the istio-proxy container's 15000")
 	_ = cmd.RegisterFlagCompletionFunc("output", completeWords(outTable, outWide, outJSON, outYAML))
 	_ = cmd.MarkFlagFilename("filename", "json", "yaml", "yml", "tar.gz", "tgz")
@@ -172,3 +179,25 @@ func (o *ProxyOptions) table() render.TableOptions {
 }
 
 func (o *ProxyOptions) structured() bool { return o.Output == outJSON || o.Output == outYAML }
+
+// watching runs a listing once, or with --watch again and again on the
+// live proxy, printing what changed.
+func (o *ProxyOptions) watching(c *cobra.Command, run func() error) error {
+	if !o.Watch {
+		return run()
+	}
+	if o.Filename != "" {
+		return usageError("--watch reads a live proxy again and again; a file does not change")
+	}
+	if o.Interval < 100*time.Millisecond {
+		return usageError("--interval %s is too short", o.Interval)
+	}
+	out := o.Out
+	defer func() { o.Out = out }()
+	d := o.deps
+	d.Out = out
+	return watchLoop(c.Context(), d, o.Interval, func(w io.Writer) error {
+		o.Out = w
+		return run()
+	})
+}

@@ -62,12 +62,26 @@ func (o *IstiodOptions) validate() error {
 	return nil
 }
 
-// run prints once, or with --watch prints, then every Interval the lines
-// that appeared and went, stamped with the time: a Service applied shows
-// up in the registry as "+", a pod deleted goes as "-".
+func (o *IstiodOptions) table() render.TableOptions {
+	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out)}
+}
+
+// run prints once, or with --watch keeps printing what changed.
 func (o *IstiodOptions) run(ctx context.Context, once func(w io.Writer) error) error {
 	if !o.Watch {
 		return once(o.deps.Out)
+	}
+	return watchLoop(ctx, o.deps, o.Interval, once)
+}
+
+// watchLoop prints once's output, then every interval the lines that
+// appeared (+) and went (-), stamped with the time, until ctx ends: a
+// Service applied shows up in the registry, a cluster in a proxy's
+// clusters, as a "+" row.
+func watchLoop(ctx context.Context, deps Deps, interval time.Duration, once func(w io.Writer) error) error {
+	now := deps.Now
+	if now == nil {
+		now = time.Now
 	}
 	var prev map[string]bool
 	for {
@@ -79,7 +93,7 @@ func (o *IstiodOptions) run(ctx context.Context, once func(w io.Writer) error) e
 		case err != nil && prev == nil:
 			return err
 		case err != nil:
-			fmt.Fprintf(o.deps.ErrOut, "%s warning: %v\n", o.deps.Now().Format(time.TimeOnly), err)
+			fmt.Fprintf(deps.ErrOut, "%s warning: %v\n", now().Format(time.TimeOnly), err)
 		default:
 			lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 			cur := map[string]bool{}
@@ -87,17 +101,17 @@ func (o *IstiodOptions) run(ctx context.Context, once func(w io.Writer) error) e
 				cur[l] = true
 			}
 			if prev == nil {
-				_, _ = o.deps.Out.Write(buf.Bytes())
+				_, _ = deps.Out.Write(buf.Bytes())
 			} else {
-				stamp := o.deps.Now().Format(time.TimeOnly)
+				stamp := now().Format(time.TimeOnly)
 				for _, l := range lines {
 					if !prev[l] {
-						fmt.Fprintf(o.deps.Out, "%s + %s\n", stamp, l)
+						fmt.Fprintf(deps.Out, "%s + %s\n", stamp, l)
 					}
 				}
 				for l := range prev {
 					if !cur[l] {
-						fmt.Fprintf(o.deps.Out, "%s - %s\n", stamp, l)
+						fmt.Fprintf(deps.Out, "%s - %s\n", stamp, l)
 					}
 				}
 			}
@@ -106,13 +120,9 @@ func (o *IstiodOptions) run(ctx context.Context, once func(w io.Writer) error) e
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(o.Interval):
+		case <-time.After(interval):
 		}
 	}
-}
-
-func (o *IstiodOptions) table() render.TableOptions {
-	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out)}
 }
 
 // view is one istiod instance's answer for a debug view.

@@ -356,5 +356,6 @@ func (s *podSource) Evict() {}
 func (s *podSource) Close() {
 	if s.tunnel != nil {
 		s.tunnel.Close()
+		s.tunnel = nil // a later Dump (--watch) opens a new one
 	}
 }

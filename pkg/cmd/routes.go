@@ -42,7 +42,7 @@ VirtualService that produced the route.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(c)
+			return o.watching(c, func() error { return o.Run(c) })
 		},
 	}
 	o.AddFlags(cmd)

@@ -310,3 +310,47 @@ func (c *Config) ConfigDump() ([]byte, error) {
 	}
 	return protojson.MarshalOptions{Resolver: opaqueResolver{}, UseProtoNames: true}.Marshal(dump)
 }
+
+// Follow keeps the stream as Envoy does after its first fetch: each push
+// is stored and acknowledged, new EDS and RDS names are asked for as
+// clusters and listeners change, and update is called with the config
+// after each push. It returns when the stream ends.
+func (a *ADS) Follow(c *Config, update func(*Config)) error {
+	for {
+		r, err := a.Receive()
+		if err != nil {
+			return err
+		}
+		var names []string
+		switch r.TypeUrl {
+		case ClusterType:
+			c.Clusters = r
+		case ListenerType:
+			c.Listeners = r
+		case RouteType:
+			c.Routes, names = r, rdsNames(c.Listeners)
+		case EndpointType:
+			c.Endpoints, names = r, edsNames(c.Clusters)
+		default:
+			continue
+		}
+		if err := a.ACK(r, names); err != nil {
+			return err
+		}
+		switch r.TypeUrl {
+		case ClusterType:
+			if eds := edsNames(r); len(eds) > 0 {
+				if err := a.Request(EndpointType, eds); err != nil {
+					return err
+				}
+			}
+		case ListenerType:
+			if rds := rdsNames(r); len(rds) > 0 {
+				if err := a.Request(RouteType, rds); err != nil {
+					return err
+				}
+			}
+		}
+		update(c)
+	}
+}

@@ -129,18 +129,28 @@ func (a *AdminStandIn) Requests() []string {
 // Close stops serving.
 func (a *AdminStandIn) Close() { _ = a.server.Close() }
 
+// SetDump replaces the dump served, as Envoy's changes when a push lands.
+func (a *AdminStandIn) SetDump(dump []byte) {
+	a.mu.Lock()
+	a.dump = dump
+	a.mu.Unlock()
+}
+
 func (a *AdminStandIn) configDump(w http.ResponseWriter, r *http.Request) {
 	a.record(r)
 	w.Header().Set("Content-Type", "application/json")
+	a.mu.Lock()
+	dump := a.dump
+	a.mu.Unlock()
 	mask := r.URL.Query().Get("mask")
 	if mask == "" {
-		_, _ = w.Write(a.dump)
+		_, _ = w.Write(dump)
 		return
 	}
 	var doc struct {
 		Configs []map[string]json.RawMessage `json:"configs"`
 	}
-	if err := json.Unmarshal(a.dump, &doc); err != nil {
+	if err := json.Unmarshal(dump, &doc); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -154,14 +154,23 @@ spec:
   - route:
     - destination: {host: reviews}
 `)
+	apply(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+`)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		out, _, _ := mesh("pilot", "config")
-		if strings.Contains(out, "VirtualService") && strings.Contains(out, "reviews") {
+		if strings.Contains(out, "VirtualService") && strings.Contains(out, "reviews") && strings.Contains(out, "Gateway") && strings.Contains(out, "public") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the VirtualService never reached istiod's config:\n%s", out)
+			t.Fatalf("the VirtualService and Gateway never reached istiod's config:\n%s", out)
 		}
 		time.Sleep(time.Second)
 	}
@@ -230,6 +239,59 @@ spec:
 		t.Errorf("pilot logs --proxy sleep.default: istiod logs the connection of sleep; got\n%s", out)
 	}
 
+	// --watch on a proxy's clusters while a Service is applied: istiod
+	// pushes, the stand-in takes it, the new cluster appears as a + row.
+	watchClusters := exec.CommandContext(ctx, "kubectl", "mesh", "clusters", "sleep", "--watch", "--interval", "500ms")
+	watchClusters.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+	var clusters bytes.Buffer
+	watchClusters.Stdout = &clusters
+	watchClusters.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := watchClusters.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(&clusters, "SERVICE FQDN") {
+		t.Fatalf("clusters --watch printed no table:\n%s", clusters.String())
+	}
+	apply(`apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: default}
+spec:
+  selector: {app: ratings}
+  ports: [{name: http, port: 9080}]
+`)
+	if !waitFor(&clusters, "+ ratings.default.svc.cluster.local") {
+		t.Errorf("the new Service's cluster did not appear in the proxy's clusters:\n%s", clusters.String())
+	}
+	_ = syscall.Kill(-watchClusters.Process.Pid, syscall.SIGINT)
+	_ = watchClusters.Wait()
+
+	// A pod and its EndpointSlice: the endpoint reaches istiod's shards.
+	if _, err := k.RunPod(ctx, "default", "ratings-1", "127.0.1.62", "192.0.2.62", map[string]string{"app": "ratings"}, "ratings"); err != nil {
+		t.Fatal(err)
+	}
+	apply(`apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ratings-e2e, namespace: default, labels: {kubernetes.io/service-name: ratings}}
+addressType: IPv4
+ports: [{name: http, port: 9080, protocol: TCP}]
+endpoints:
+- addresses: [192.0.2.62]
+  conditions: {ready: true}
+  targetRef: {kind: Pod, namespace: default, name: ratings-1}
+`)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		out, _, _ := mesh("pilot", "endpoints", "-o", "json")
+		if strings.Contains(out, "192.0.2.62") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the EndpointSlice's address never reached istiod's endpoint shards:\n%s", out)
+			break
+		}
+		time.Sleep(time.Second)
+	}
+
 	// The proxy that never acknowledged holds nothing of what istiod intends.
 	if out, errOut, code := mesh("diff", "stuck"); code != 1 || !strings.Contains(out, "Clusters Don't Match") {
 		t.Errorf("diff stuck: exit %d %s\n%s", code, errOut, out)
@@ -255,6 +317,16 @@ func startSidecar(t *testing.T, ctx context.Context, adminAddr string, p pilot.P
 		if dump, err = cfg.ConfigDump(); err != nil {
 			t.Fatal(err)
 		}
+		admin := startAdmin(t, adminAddr, dump, nil)
+		// Keep following pushes, as Envoy does, and serve the latest.
+		go func() {
+			_ = ads.Follow(cfg, func(c *pilot.Config) {
+				if d, err := c.ConfigDump(); err == nil {
+					admin.SetDump(d)
+				}
+			})
+		}()
+		return
 	} else {
 		if err := ads.Request(pilot.ClusterType, nil); err != nil {
 			t.Fatal(err)

@@ -275,9 +275,16 @@ func istiodDump(ctx context.Context, s *istiodSource, client kubernetes.Interfac
 		}
 		data, err := src.Get(ctx, pilot.ConfigDumpPath(pod, ns))
 		if err != nil {
+			// istiod's HTTP debug may be off: its xDS debug type.
 			src.Close()
-			tried = append(tried, in.Pod+": "+err.Error())
-			continue
+			r, xerr := xdsDebug(ctx, s.proxy.flags, client, in, pilot.DebugConfigDump, []string{pod + "." + ns})
+			if xerr == nil {
+				data, xerr = pilot.ConfigDumpFromXDS(r)
+			}
+			if xerr != nil {
+				tried = append(tried, in.Pod+": "+err.Error()+"; over xDS: "+xerr.Error())
+				continue
+			}
 		}
 		s.tunnel = src
 		dumps, err := envoyadmin.Load(data)

@@ -213,6 +213,55 @@ func (o *IstiodOptions) fetch(ctx context.Context, path, file string) ([]view, e
 	return out, nil
 }
 
+// syncOverXDS reads every running instance's istio.io/debug/syncz.
+func (o *IstiodOptions) syncOverXDS(ctx context.Context) ([]pilot.SyncStatus, error) {
+	if o.deps.KubeFlags == nil {
+		return nil, usageError("no kube flags: cannot reach a cluster")
+	}
+	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	if err != nil {
+		return nil, failure("cannot use the kubeconfig: %v", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, failure("cannot reach the API server: %v", err)
+	}
+	instances, err := pilot.Find(ctx, client, o.Namespace, o.Revision)
+	if err != nil {
+		return nil, apiError(err, "pods", o.Namespace, "app=istiod", "list pods")
+	}
+	var all []pilot.SyncStatus
+	var problems []string
+	answered := 0
+	for _, in := range instances {
+		if !in.Running {
+			continue
+		}
+		r, err := xdsDebug(ctx, o.deps.KubeFlags, client, in, pilot.DebugSyncz, nil)
+		if err != nil {
+			problems = append(problems, in.Pod+": "+err.Error())
+			continue
+		}
+		ss, err := pilot.SyncFromXDS(r, in.Pod)
+		if err != nil {
+			problems = append(problems, in.Pod+": "+err.Error())
+			continue
+		}
+		answered++
+		all = append(all, ss...)
+	}
+	if answered == 0 {
+		if len(instances) == 0 {
+			return nil, failure("no istiod pod (app=istiod%s) in namespace %s; give --istio-namespace", revisionLabel(o.Revision), o.Namespace)
+		}
+		return nil, failure("no istiod instance answered istio.io/debug/syncz over xDS: %s", strings.Join(problems, "; "))
+	}
+	for _, p := range problems {
+		fmt.Fprintln(o.deps.ErrOut, "warning: "+p)
+	}
+	return all, nil
+}
+
 func revisionLabel(rev string) string {
 	if rev == "" {
 		return ""
@@ -240,7 +289,7 @@ func (o *IstiodOptions) structuredTo(w io.Writer, v any) error {
 // NewStatusCmd returns the status command.
 func NewStatusCmd(deps Deps) *cobra.Command {
 	o := newIstiodOptions(deps)
-	var check bool
+	var check, overXDS bool
 	cmd := &cobra.Command{
 		Use:     "status",
 		GroupID: groupControlPlane,
@@ -267,11 +316,20 @@ With --check, exit status 1 when a proxy is stale or in error: for scripts and C
 			}
 			outOfSync := false
 			err := o.run(c.Context(), func(w io.Writer) error {
-				views, err := o.fetch(c.Context(), "/debug/syncz", "syncz.json")
-				if err != nil {
+				var all []pilot.SyncStatus
+				var views []view
+				var err error
+				if !overXDS {
+					views, err = o.fetch(c.Context(), "/debug/syncz", "syncz.json")
+				}
+				if overXDS || (err != nil && o.Filename == "" && ExitCode(err) == ExitFailure) {
+					// istiod's HTTP debug may be off: its xDS debug types.
+					if all, err = o.syncOverXDS(c.Context()); err != nil {
+						return err
+					}
+				} else if err != nil {
 					return err
 				}
-				var all []pilot.SyncStatus
 				for _, v := range views {
 					ss, err := pilot.ParseSyncz(v.data, v.istiod)
 					if err != nil {
@@ -300,6 +358,7 @@ With --check, exit status 1 when a proxy is stale or in error: for scripts and C
 	}
 	o.AddFlags(cmd, "/debug/syncz")
 	cmd.Flags().BoolVar(&check, "check", false, "exit with status 1 when any proxy is stale or in error")
+	cmd.Flags().BoolVar(&overXDS, "xds", false, "ask over istiod's xDS debug type istio.io/debug/syncz (port 15010, else 15012 with a token) instead of HTTP; used anyway when HTTP debug does not answer")
 	return cmd
 }
 

@@ -59,6 +59,9 @@ func (p Proxy) Node() (*corev3.Node, error) {
 		"NAMESPACE": p.Namespace, "NAME": p.Pod, "INSTANCE_IPS": p.IP, "LABELS": labels,
 		"ISTIO_VERSION": version, "CLUSTER_ID": "Kubernetes", "SERVICE_ACCOUNT": sa,
 		"WORKLOAD_NAME": p.Pod, "MESH_ID": "cluster.local",
+		// A sidecar sends its proxy config; istiod's debug views list only
+		// nodes that do (others are taken for tools asking, like this one).
+		"PROXY_CONFIG": map[string]any{"discoveryAddress": "istiod.istio-system.svc:15012"},
 	})
 	if err != nil {
 		return nil, err

@@ -211,6 +211,13 @@ spec:
 	if _, _, code := mesh("status", "--check"); code != 1 {
 		t.Errorf("status --check with a stale proxy: exit %d, want 1", code)
 	}
+	// The same over istiod's xDS debug type (istio.io/debug/syncz on 15010),
+	// as when its HTTP debug endpoints are off.
+	if out, errOut, code := mesh("status", "--xds", "--no-headers"); code != 0 || !strings.Contains(out, "sleep.default") || !strings.Contains(out, "stuck.default") {
+		t.Errorf("status --xds: exit %d %s\n%s", code, errOut, out)
+	} else if first := strings.SplitN(out, "\n", 2)[0]; !strings.HasPrefix(first, "stuck.default") {
+		t.Errorf("status --xds: the stuck proxy should come first:\n%s", out)
+	}
 	// diff POD: istiod's view of sleep against what its stand-in holds,
 	// which is what istiod sent it.
 	if out, errOut, code := mesh("diff", "sleep"); code != 0 || !strings.Contains(out, "Clusters Match") || !strings.Contains(out, "Listeners Match") {

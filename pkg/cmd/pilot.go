@@ -62,6 +62,13 @@ func (o *IstiodOptions) validate() error {
 	return nil
 }
 
+func (o *IstiodOptions) now() time.Time {
+	if o.deps.Now != nil {
+		return o.deps.Now()
+	}
+	return time.Now()
+}
+
 func (o *IstiodOptions) table() render.TableOptions {
 	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out)}
 }
@@ -345,7 +352,7 @@ With --check, exit status 1 when a proxy is stale or in error: for scripts and C
 				if o.Output == outJSON || o.Output == outYAML {
 					return o.structuredTo(w, all)
 				}
-				return render.SyncStatus(w, all, o.table())
+				return render.SyncStatus(w, all, o.now(), o.table())
 			})
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // xDS types as syncz names them, in the order status shows them.
@@ -28,6 +29,13 @@ type SyncStatus struct {
 	IstioVersion string            `json:"istio_version,omitempty"`
 	Istiod       string            `json:"istiod"`
 	Types        map[string]string `json:"types"` // CDS -> SYNCED, ...
+	// Sent is when istiod last sent each type, when it says (Istio 1.22+).
+	Sent map[string]time.Time `json:"sent,omitempty"`
+}
+
+var typeURLs = map[string]string{
+	ClusterType: "CDS", ListenerType: "LDS", EndpointType: "EDS", RouteType: "RDS",
+	"type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig": "ECDS",
 }
 
 // InSync tells whether no type is stale or in error.
@@ -53,6 +61,21 @@ func ParseSyncz(data []byte, istiod string) ([]SyncStatus, error) {
 			IstioVersion: str(r["istio_version"]), Istiod: istiod, Types: map[string]string{}}
 		if s.Proxy == "" {
 			return nil, fmt.Errorf("not istiod's /debug/syncz: an entry without \"proxy\"")
+		}
+		if res, ok := r["resources"].(map[string]any); ok {
+			for url, v := range res {
+				name, known := typeURLs[url]
+				m, _ := v.(map[string]any)
+				if !known || m == nil {
+					continue
+				}
+				if t, err := time.Parse(time.RFC3339Nano, str(m["sentTime"])); err == nil {
+					if s.Sent == nil {
+						s.Sent = map[string]time.Time{}
+					}
+					s.Sent[name] = t
+				}
+			}
 		}
 		for _, t := range SyncTypes {
 			sent, acked := str(r[t.Key+"_sent"]), str(r[t.Key+"_acked"])

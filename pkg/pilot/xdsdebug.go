@@ -83,10 +83,7 @@ func (x XDSDebug) Get(ctx context.Context, typeURL string, names []string) (*dis
 // SyncFromXDS reads an istio.io/debug/syncz response (envoy.service.
 // status.v3.ClientConfig per proxy) as sync statuses.
 func SyncFromXDS(r *discoveryv3.DiscoveryResponse, istiod string) ([]SyncStatus, error) {
-	names := map[string]string{
-		ClusterType: "CDS", ListenerType: "LDS", EndpointType: "EDS", RouteType: "RDS",
-		"type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig": "ECDS",
-	}
+	names := typeURLs
 	var out []SyncStatus
 	for _, res := range r.GetResources() {
 		var cc statusv3.ClientConfig

@@ -6,13 +6,14 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
 
 // SyncStatus writes one row per proxy and istiod instance: the state of
 // each xDS type, out-of-sync proxies first.
-func SyncStatus(w io.Writer, ss []pilot.SyncStatus, opts TableOptions) error {
+func SyncStatus(w io.Writer, ss []pilot.SyncStatus, now time.Time, opts TableOptions) error {
 	cols := []string{"NAME", "CLUSTER"}
 	for _, t := range pilot.SyncTypes {
 		cols = append(cols, t.Name)
@@ -22,7 +23,11 @@ func SyncStatus(w io.Writer, ss []pilot.SyncStatus, opts TableOptions) error {
 	for _, s := range ss {
 		row := []string{s.Proxy, dash(s.ClusterID)}
 		for _, typ := range pilot.SyncTypes {
-			row = append(row, s.Types[typ.Name])
+			cell := s.Types[typ.Name]
+			if t, ok := s.Sent[typ.Name]; ok && cell != pilot.NotSent {
+				cell += " " + age(now.Sub(t))
+			}
+			row = append(row, cell)
 		}
 		row = append(row, dash(s.Istiod), dash(s.IstioVersion))
 		t.Row(row...)
@@ -141,4 +146,19 @@ func cell(v any) string {
 		s = s[:77] + "..."
 	}
 	return s
+}
+
+// age is kubectl's short duration: 45s, 12m, 3h, 2d.
+func age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

@@ -110,6 +110,7 @@ const (
 // statusColor is the colour of a status word: red for what is broken or
 // refused, yellow for what is not yet (or no longer) in effect.
 func statusColor(word string) string {
+	word, _, _ = strings.Cut(word, " ") // "STALE 5s"
 	switch word {
 	case "ERROR", "UNHEALTHY", "TIMEOUT", "false":
 		return colorRed

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,6 +203,9 @@ spec:
 			break
 		}
 		time.Sleep(time.Second)
+	}
+	if !regexp.MustCompile(`SYNCED \d+s`).MatchString(status) {
+		t.Errorf("status should say how long ago each type was sent:\n%s", status)
 	}
 	lines := strings.Split(strings.TrimSpace(status), "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[0], "stuck.default") || !strings.Contains(lines[0], "STALE") ||

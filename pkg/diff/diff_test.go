@@ -107,3 +107,13 @@ func TestOrderThatMattersAndOrderThatDoesNot(t *testing.T) {
 		t.Errorf("JSON: %s", b)
 	}
 }
+
+// TestOldIstioDumps: a v2alpha dump of Istio 1.6 compares with itself
+// (and its camelCase rendering does too, by TestCamelCaseAndWrapping).
+func TestOldIstioDumps(t *testing.T) {
+	a := load(t, "istio/istioctl-golden-1.6/configdump/configdump.json")
+	r := Compare(a, load(t, "istio/istioctl-golden-1.6/configdump/configdump.json"), Options{})
+	if !r.Equal() || r.Compared["listeners"][0] == 0 || r.Compared["clusters"][0] == 0 {
+		t.Errorf("a v2 dump against itself: %+v %v", r.Changes, r.Compared)
+	}
+}

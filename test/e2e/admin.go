@@ -16,6 +16,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3" // also registers the dump types, for mask validity
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
 
 // AdminStandIn plays an Envoy admin endpoint serving a recorded dump. It
@@ -42,12 +45,15 @@ func StartAdmin(addr string, dump, clusters []byte) (*AdminStandIn, error) {
 	mux.HandleFunc("/config_dump", a.configDump)
 	mux.HandleFunc("/clusters", func(w http.ResponseWriter, r *http.Request) {
 		a.record(r)
-		if a.clusters == nil || r.URL.Query().Get("format") != "json" {
+		a.mu.Lock()
+		clusters := a.clusters
+		a.mu.Unlock()
+		if clusters == nil || r.URL.Query().Get("format") != "json" {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(a.clusters)
+		_, _ = w.Write(clusters)
 	})
 	// /server_info as Envoy writes it, built with Envoy's own admin type.
 	info, _ := protojson.Marshal(&adminv3.ServerInfo{Version: "ad034036be91ff9f0cd1993e5053dd4f3ee64895/1.34.2/Clean/RELEASE/BoringSSL",
@@ -129,11 +135,41 @@ func (a *AdminStandIn) Requests() []string {
 // Close stops serving.
 func (a *AdminStandIn) Close() { _ = a.server.Close() }
 
-// SetDump replaces the dump served, as Envoy's changes when a push lands.
-func (a *AdminStandIn) SetDump(dump []byte) {
+// SetDump replaces the dump (and /clusters) served, as Envoy's change
+// when a push lands.
+func (a *AdminStandIn) SetDump(dump, clusters []byte) {
 	a.mu.Lock()
-	a.dump = dump
+	a.dump, a.clusters = dump, clusters
 	a.mu.Unlock()
+}
+
+// clustersJSON is /clusters?format=json for the endpoints istiod sent, as
+// Envoy writes it (go-control-plane's admin types): every host with the
+// health EDS gave it.
+func clustersJSON(c *pilot.Config) []byte {
+	out := &adminv3.Clusters{}
+	if c.Endpoints != nil {
+		for _, r := range c.Endpoints.Resources {
+			var cla endpointv3.ClusterLoadAssignment
+			if err := r.UnmarshalTo(&cla); err != nil {
+				continue
+			}
+			cs := &adminv3.ClusterStatus{Name: cla.ClusterName}
+			for _, l := range cla.Endpoints {
+				for _, e := range l.LbEndpoints {
+					cs.HostStatuses = append(cs.HostStatuses, &adminv3.HostStatus{
+						Address:      e.GetEndpoint().GetAddress(),
+						HealthStatus: &adminv3.HostHealthStatus{EdsHealthStatus: e.HealthStatus},
+						Weight:       e.GetLoadBalancingWeight().GetValue(),
+						Locality:     l.Locality,
+					})
+				}
+			}
+			out.ClusterStatuses = append(out.ClusterStatuses, cs)
+		}
+	}
+	b, _ := protojson.MarshalOptions{UseProtoNames: true}.Marshal(out)
+	return b
 }
 
 func (a *AdminStandIn) configDump(w http.ResponseWriter, r *http.Request) {

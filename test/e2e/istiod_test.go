@@ -302,6 +302,19 @@ endpoints:
 		}
 		time.Sleep(time.Second)
 	}
+	// ... and istiod pushes it to the proxy: its /clusters shows the host.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		out, _, _ := mesh("endpoints", "sleep", "--cluster", "outbound|9080||ratings.default.svc.cluster.local")
+		if strings.Contains(out, "192.0.2.62:9080") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the endpoint never reached the proxy:\n%s", out)
+			break
+		}
+		time.Sleep(time.Second)
+	}
 
 	// The proxy that never acknowledged holds nothing of what istiod intends.
 	if out, errOut, code := mesh("diff", "stuck"); code != 1 || !strings.Contains(out, "Clusters Don't Match") {
@@ -328,12 +341,12 @@ func startSidecar(t *testing.T, ctx context.Context, adminAddr string, p pilot.P
 		if dump, err = cfg.ConfigDump(); err != nil {
 			t.Fatal(err)
 		}
-		admin := startAdmin(t, adminAddr, dump, nil)
+		admin := startAdmin(t, adminAddr, dump, clustersJSON(cfg))
 		// Keep following pushes, as Envoy does, and serve the latest.
 		go func() {
 			_ = ads.Follow(cfg, func(c *pilot.Config) {
 				if d, err := c.ConfigDump(); err == nil {
-					admin.SetDump(d)
+					admin.SetDump(d, clustersJSON(c))
 				}
 			})
 		}()

@@ -5,6 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -217,6 +219,16 @@ spec:
 	}
 	// The same over istiod's xDS debug type (istio.io/debug/syncz on 15010),
 	// as when its HTTP debug endpoints are off.
+	// A second istiod pod reachable only on the secure port 15012 (a relay
+	// from its loopback address to istiod's): status --xds falls back to it,
+	// with a TokenRequest token and istiod's root certificate.
+	relay(t, "127.0.1.70:15012", "127.0.0.1:15012")
+	if _, err := k.RunPod(ctx, "istio-system", "istiod-secure", "127.0.1.70", "192.0.2.70", map[string]string{"app": "istiod"}, "discovery"); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := mesh("status", "--xds", "--no-headers"); code != 0 || !strings.Contains(out, "istiod-secure") {
+		t.Errorf("status --xds through the secure port: exit %d %s\n%s", code, errOut, out)
+	}
 	if out, errOut, code := mesh("status", "--xds", "--no-headers"); code != 0 || !strings.Contains(out, "sleep.default") || !strings.Contains(out, "stuck.default") {
 		t.Errorf("status --xds: exit %d %s\n%s", code, errOut, out)
 	} else if first := strings.SplitN(out, "\n", 2)[0]; !strings.HasPrefix(first, "stuck.default") {
@@ -275,6 +287,19 @@ spec:
 	}
 	_ = syscall.Kill(-watchClusters.Process.Pid, syscall.SIGINT)
 	_ = watchClusters.Wait()
+	// The same push gave the proxy a virtual host for it in route config 9080.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		out, _, _ := mesh("routes", "sleep", "--name", "9080")
+		if strings.Contains(out, "ratings.default.svc.cluster.local") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the Service's virtual host never reached the proxy's routes:\n%s", out)
+			break
+		}
+		time.Sleep(time.Second)
+	}
 
 	// A pod and its EndpointSlice: the endpoint reaches istiod's shards.
 	if _, err := k.RunPod(ctx, "default", "ratings-1", "127.0.1.62", "192.0.2.62", map[string]string{"app": "ratings"}, "ratings"); err != nil {
@@ -361,4 +386,32 @@ func startSidecar(t *testing.T, ctx context.Context, adminAddr string, p pilot.P
 		dump = []byte(`{"configs":[]}`)
 	}
 	startAdmin(t, adminAddr, dump, nil)
+}
+
+// relay forwards TCP connections from listen to target until the test ends.
+func relay(t *testing.T, listen, target string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				u, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c) }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
 }

@@ -260,6 +260,9 @@ func (s *istiodSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyad
 
 func istiodDump(ctx context.Context, s *istiodSource, client kubernetes.Interface, pod, ns string) (*envoyadmin.Dump, error) {
 	instances, err := pilot.Find(ctx, client, s.namespace, "")
+	if isUnreachable(err) {
+		return nil, failure("cannot reach the API server: %v; check --kubeconfig and --context", rootCause(err))
+	}
 	if err != nil {
 		return nil, apiError(err, "pods", s.namespace, "app=istiod", "list pods")
 	}

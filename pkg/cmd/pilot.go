@@ -234,6 +234,9 @@ func (o *IstiodOptions) syncOverXDS(ctx context.Context) ([]pilot.SyncStatus, er
 		return nil, failure("cannot reach the API server: %v", err)
 	}
 	instances, err := pilot.Find(ctx, client, o.Namespace, o.Revision)
+	if isUnreachable(err) {
+		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
+	}
 	if err != nil {
 		return nil, apiError(err, "pods", o.Namespace, "app=istiod", "list pods")
 	}

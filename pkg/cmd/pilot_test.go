@@ -75,3 +75,19 @@ func TestPilotLogsFilter(t *testing.T) {
 		t.Error("--proxy and --resource")
 	}
 }
+
+// TestUnreachableClusterIsOneLine: every command that talks to a cluster
+// says in one line that it cannot reach it, with status 3.
+func TestUnreachableClusterIsOneLine(t *testing.T) {
+	server := []string{"--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify", "--request-timeout", "5s"}
+	for _, args := range [][]string{
+		{"status"}, {"status", "--xds"}, {"pilot", "registry"}, {"pilot", "logs"}, {"pilot", "lds", "x"},
+		{"diff", "x"}, {"trace", "--from", "x", "http://y/"}, {"logs", "x"}, {"snapshot", "-A", "-o", filepath.Join(t.TempDir(), "s.tar.gz")},
+		{"listeners", "x"},
+	} {
+		_, _, err := run(t, "", append(args, server...)...)
+		if ExitCode(err) != ExitFailure || !strings.Contains(err.Error(), "cannot reach the API server") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: %v (exit %d)", args, err, ExitCode(err))
+		}
+	}
+}

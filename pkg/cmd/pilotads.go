@@ -28,6 +28,9 @@ func (s *adsSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyadmin
 		return nil, err
 	}
 	instances, err := pilot.Find(ctx, at.client, s.namespace, at.pod.Labels["istio.io/rev"])
+	if isUnreachable(err) {
+		return nil, failure("cannot reach the API server: %v; check --kubeconfig and --context", rootCause(err))
+	}
 	if err != nil {
 		return nil, apiError(err, "pods", s.namespace, "app=istiod", "list pods")
 	}

@@ -213,6 +213,9 @@ func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface)
 			}
 		}
 		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: o.Selector, FieldSelector: "status.phase=Running"})
+		if isUnreachable(err) {
+			return nil, failure("cannot reach the API server: %v; check --kubeconfig and --context", rootCause(err))
+		}
 		if err != nil {
 			return nil, apiError(err, "pods", ns, o.Selector, "list pods")
 		}

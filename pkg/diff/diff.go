@@ -19,7 +19,6 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -418,7 +417,7 @@ func expandRawAny(m map[string]any) (map[string]any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: pilot.Resolver}.Marshal(&anypb.Any{TypeUrl: url, Value: raw})
+	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: xds.Resolver}.Marshal(&anypb.Any{TypeUrl: url, Value: raw})
 	if err != nil {
 		return nil, false
 	}

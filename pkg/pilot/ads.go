@@ -2,22 +2,22 @@ package pilot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
 // xDS type URLs.
@@ -173,20 +173,14 @@ func (a *ADS) FetchAll() (*Config, error) {
 func edsNames(r *discoveryv3.DiscoveryResponse) []string {
 	var out []string
 	for _, res := range r.GetResources() {
-		var c struct {
-			Name string `json:"name"`
-			Type string `json:"type"`
-			EDS  struct {
-				ServiceName string `json:"serviceName"`
-			} `json:"edsClusterConfig"`
-		}
-		if err := jsonOfAny(res, &c); err != nil || c.Type != "EDS" {
+		var c clusterv3.Cluster
+		if err := res.UnmarshalTo(&c); err != nil || c.GetType() != clusterv3.Cluster_EDS {
 			continue
 		}
-		if c.EDS.ServiceName != "" {
-			out = append(out, c.EDS.ServiceName)
+		if n := c.GetEdsClusterConfig().GetServiceName(); n != "" {
+			out = append(out, n)
 		} else {
-			out = append(out, c.Name)
+			out = append(out, c.GetName())
 		}
 	}
 	return out
@@ -198,65 +192,32 @@ func rdsNames(r *discoveryv3.DiscoveryResponse) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, res := range r.GetResources() {
-		b, err := marshaler.Marshal(res)
-		if err != nil {
+		var l listenerv3.Listener
+		if err := res.UnmarshalTo(&l); err != nil {
 			continue
 		}
-		s := string(b)
-		for {
-			i := strings.Index(s, `"routeConfigName":"`)
-			if i < 0 {
-				break
-			}
-			s = s[i+len(`"routeConfigName":"`):]
-			name := s[:strings.IndexByte(s, '"')]
-			if !seen[name] {
-				seen[name] = true
-				out = append(out, name)
+		chains := l.GetFilterChains()
+		if d := l.GetDefaultFilterChain(); d != nil {
+			chains = append(chains, d)
+		}
+		for _, fc := range chains {
+			for _, f := range fc.GetFilters() {
+				var hcm hcmv3.HttpConnectionManager
+				if f.GetTypedConfig().UnmarshalTo(&hcm) != nil {
+					continue
+				}
+				if name := hcm.GetRds().GetRouteConfigName(); name != "" && !seen[name] {
+					seen[name] = true
+					out = append(out, name)
+				}
 			}
 		}
 	}
 	return out
 }
 
-// opaqueResolver resolves every type: Envoy's and Istio's own that this
-// binary links, and any other as an empty message, so config carrying
-// types outside Envoy's API still renders (their contents left out, as
-// the dump loader keeps them opaque).
-type opaqueResolver struct{}
-
-func (opaqueResolver) FindMessageByURL(url string) (protoreflect.MessageType, error) {
-	if t, err := protoregistry.GlobalTypes.FindMessageByURL(url); err == nil {
-		return t, nil
-	}
-	return (&emptypb.Empty{}).ProtoReflect().Type(), nil
-}
-
-func (opaqueResolver) FindExtensionByName(field protoreflect.FullName) (protoreflect.ExtensionType, error) {
-	return protoregistry.GlobalTypes.FindExtensionByName(field)
-}
-
-func (opaqueResolver) FindExtensionByNumber(message protoreflect.FullName, field protoreflect.FieldNumber) (protoreflect.ExtensionType, error) {
-	return protoregistry.GlobalTypes.FindExtensionByNumber(message, field)
-}
-
-func (opaqueResolver) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
-	return protoregistry.GlobalTypes.FindMessageByName(name)
-}
-
-// Resolver resolves every type URL: the ones this binary links, and any
-// other as an empty message (its contents left out).
-var Resolver = opaqueResolver{}
-
-var marshaler = protojson.MarshalOptions{Resolver: opaqueResolver{}}
-
-func jsonOfAny(a *anypb.Any, v any) error {
-	b, err := marshaler.Marshal(a)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
+// dumpJSON writes a config dump as Envoy's admin endpoint does.
+var dumpJSON = protojson.MarshalOptions{Resolver: xds.Resolver, UseProtoNames: true}
 
 // ConfigDump is what istiod sent, as an Envoy admin config dump: the same
 // layout the listing commands read from a proxy.
@@ -282,11 +243,9 @@ func (c *Config) ConfigDump() ([]byte, error) {
 	if c.Listeners != nil {
 		ld := &adminv3.ListenersConfigDump{VersionInfo: c.Listeners.VersionInfo}
 		for _, r := range c.Listeners.Resources {
-			var name struct {
-				Name string `json:"name"`
-			}
-			_ = jsonOfAny(r, &name)
-			ld.DynamicListeners = append(ld.DynamicListeners, &adminv3.ListenersConfigDump_DynamicListener{Name: name.Name,
+			var l listenerv3.Listener
+			_ = r.UnmarshalTo(&l)
+			ld.DynamicListeners = append(ld.DynamicListeners, &adminv3.ListenersConfigDump_DynamicListener{Name: l.GetName(),
 				ActiveState: &adminv3.ListenersConfigDump_DynamicListenerState{VersionInfo: c.Listeners.VersionInfo, Listener: r}})
 		}
 		if err := add(ld); err != nil {
@@ -311,7 +270,7 @@ func (c *Config) ConfigDump() ([]byte, error) {
 			return nil, err
 		}
 	}
-	return protojson.MarshalOptions{Resolver: opaqueResolver{}, UseProtoNames: true}.Marshal(dump)
+	return dumpJSON.Marshal(dump)
 }
 
 // Follow keeps the stream as Envoy does after its first fetch: each push

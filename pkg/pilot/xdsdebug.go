@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -132,5 +131,5 @@ func ConfigDumpFromXDS(r *discoveryv3.DiscoveryResponse) ([]byte, error) {
 	if err := r.GetResources()[0].UnmarshalTo(&d); err != nil {
 		return nil, fmt.Errorf("istio.io/debug/config_dump: %v", err)
 	}
-	return protojson.MarshalOptions{Resolver: Resolver, UseProtoNames: true}.Marshal(&d)
+	return dumpJSON.Marshal(&d)
 }

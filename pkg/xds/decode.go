@@ -24,9 +24,15 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 )
 
-// lenientResolver resolves the Any types it knows and treats the others as
-// empty messages, so a typed_config from Istio or a newer Envoy inside a
-// message being decoded never fails the decode.
+// Resolver resolves the Any types this binary links and treats the others
+// as empty messages, so a typed_config from Istio or a newer Envoy never
+// fails a decode, and config carrying them still renders (their contents
+// left out, as the dump loader keeps them opaque).
+var Resolver interface {
+	protoregistry.MessageTypeResolver
+	protoregistry.ExtensionTypeResolver
+} = lenientResolver{}
+
 type lenientResolver struct{}
 
 func (lenientResolver) FindMessageByURL(url string) (protoreflect.MessageType, error) {

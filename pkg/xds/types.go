@@ -1,8 +1,9 @@
-// Code kept by hand: the types istiod and gateways put in the config they
+// The Envoy types istiod and gateways put in the config they
 // send, registered so what a proxy is sent (pilot lds|cds|rds|eds, the ADS
 // stand-ins) renders whole rather than as opaque type names, and so route
 // matches that name an extension (URI templates) decode.
-package pilot
+
+package xds
 
 import (
 	_ "github.com/cncf/xds/go/udpa/type/v1"

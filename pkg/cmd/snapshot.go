@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -365,23 +367,14 @@ func envoyVersion(serverInfo []byte) string {
 func problems(m *snapshot.Manifest) []string {
 	var out []string
 	for _, p := range m.Proxies {
-		for _, f := range sortedKeys(p.Errors) {
+		for _, f := range slices.Sorted(maps.Keys(p.Errors)) {
 			out = append(out, fmt.Sprintf("%s: %s not saved: %s", p.Name(), f, p.Errors[f]))
 		}
 	}
 	for _, in := range m.Istiod {
-		for _, f := range sortedKeys(in.Errors) {
+		for _, f := range slices.Sorted(maps.Keys(in.Errors)) {
 			out = append(out, fmt.Sprintf("istiod %s: %s not saved: %s", in.Pod, f, in.Errors[f]))
 		}
 	}
 	return append(out, m.Notes...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

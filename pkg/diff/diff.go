@@ -10,7 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -86,19 +87,7 @@ func Compare(left, right *envoyadmin.Dump, opts Options) *Result {
 	for _, k := range kinds {
 		l, r := resources(left, Kinds[k], opts), resources(right, Kinds[k], opts)
 		res.Compared[k] = [2]int{len(l), len(r)}
-		names := map[string]bool{}
-		for n := range l {
-			names[n] = true
-		}
-		for n := range r {
-			names[n] = true
-		}
-		sorted := make([]string, 0, len(names))
-		for n := range names {
-			sorted = append(sorted, n)
-		}
-		sort.Strings(sorted)
-		for _, n := range sorted {
+		for _, n := range unionKeys(l, r) {
 			a, inL := l[n]
 			b, inR := r[n]
 			switch {
@@ -255,29 +244,7 @@ func compare(a, b any, path, key string, paths *[]string) {
 			*paths = append(*paths, pathOr(path))
 			return
 		}
-		keys := map[string]bool{}
-		for k := range x {
-			keys[k] = true
-		}
-		for k := range y {
-			keys[k] = true
-		}
-		sorted := make([]string, 0, len(keys))
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		for _, k := range sorted {
-			p := join(path, k)
-			va, inA := x[k]
-			vb, inB := y[k]
-			switch {
-			case !inA || !inB:
-				*paths = append(*paths, p)
-			default:
-				compare(va, vb, p, k, paths)
-			}
-		}
+		compareKeyed(x, y, func(k string) string { return join(path, k) }, func(k string) string { return k }, paths)
 	case []any:
 		y, ok := b.([]any)
 		if !ok {
@@ -304,6 +271,33 @@ func compare(a, b any, path, key string, paths *[]string) {
 	}
 }
 
+// compareKeyed compares two maps entry by entry: an entry on one side only
+// is a difference at its path; entries on both are compared (key names the
+// field, for the ordered-list rule).
+func compareKeyed(x, y map[string]any, pathOf, keyOf func(string) string, paths *[]string) {
+	for _, k := range unionKeys(x, y) {
+		a, inX := x[k]
+		b, inY := y[k]
+		if !inX || !inY {
+			*paths = append(*paths, pathOf(k))
+			continue
+		}
+		compare(a, b, pathOf(k), keyOf(k), paths)
+	}
+}
+
+// unionKeys are the keys of either map, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // compareSet compares lists whose order does not matter: elements with a
 // name are matched by it; others by their whole value.
 func compareSet(x, y []any, path string, paths *[]string) {
@@ -323,28 +317,7 @@ func compareSet(x, y []any, path string, paths *[]string) {
 	}
 	mx, rx := named(x)
 	my, ry := named(y)
-	names := map[string]bool{}
-	for n := range mx {
-		names[n] = true
-	}
-	for n := range my {
-		names[n] = true
-	}
-	sorted := make([]string, 0, len(names))
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-	for _, n := range sorted {
-		p := fmt.Sprintf("%s[%s]", path, n)
-		ex, inX := mx[n]
-		ey, inY := my[n]
-		if !inX || !inY {
-			*paths = append(*paths, p)
-			continue
-		}
-		compare(ex, ey, p, "", paths)
-	}
+	compareKeyed(mx, my, func(n string) string { return fmt.Sprintf("%s[%s]", path, n) }, func(string) string { return "" }, paths)
 	counts := map[string]int{}
 	for _, c := range rx {
 		counts[c]++

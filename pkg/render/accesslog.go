@@ -3,6 +3,8 @@ package render
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,7 +99,7 @@ func (s *AccessLogSummary) Write(w io.Writer) error {
 	}
 	if len(s.Flags) > 0 {
 		b.WriteString("\nflags:  " + counts(s.Flags))
-		for _, f := range sortedKeys(s.Flags) {
+		for _, f := range slices.Sorted(maps.Keys(s.Flags)) {
 			if fl, ok := accesslog.LookupFlag(f); ok {
 				fmt.Fprintf(&b, "\n  %s %s: %s\n     check: %s", f, fl.Long, fl.Meaning, fl.Check)
 			}
@@ -110,22 +112,13 @@ func (s *AccessLogSummary) Write(w io.Writer) error {
 
 // counts writes "503 x3, 200 x10", most frequent first.
 func counts(m map[string]int) string {
-	keys := sortedKeys(m)
+	keys := slices.Sorted(maps.Keys(m))
 	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s x%d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Explanations writes what --explain found for the failing requests.

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,11 +89,7 @@ func JSONTable(w io.Writer, data []byte, opts TableOptions) error {
 				}
 			}
 		}
-		cols := make([]string, 0, len(keys))
-		for k := range keys {
-			cols = append(cols, k)
-		}
-		sort.Strings(cols)
+		cols := slices.Sorted(maps.Keys(keys))
 		if len(cols) == 0 {
 			cols = []string{"VALUE"}
 		}
@@ -115,13 +112,8 @@ func JSONTable(w io.Writer, data []byte, opts TableOptions) error {
 		}
 		return t.Flush()
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		t := NewTable(w, opts, "FIELD", "VALUE")
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			t.Row(k, cell(x[k]))
 		}
 		return t.Flush()

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/diff"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
@@ -255,22 +254,14 @@ func (s *istiodSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyad
 	if err != nil {
 		return nil, err
 	}
-	return istiodDump(ctx, s, at.client, s.proxy.name, s.proxy.namespace)
-}
-
-func istiodDump(ctx context.Context, s *istiodSource, client kubernetes.Interface, pod, ns string) (*envoyadmin.Dump, error) {
-	instances, err := pilot.Find(ctx, client, s.namespace, "")
-	if isUnreachable(err) {
-		return nil, failure("cannot reach the API server: %v; check --kubeconfig and --context", rootCause(err))
-	}
+	c := &cluster{cfg: at.cfg, client: at.client}
+	client, pod, ns := c.client, s.proxy.name, s.proxy.namespace
+	instances, err := c.runningIstiod(ctx, s.namespace, "")
 	if err != nil {
-		return nil, apiError(err, "pods", s.namespace, "app=istiod", "list pods")
+		return nil, err
 	}
 	var tried []string
 	for _, in := range instances {
-		if !in.Running {
-			continue
-		}
 		src := &podSource{flags: s.proxy.flags, target: Target{Kind: "pod", Name: in.Pod}, adminPort: pilot.DebugPort, inNamespace: in.Namespace}
 		if err := src.connect(ctx); err != nil {
 			tried = append(tried, in.Pod+": "+err.Error())
@@ -295,9 +286,6 @@ func istiodDump(ctx context.Context, s *istiodSource, client kubernetes.Interfac
 			return nil, fmt.Errorf("istiod %s: its config for %s.%s: %w", in.Pod, pod, ns, err)
 		}
 		return dumps[0], nil
-	}
-	if len(instances) == 0 {
-		return nil, failure("no istiod pod (app=istiod) in namespace %s; give --istio-namespace", s.namespace)
 	}
 	return nil, failure("no istiod instance holds config for %s.%s (is the proxy connected?): %s", pod, ns, strings.Join(tried, "; "))
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
@@ -164,30 +163,17 @@ func (o *IstiodOptions) fetch(ctx context.Context, path, file string) ([]view, e
 		}
 		return out, nil
 	}
-	if o.deps.KubeFlags == nil {
-		return nil, usageError("no kube flags: cannot reach a cluster")
-	}
-	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	c, err := connectCluster(o.deps.KubeFlags)
 	if err != nil {
-		return nil, failure("cannot use the kubeconfig: %v", err)
+		return nil, err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	instances, err := c.runningIstiod(ctx, o.Namespace, o.Revision)
 	if err != nil {
-		return nil, failure("cannot reach the API server: %v", err)
-	}
-	instances, err := pilot.Find(ctx, client, o.Namespace, o.Revision)
-	if isUnreachable(err) {
-		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
-	}
-	if err != nil {
-		return nil, apiError(err, "pods", o.Namespace, "app=istiod", "list pods")
+		return nil, err
 	}
 	var out []view
 	var problems []string
 	for i, in := range instances {
-		if !in.Running {
-			continue
-		}
 		if o.deps.terminal(o.deps.ErrOut) && len(instances) > 1 {
 			fmt.Fprintf(o.deps.ErrOut, "\ristiod %d/%d %s\x1b[K", i+1, len(instances), in.Pod)
 		}
@@ -212,9 +198,6 @@ func (o *IstiodOptions) fetch(ctx context.Context, path, file string) ([]view, e
 		fmt.Fprintln(o.deps.ErrOut, "warning: "+p)
 	}
 	if len(out) == 0 {
-		if len(instances) == 0 {
-			return nil, failure("no istiod pod (app=istiod%s) in namespace %s; give --istio-namespace", revisionLabel(o.Revision), o.Namespace)
-		}
 		return nil, failure("no istiod instance answered %s on its debug port %d: %s", path, pilot.DebugPort, strings.Join(problems, "; "))
 	}
 	return out, nil
@@ -222,32 +205,19 @@ func (o *IstiodOptions) fetch(ctx context.Context, path, file string) ([]view, e
 
 // syncOverXDS reads every running instance's istio.io/debug/syncz.
 func (o *IstiodOptions) syncOverXDS(ctx context.Context) ([]pilot.SyncStatus, error) {
-	if o.deps.KubeFlags == nil {
-		return nil, usageError("no kube flags: cannot reach a cluster")
-	}
-	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	c, err := connectCluster(o.deps.KubeFlags)
 	if err != nil {
-		return nil, failure("cannot use the kubeconfig: %v", err)
+		return nil, err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	instances, err := c.runningIstiod(ctx, o.Namespace, o.Revision)
 	if err != nil {
-		return nil, failure("cannot reach the API server: %v", err)
-	}
-	instances, err := pilot.Find(ctx, client, o.Namespace, o.Revision)
-	if isUnreachable(err) {
-		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
-	}
-	if err != nil {
-		return nil, apiError(err, "pods", o.Namespace, "app=istiod", "list pods")
+		return nil, err
 	}
 	var all []pilot.SyncStatus
 	var problems []string
 	answered := 0
 	for _, in := range instances {
-		if !in.Running {
-			continue
-		}
-		r, err := xdsDebug(ctx, o.deps.KubeFlags, client, in, pilot.DebugSyncz, nil)
+		r, err := xdsDebug(ctx, o.deps.KubeFlags, c.client, in, pilot.DebugSyncz, nil)
 		if err != nil {
 			problems = append(problems, in.Pod+": "+err.Error())
 			continue
@@ -261,22 +231,12 @@ func (o *IstiodOptions) syncOverXDS(ctx context.Context) ([]pilot.SyncStatus, er
 		all = append(all, ss...)
 	}
 	if answered == 0 {
-		if len(instances) == 0 {
-			return nil, failure("no istiod pod (app=istiod%s) in namespace %s; give --istio-namespace", revisionLabel(o.Revision), o.Namespace)
-		}
 		return nil, failure("no istiod instance answered istio.io/debug/syncz over xDS: %s", strings.Join(problems, "; "))
 	}
 	for _, p := range problems {
 		fmt.Fprintln(o.deps.ErrOut, "warning: "+p)
 	}
 	return all, nil
-}
-
-func revisionLabel(rev string) string {
-	if rev == "" {
-		return ""
-	}
-	return ",istio.io/rev=" + rev
 }
 
 // structuredTo writes v as JSON or YAML.

@@ -27,23 +27,11 @@ func (s *adsSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyadmin
 	if err != nil {
 		return nil, err
 	}
-	instances, err := pilot.Find(ctx, at.client, s.namespace, at.pod.Labels["istio.io/rev"])
-	if isUnreachable(err) {
-		return nil, failure("cannot reach the API server: %v; check --kubeconfig and --context", rootCause(err))
-	}
+	instances, err := (&cluster{cfg: at.cfg, client: at.client}).runningIstiod(ctx, s.namespace, at.pod.Labels["istio.io/rev"])
 	if err != nil {
-		return nil, apiError(err, "pods", s.namespace, "app=istiod", "list pods")
+		return nil, err
 	}
-	var in *pilot.Instance
-	for i := range instances {
-		if instances[i].Running {
-			in = &instances[i]
-			break
-		}
-	}
-	if in == nil {
-		return nil, failure("no running istiod pod (app=istiod) in namespace %s; give --istio-namespace", s.namespace)
-	}
+	in := instances[0]
 	s.tunnel, err = portforward.Open(ctx, at.cfg, at.client, in.Namespace, in.Pod, pilot.GRPCPort)
 	if err != nil {
 		return nil, failure("port-forward to istiod %s/%s:%d: %v", in.Namespace, in.Pod, pilot.GRPCPort, err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
@@ -87,26 +86,14 @@ func isWarning(line string) bool {
 
 // Run reads every instance's log, filtered, each line prefixed with it.
 func (o *PilotLogsOptions) Run(ctx context.Context) error {
-	if o.deps.KubeFlags == nil {
-		return usageError("no kube flags: cannot reach a cluster")
-	}
-	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	c, err := connectCluster(o.deps.KubeFlags)
 	if err != nil {
-		return failure("cannot use the kubeconfig: %v", err)
+		return err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	client := c.client
+	instances, err := c.runningIstiod(ctx, o.Namespace, o.Revision)
 	if err != nil {
-		return failure("cannot reach the API server: %v", err)
-	}
-	instances, err := pilot.Find(ctx, client, o.Namespace, o.Revision)
-	if isUnreachable(err) {
-		return failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
-	}
-	if err != nil {
-		return apiError(err, "pods", o.Namespace, "app=istiod", "list pods")
-	}
-	if len(instances) == 0 {
-		return failure("no istiod pod (app=istiod%s) in namespace %s; give --istio-namespace", revisionLabel(o.Revision), o.Namespace)
+		return err
 	}
 	opts := &corev1.PodLogOptions{Container: o.Container, Follow: o.Follow}
 	if o.Since > 0 {
@@ -118,12 +105,8 @@ func (o *PilotLogsOptions) Run(ctx context.Context) error {
 	}
 	lines := make(chan string)
 	errs := make(chan error, len(instances))
-	running := 0
+	running := len(instances)
 	for _, in := range instances {
-		if !in.Running {
-			continue
-		}
-		running++
 		go func(in pilot.Instance) {
 			r, err := client.CoreV1().Pods(in.Namespace).GetLogs(in.Pod, opts).Stream(ctx)
 			if err != nil {

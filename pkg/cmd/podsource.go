@@ -152,7 +152,7 @@ func apiError(err error, kind, ns, name, verb string) error {
 	case apierrors.IsForbidden(err):
 		return failure("not allowed to read %s %s/%s: your RBAC role needs '%s' in namespace %s", kind, ns, name, verb, ns)
 	case isUnreachable(err):
-		return err // worded by Dump, which knows the server's address
+		return &unreachable{err: err}
 	}
 	return failure("cannot read %s %s/%s: %v", kind, ns, name, err)
 }
@@ -171,10 +171,11 @@ type located struct {
 // locate resolves the target to a Running pod with a proxy, without
 // opening anything to it yet.
 func (s *podSource) locate(ctx context.Context) (*located, error) {
-	cfg, err := s.flags.ToRESTConfig()
+	c, err := connectCluster(s.flags)
 	if err != nil {
-		return nil, failure("cannot use the kubeconfig: %v", err)
+		return nil, err
 	}
+	cfg, client := c.cfg, c.client
 	s.timeout = cfg.Timeout
 	ns, _, err := s.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
@@ -183,13 +184,9 @@ func (s *podSource) locate(ctx context.Context) (*located, error) {
 	if s.inNamespace != "" {
 		ns = s.inNamespace
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, failure("cannot reach the API server: %v", err)
-	}
 	pod, err := s.resolve(ctx, client, ns)
 	if isUnreachable(err) {
-		return nil, failure("cannot reach the API server at %s: %v; check --kubeconfig and --context", cfg.Host, rootCause(err))
+		return nil, &unreachable{host: cfg.Host, err: err}
 	}
 	if err != nil {
 		return nil, err

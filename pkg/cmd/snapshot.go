@@ -110,15 +110,15 @@ func (o *SnapshotOptions) Complete(args []string) error {
 
 // Run takes the snapshot.
 func (o *SnapshotOptions) Run(ctx context.Context) error {
-	cfg, err := o.deps.KubeFlags.ToRESTConfig()
+	c, err := connectCluster(o.deps.KubeFlags)
 	if err != nil {
-		return failure("cannot use the kubeconfig: %v", err)
+		return err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return failure("cannot reach the API server: %v", err)
-	}
+	client := c.client
 	pods, err := o.pods(ctx, client)
+	if isUnreachable(err) {
+		return &unreachable{host: c.cfg.Host, err: err}
+	}
 	if err != nil {
 		return err
 	}
@@ -215,9 +215,6 @@ func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface)
 			}
 		}
 		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: o.Selector, FieldSelector: "status.phase=Running"})
-		if isUnreachable(err) {
-			return nil, failure("cannot reach the API server: %v; check --kubeconfig and --context", rootCause(err))
-		}
 		if err != nil {
 			return nil, apiError(err, "pods", ns, o.Selector, "list pods")
 		}

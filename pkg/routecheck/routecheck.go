@@ -332,7 +332,7 @@ func (c *Checker) route(in Input) outcome {
 		// rewrites, and the new URI (for a direct response, the request's).
 		o.vh, o.host, o.path = nil, "", ""
 		if a.Kind == xds.ActRedirect {
-			o.redirect, o.code = redirectURL(req, a.Redirect, r), redirectCodeNumber(a.Redirect.Code)
+			o.redirect, o.code = trace.RedirectURL(req, a.Redirect, r), strconv.Itoa(int(trace.RedirectCode(a.Redirect.Code)))
 		} else {
 			o.redirect, o.code = scheme+"://"+in.Authority+in.Path, strconv.Itoa(int(a.Status))
 			if body := r.Raw.Get("direct_response", "body"); body.Exists() {
@@ -467,70 +467,6 @@ func rewritePath(path string, r *xds.Route) string {
 		return p
 	}
 	return path
-}
-
-func redirectCodeNumber(code string) string {
-	switch code {
-	case "FOUND":
-		return "302"
-	case "SEE_OTHER":
-		return "303"
-	case "TEMPORARY_REDIRECT":
-		return "307"
-	case "PERMANENT_REDIRECT":
-		return "308"
-	}
-	return "301"
-}
-
-// redirectURL is the Location of a redirect route for the request.
-func redirectURL(req trace.Request, red *xds.Redirect, r *xds.Route) string {
-	scheme := "http"
-	if req.TLS != "plaintext" {
-		scheme = "https"
-	}
-	if red.Scheme != "" {
-		scheme = red.Scheme
-	}
-	host := req.Host
-	hostOnly, port, hasPort := strings.Cut(host, ":")
-	if red.Host != "" {
-		host = red.Host
-		if hasPort && !strings.Contains(red.Host, ":") && red.Port == 0 {
-			host = red.Host + ":" + port
-		}
-	}
-	if red.Port != 0 {
-		h, _, _ := strings.Cut(host, ":")
-		host = h + ":" + strconv.Itoa(int(red.Port))
-	}
-	if red.Scheme != "" && hasPort {
-		// Envoy drops the port that is the default of the new scheme.
-		if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-			h, _, _ := strings.Cut(host, ":")
-			host = h
-		}
-	}
-	_ = hostOnly
-	path, query, hasQuery := strings.Cut(req.Path, "?")
-	switch {
-	case red.Path != "":
-		path = red.Path
-		if p, q, ok := strings.Cut(red.Path, "?"); ok {
-			path, query, hasQuery = p, q, true
-		}
-	case red.PrefixRewrite != "":
-		if p, ok := r.Match.PathSpecifier.(*routev3.RouteMatch_Prefix); ok && len(path) >= len(p.Prefix) {
-			path = red.PrefixRewrite + path[len(p.Prefix):]
-		} else {
-			path = red.PrefixRewrite
-		}
-	}
-	u := scheme + "://" + host + path
-	if hasQuery && !red.StripQuery {
-		u += "?" + query
-	}
-	return u
 }
 
 // addHeaders applies headers_to_add lists, most specific first: a header

@@ -47,8 +47,8 @@ func (t *tracer) action(r *xds.Route) {
 		t.weighted(a.Weighted, a.TotalWeight)
 	case xds.ActRedirect:
 		t.hop.Result = Redirect
-		t.hop.Status = redirectCode(a.Redirect.Code)
-		t.hop.Location = t.redirectURL(a.Redirect)
+		t.hop.Status = RedirectCode(a.Redirect.Code)
+		t.hop.Location = RedirectURL(t.req, a.Redirect, r)
 		t.step("redirect", t.hop.Location, "the route answers with a redirect (%d)", t.hop.Status)
 	case xds.ActDirectResponse:
 		t.hop.Result, t.hop.Status = DirectResponse, a.Status
@@ -62,7 +62,8 @@ func (t *tracer) action(r *xds.Route) {
 	}
 }
 
-func redirectCode(code string) uint32 {
+// RedirectCode is the status of a redirect's response_code.
+func RedirectCode(code string) uint32 {
 	switch code {
 	case "FOUND":
 		return 302
@@ -76,53 +77,55 @@ func redirectCode(code string) uint32 {
 	return 301
 }
 
-// redirectURL is where a redirect sends the client: the request's URL with
-// the redirect's parts replaced.
-func (t *tracer) redirectURL(r *xds.Redirect) string {
+// RedirectURL is where redirect route r sends req: the request's URL with
+// the redirect's scheme, host, port, path or prefix rewrite, as Envoy's
+// router builds the Location (checked against Envoy's router_check corpus).
+func RedirectURL(req Request, red *xds.Redirect, r *xds.Route) string {
 	scheme := "http"
-	if t.req.TLS != "plaintext" {
+	if req.TLS != "plaintext" {
 		scheme = "https"
 	}
-	if r.Scheme != "" {
-		scheme = r.Scheme
+	if red.Scheme != "" {
+		scheme = red.Scheme
 	}
-	host := t.req.Host
-	if r.Host != "" {
-		host = r.Host
-	}
-	if r.Port != 0 {
-		host = stripPort(host) + ":" + strconv.Itoa(int(r.Port))
-	} else if r.Scheme != "" || r.Host != "" {
-		// A new scheme drops a port that was the old scheme's default.
-		if p := strings.TrimPrefix(host, stripPort(host)); (scheme == "https" && p == ":80") || (scheme == "http" && p == ":443") {
-			host = stripPort(host)
+	host := req.Host
+	_, port, hasPort := strings.Cut(host, ":")
+	if red.Host != "" {
+		host = red.Host
+		if hasPort && !strings.Contains(red.Host, ":") && red.Port == 0 {
+			host = red.Host + ":" + port
 		}
 	}
-	path, query, hasQuery := strings.Cut(t.req.Path, "?")
+	if red.Port != 0 {
+		h, _, _ := strings.Cut(host, ":")
+		host = h + ":" + strconv.Itoa(int(red.Port))
+	}
+	if red.Scheme != "" && hasPort {
+		// Envoy drops the port that is the default of the new scheme.
+		if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+			h, _, _ := strings.Cut(host, ":")
+			host = h
+		}
+	}
+	path, query, hasQuery := strings.Cut(req.Path, "?")
 	switch {
-	case r.Path != "":
-		path = r.Path
-	case r.PrefixRewrite != "":
-		path = r.PrefixRewrite + strings.TrimPrefix(path, matchedPrefix(t.hop))
+	case red.Path != "":
+		path = red.Path
+		if p, q, ok := strings.Cut(red.Path, "?"); ok {
+			path, query, hasQuery = p, q, true
+		}
+	case red.PrefixRewrite != "":
+		if p := r.Match.GetPrefix(); p != "" && strings.HasPrefix(path, p) {
+			path = red.PrefixRewrite + path[len(p):]
+		} else {
+			path = red.PrefixRewrite
+		}
 	}
 	u := scheme + "://" + host + path
-	if hasQuery && !r.StripQuery && !strings.Contains(path, "?") {
+	if hasQuery && !red.StripQuery {
 		u += "?" + query
 	}
 	return u
-}
-
-// matchedPrefix is the prefix the chosen route matched, from its step.
-func matchedPrefix(h *Hop) string {
-	for _, s := range h.Steps {
-		if s.Stage == "route" {
-			if p, ok := strings.CutPrefix(s.Reason[strings.Index(s.Reason, ": ")+2:], "prefix "); ok {
-				p, _, _ = strings.Cut(p, ",")
-				return p
-			}
-		}
-	}
-	return ""
 }
 
 // weighted splits between clusters; --random-value picks one as Envoy

@@ -171,11 +171,29 @@ type Result struct {
 type Checker struct {
 	rc  *xds.RouteConfig
 	hit map[*xds.Route]bool
+	// hosts are the virtual hosts' JSON and virtual clusters, read once.
+	hosts map[string]*host
+}
+
+// host is what a test needs of a virtual host beyond the model: its JSON
+// (headers to add) and its virtual clusters, as routes of a probe route
+// configuration tried in order.
+type host struct {
+	raw       jsonscan.Value
+	vclusters *xds.RouteConfig // nil when the host has none
 }
 
 // NewChecker prepares rc for tests.
 func NewChecker(rc *xds.RouteConfig) *Checker {
-	return &Checker{rc: rc, hit: map[*xds.Route]bool{}}
+	c := &Checker{rc: rc, hit: map[*xds.Route]bool{}, hosts: map[string]*host{}}
+	_ = rc.Entry.Resource.Get("virtual_hosts").Items(func(_ int, v jsonscan.Value) bool {
+		name := v.Get("name").Str()
+		if _, seen := c.hosts[name]; !seen {
+			c.hosts[name] = &host{raw: v, vclusters: virtualClusters(v)}
+		}
+		return true
+	})
+	return c
 }
 
 // outcome is what the router does with a test's request.
@@ -346,7 +364,7 @@ func (c *Checker) route(in Input) outcome {
 				}
 			}
 		}
-		addHeaders(o.respH, r.Raw.Get("response_headers_to_add"), vhRaw(c.rc, vh).Get("response_headers_to_add"), c.rc.Entry.Resource.Get("response_headers_to_add"))
+		addHeaders(o.respH, r.Raw.Get("response_headers_to_add"), c.vhRaw(vh).Get("response_headers_to_add"), c.rc.Entry.Resource.Get("response_headers_to_add"))
 		return o
 	case xds.ActCluster:
 		o.cluster = a.Cluster
@@ -359,14 +377,14 @@ func (c *Checker) route(in Input) outcome {
 	case xds.ActWeighted:
 		o.cluster = pickWeighted(a, rv)
 	}
-	o.vcluster = virtualCluster(c.rc, vh, req)
+	o.vcluster = c.virtualCluster(vh, req)
 	o.path = rewritePath(in.Path, r)
 	if a.HostRewrite != "" && !strings.HasPrefix(a.HostRewrite, "from header") && !strings.HasPrefix(a.HostRewrite, "auto") {
 		o.host = a.HostRewrite
 	}
 	o.reqH[":authority"], o.reqH[":path"] = []string{o.host}, []string{o.path}
-	addHeaders(o.reqH, r.Raw.Get("request_headers_to_add"), vhRaw(c.rc, vh).Get("request_headers_to_add"), c.rc.Entry.Resource.Get("request_headers_to_add"))
-	addHeaders(o.respH, r.Raw.Get("response_headers_to_add"), vhRaw(c.rc, vh).Get("response_headers_to_add"), c.rc.Entry.Resource.Get("response_headers_to_add"))
+	addHeaders(o.reqH, r.Raw.Get("request_headers_to_add"), c.vhRaw(vh).Get("request_headers_to_add"), c.rc.Entry.Resource.Get("request_headers_to_add"))
+	addHeaders(o.respH, r.Raw.Get("response_headers_to_add"), c.vhRaw(vh).Get("response_headers_to_add"), c.rc.Entry.Resource.Get("response_headers_to_add"))
 	return o
 }
 
@@ -390,28 +408,23 @@ func pickWeighted(a xds.Action, rv uint64) string {
 	return ""
 }
 
-// vhRaw finds a virtual host's JSON in the route configuration.
-func vhRaw(rc *xds.RouteConfig, vh *xds.VirtualHost) jsonscan.Value {
-	var found jsonscan.Value
-	_ = rc.Entry.Resource.Get("virtual_hosts").Items(func(_ int, v jsonscan.Value) bool {
-		if v.Get("name").Str() == vh.Name {
-			found = v
-			return false
-		}
-		return true
-	})
-	return found
+// vhRaw is a virtual host's JSON in the route configuration.
+func (c *Checker) vhRaw(vh *xds.VirtualHost) jsonscan.Value {
+	if h, ok := c.hosts[vh.Name]; ok {
+		return h.raw
+	}
+	return jsonscan.Value{}
 }
 
-// virtualCluster is the name of the first virtual cluster whose headers
-// match; "other" when the virtual host has some and none matches (Envoy's
-// catch-all), "" when it has none.
-func virtualCluster(rc *xds.RouteConfig, vh *xds.VirtualHost, req trace.Request) string {
-	vcs := vhRaw(rc, vh).Get("virtual_clusters")
+// virtualClusters reads a virtual host's virtual clusters into a probe
+// route configuration: one route per virtual cluster, in order, matching
+// any path on the cluster's headers.
+func virtualClusters(vh jsonscan.Value) *xds.RouteConfig {
+	vcs := vh.Get("virtual_clusters")
 	if !vcs.Exists() || vcs.Empty() {
-		return ""
+		return nil
 	}
-	name := "other"
+	probe := &xds.VirtualHost{Name: "vc", Domains: []string{"*"}}
 	_ = vcs.Items(func(_ int, vc jsonscan.Value) bool {
 		m := &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: ""}}
 		if hs := vc.Get("headers"); hs.Exists() {
@@ -422,16 +435,25 @@ func virtualCluster(rc *xds.RouteConfig, vh *xds.VirtualHost, req trace.Request)
 			}
 			m = &rm
 		}
-		probe := &xds.RouteConfig{VirtualHosts: []*xds.VirtualHost{{Name: "vc", Domains: []string{"*"}, Routes: []*xds.Route{{Name: "vc", Match: m}}}}}
-		r := req
-		r.Host = "*"
-		if _, route, _ := trace.MatchRoute(probe, r); route != nil {
-			name = vc.Get("name").Str()
-			return false
-		}
+		probe.Routes = append(probe.Routes, &xds.Route{Name: vc.Get("name").Str(), Match: m})
 		return true
 	})
-	return name
+	return &xds.RouteConfig{VirtualHosts: []*xds.VirtualHost{probe}}
+}
+
+// virtualCluster is the name of the first virtual cluster whose headers
+// match; "other" when the virtual host has some and none matches (Envoy's
+// catch-all), "" when it has none.
+func (c *Checker) virtualCluster(vh *xds.VirtualHost, req trace.Request) string {
+	h, ok := c.hosts[vh.Name]
+	if !ok || h.vclusters == nil {
+		return ""
+	}
+	req.Host = "*"
+	if _, route, _ := trace.MatchRoute(h.vclusters, req); route != nil {
+		return route.Name
+	}
+	return "other"
 }
 
 // rewritePath applies the route's prefix or regex rewrite.

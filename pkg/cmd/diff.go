@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -163,12 +162,10 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	res := diff.Compare(dumps[0], dumps[1], diff.Options{Kinds: o.Kinds, AllFields: o.AllFields})
 	if o.Output == outJSON {
-		b, err := json.MarshalIndent(map[string]any{"left": o.sides[0].label, "right": o.sides[1].label, "changes": res.Changes,
-			"compared": res.Compared, "one_sided": res.OneSided}, "", "  ")
-		if err != nil {
+		if err := writeStructured(o.deps.Out, map[string]any{"left": o.sides[0].label, "right": o.sides[1].label, "changes": res.Changes,
+			"compared": res.Compared, "one_sided": res.OneSided}, false); err != nil {
 			return err
 		}
-		fmt.Fprintln(o.deps.Out, string(b))
 	} else {
 		o.print(res)
 	}

@@ -161,15 +161,29 @@ func (o *LogsOptions) Complete(args []string) error {
 }
 
 func (o *LogsOptions) logOptions() *corev1.PodLogOptions {
-	opts := &corev1.PodLogOptions{Container: o.Container, Follow: o.Follow}
-	if o.Since > 0 {
-		s := int64(o.Since.Seconds())
+	return podLogOptions(o.Container, o.Follow, o.Since, o.Tail)
+}
+
+// podLogOptions are kubectl logs' --container --follow --since --tail
+// (tail < 0: all lines).
+func podLogOptions(container string, follow bool, since time.Duration, tail int64) *corev1.PodLogOptions {
+	opts := &corev1.PodLogOptions{Container: container, Follow: follow}
+	if since > 0 {
+		s := int64(since.Seconds())
 		opts.SinceSeconds = &s
 	}
-	if o.Tail >= 0 {
-		opts.TailLines = &o.Tail
+	if tail >= 0 {
+		opts.TailLines = &tail
 	}
 	return opts
+}
+
+// lineScanner reads a log line by line, lines up to 4 MiB (JSON access
+// logs and Envoy's own lines can be long).
+func lineScanner(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 4<<20)
+	return sc
 }
 
 // Validate checks the filters before anything is read.
@@ -263,8 +277,7 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 	if o.Output != outJSON {
 		table = render.NewTable(o.Out, o.table(), render.AccessLogColumns(o.wide())...)
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	sc := lineScanner(r)
 	for sc.Scan() {
 		e, ok := o.parser.Parse(sc.Text())
 		if !ok || !o.keep(&e) {

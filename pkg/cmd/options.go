@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -200,4 +202,21 @@ func (o *ProxyOptions) watching(c *cobra.Command, run func() error) error {
 		o.Out = w
 		return run()
 	})
+}
+
+// writeStructured writes v as indented JSON, or as YAML (the same document).
+func writeStructured(w io.Writer, v any, asYAML bool) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if asYAML {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
 }

@@ -3,14 +3,12 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
@@ -241,19 +239,7 @@ func (o *IstiodOptions) syncOverXDS(ctx context.Context) ([]pilot.SyncStatus, er
 
 // structuredTo writes v as JSON or YAML.
 func (o *IstiodOptions) structuredTo(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if o.Output == outYAML {
-		if b, err = yaml.JSONToYAML(b); err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	_, err = fmt.Fprintln(w, string(b))
-	return err
+	return writeStructured(w, v, o.Output == outYAML)
 }
 
 // NewStatusCmd returns the status command.

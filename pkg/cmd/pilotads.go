@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,7 +99,7 @@ func pilotXDSCommands(deps Deps) []*cobra.Command {
 		c.Use = x.use + " (POD | TYPE/NAME | -l SELECTOR)"
 		c.Aliases = nil
 		c.GroupID = ""
-		c.Short = "What istiod would send a pod's sidecar over " + upper(x.use) + ": its " + x.what + ", asked over xDS as the pod"
+		c.Short = "What istiod would send a pod's sidecar over " + strings.ToUpper(x.use) + ": its " + x.what + ", asked over xDS as the pod"
 		c.Long = c.Short + `.
 
 kubectl mesh asks istiod's xDS port (15010, through a port-forward) as the pod's node (Istio's
@@ -110,14 +111,4 @@ what the proxy holds: kubectl mesh diff POD.`
 		out = append(out, c)
 	}
 	return out
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i := range b {
-		if b[i] >= 'a' && b[i] <= 'z' {
-			b[i] -= 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -1,14 +1,12 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
@@ -95,14 +93,7 @@ func (o *PilotLogsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := &corev1.PodLogOptions{Container: o.Container, Follow: o.Follow}
-	if o.Since > 0 {
-		s := int64(o.Since.Seconds())
-		opts.SinceSeconds = &s
-	}
-	if o.Tail >= 0 {
-		opts.TailLines = &o.Tail
-	}
+	opts := podLogOptions(o.Container, o.Follow, o.Since, o.Tail)
 	lines := make(chan string)
 	errs := make(chan error, len(instances))
 	running := len(instances)
@@ -114,8 +105,7 @@ func (o *PilotLogsOptions) Run(ctx context.Context) error {
 				return
 			}
 			defer r.Close()
-			sc := bufio.NewScanner(r)
-			sc.Buffer(make([]byte, 64<<10), 4<<20)
+			sc := lineScanner(r)
 			for sc.Scan() {
 				if o.keep(sc.Text()) {
 					select {

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -117,11 +116,9 @@ func (o *RouteCheckOptions) Run() error {
 	pct, missing := checker.Coverage(o.DetailedCoverage)
 	coverageFails := o.Coverage >= 0 && pct < o.Coverage
 	if o.Output == outJSON {
-		b, err := json.MarshalIndent(map[string]any{"tests": results, "failed": failed, "coverage": pct, "missing": missing}, "", "  ")
-		if err != nil {
+		if err := writeStructured(o.deps.Out, map[string]any{"tests": results, "failed": failed, "coverage": pct, "missing": missing}, false); err != nil {
 			return err
 		}
-		fmt.Fprintln(o.deps.Out, string(b))
 	} else {
 		o.print(results, failed, pct, missing, coverageFails)
 	}

@@ -272,7 +272,7 @@ func (o *SnapshotOptions) takeProxy(ctx context.Context, w *snapshot.Writer, pod
 	save(snapshot.Stats, stats, err)
 	if o.Tail > 0 {
 		var log []byte
-		r, err := src.logs(ctx, &corev1.PodLogOptions{Container: istioProxy, TailLines: &o.Tail})
+		r, err := src.logs(ctx, podLogOptions(istioProxy, false, 0, o.Tail))
 		if err == nil {
 			log, err = io.ReadAll(r)
 			r.Close()

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -326,20 +324,8 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 
 func (o *TraceOptions) print(doc *render.TraceDoc) error {
 	switch o.Output {
-	case outJSON:
-		b, err := json.MarshalIndent(doc, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case outYAML:
-		b, err := yaml.Marshal(doc)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	case outJSON, outYAML:
+		return writeStructured(o.Out, doc, o.Output == outYAML)
 	case "dot":
 		return render.TraceDot(o.Out, doc)
 	}

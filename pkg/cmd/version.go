@@ -1,13 +1,11 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 )
 
 // version is stamped at build time: -ldflags "-X github.com/kubectl-mesh/kubectl-mesh/pkg/cmd.version=v0.1.0".
@@ -57,17 +55,8 @@ the protobuf runtime it links: what a bug report needs.`,
 		RunE: func(*cobra.Command, []string) error {
 			v := versionInfo()
 			switch output {
-			case "json":
-				b, _ := json.MarshalIndent(v, "", "  ")
-				_, err := fmt.Fprintln(deps.Out, string(b))
-				return err
-			case "yaml":
-				b, err := yaml.Marshal(v)
-				if err != nil {
-					return err
-				}
-				_, err = deps.Out.Write(b)
-				return err
+			case "json", "yaml":
+				return writeStructured(deps.Out, v, output == "yaml")
 			case "", "table":
 				_, err := fmt.Fprintf(deps.Out, "kubectl-mesh %s (%s, %s)\ngo-control-plane %s, client-go %s, protobuf %s\n",
 					v.Version, v.GoVersion, v.Platform, v.GoControlPlane, v.ClientGo, v.ProtobufRuntime)

@@ -161,80 +161,77 @@ func (o *IstiodOptions) fetch(ctx context.Context, path, file string) ([]view, e
 		}
 		return out, nil
 	}
-	c, err := connectCluster(o.deps.KubeFlags)
-	if err != nil {
-		return nil, err
-	}
-	instances, err := c.runningIstiod(ctx, o.Namespace, o.Revision)
-	if err != nil {
-		return nil, err
-	}
 	var out []view
-	var problems []string
-	for i, in := range instances {
-		if o.deps.terminal(o.deps.ErrOut) && len(instances) > 1 {
-			fmt.Fprintf(o.deps.ErrOut, "\ristiod %d/%d %s\x1b[K", i+1, len(instances), in.Pod)
-		}
+	err := o.eachIstiod(ctx, fmt.Sprintf("%s on its debug port %d", path, pilot.DebugPort), func(_ *cluster, in pilot.Instance) error {
 		src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: in.Pod}, adminPort: pilot.DebugPort, inNamespace: in.Namespace}
-		data, err := func() ([]byte, error) {
-			defer src.Close()
-			if err := src.connect(ctx); err != nil {
-				return nil, err
-			}
-			return src.Get(ctx, path)
-		}()
+		defer src.Close()
+		if err := src.connect(ctx); err != nil {
+			return err
+		}
+		data, err := src.Get(ctx, path)
 		if err != nil {
-			problems = append(problems, in.Pod+": "+err.Error())
-			continue
+			return err
 		}
 		out = append(out, view{istiod: in.Pod, data: data})
-	}
-	if o.deps.terminal(o.deps.ErrOut) && len(instances) > 1 {
-		fmt.Fprint(o.deps.ErrOut, "\r\x1b[K")
-	}
-	for _, p := range problems {
-		fmt.Fprintln(o.deps.ErrOut, "warning: "+p)
-	}
-	if len(out) == 0 {
-		return nil, failure("no istiod instance answered %s on its debug port %d: %s", path, pilot.DebugPort, strings.Join(problems, "; "))
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // syncOverXDS reads every running instance's istio.io/debug/syncz.
 func (o *IstiodOptions) syncOverXDS(ctx context.Context) ([]pilot.SyncStatus, error) {
-	c, err := connectCluster(o.deps.KubeFlags)
-	if err != nil {
-		return nil, err
-	}
-	instances, err := c.runningIstiod(ctx, o.Namespace, o.Revision)
-	if err != nil {
-		return nil, err
-	}
 	var all []pilot.SyncStatus
-	var problems []string
-	answered := 0
-	for _, in := range instances {
+	err := o.eachIstiod(ctx, "istio.io/debug/syncz over xDS", func(c *cluster, in pilot.Instance) error {
 		r, err := xdsDebug(ctx, o.deps.KubeFlags, c.client, in, pilot.DebugSyncz, nil)
 		if err != nil {
-			problems = append(problems, in.Pod+": "+err.Error())
-			continue
+			return err
 		}
 		ss, err := pilot.SyncFromXDS(r, in.Pod)
 		if err != nil {
+			return err
+		}
+		all = append(all, ss...)
+		return nil
+	})
+	return all, err
+}
+
+// eachIstiod calls read for every running istiod instance, showing progress
+// on a terminal when there are several. An instance that fails is a
+// warning; when none answers, the failure names what was asked and why
+// each did not.
+func (o *IstiodOptions) eachIstiod(ctx context.Context, what string, read func(*cluster, pilot.Instance) error) error {
+	c, err := connectCluster(o.deps.KubeFlags)
+	if err != nil {
+		return err
+	}
+	instances, err := c.runningIstiod(ctx, o.Namespace, o.Revision)
+	if err != nil {
+		return err
+	}
+	progress := o.deps.terminal(o.deps.ErrOut) && len(instances) > 1
+	var problems []string
+	answered := 0
+	for i, in := range instances {
+		if progress {
+			fmt.Fprintf(o.deps.ErrOut, "\ristiod %d/%d %s\x1b[K", i+1, len(instances), in.Pod)
+		}
+		if err := read(c, in); err != nil {
 			problems = append(problems, in.Pod+": "+err.Error())
 			continue
 		}
 		answered++
-		all = append(all, ss...)
+	}
+	if progress {
+		fmt.Fprint(o.deps.ErrOut, "\r\x1b[K")
 	}
 	if answered == 0 {
-		return nil, failure("no istiod instance answered istio.io/debug/syncz over xDS: %s", strings.Join(problems, "; "))
+		return failure("no istiod instance answered %s: %s", what, strings.Join(problems, "; "))
 	}
 	for _, p := range problems {
 		fmt.Fprintln(o.deps.ErrOut, "warning: "+p)
 	}
-	return all, nil
+	return nil
 }
 
 // structuredTo writes v as JSON or YAML.

@@ -59,13 +59,6 @@ func (o *IstiodOptions) validate() error {
 	return nil
 }
 
-func (o *IstiodOptions) now() time.Time {
-	if o.deps.Now != nil {
-		return o.deps.Now()
-	}
-	return time.Now()
-}
-
 func (o *IstiodOptions) table() render.TableOptions {
 	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out)}
 }
@@ -83,10 +76,6 @@ func (o *IstiodOptions) run(ctx context.Context, once func(w io.Writer) error) e
 // Service applied shows up in the registry, a cluster in a proxy's
 // clusters, as a "+" row.
 func watchLoop(ctx context.Context, deps Deps, interval time.Duration, once func(w io.Writer) error) error {
-	now := deps.Now
-	if now == nil {
-		now = time.Now
-	}
 	var prev map[string]bool
 	for {
 		var buf bytes.Buffer
@@ -97,7 +86,7 @@ func watchLoop(ctx context.Context, deps Deps, interval time.Duration, once func
 		case err != nil && prev == nil:
 			return err
 		case err != nil:
-			fmt.Fprintf(deps.ErrOut, "%s warning: %v\n", now().Format(time.TimeOnly), err)
+			fmt.Fprintf(deps.ErrOut, "%s warning: %v\n", deps.Now().Format(time.TimeOnly), err)
 		default:
 			lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 			cur := map[string]bool{}
@@ -107,7 +96,7 @@ func watchLoop(ctx context.Context, deps Deps, interval time.Duration, once func
 			if prev == nil {
 				_, _ = deps.Out.Write(buf.Bytes())
 			} else {
-				stamp := now().Format(time.TimeOnly)
+				stamp := deps.Now().Format(time.TimeOnly)
 				for _, l := range lines {
 					if !prev[l] {
 						fmt.Fprintf(deps.Out, "%s + %s\n", stamp, l)
@@ -298,7 +287,7 @@ With --check, exit status 1 when a proxy is stale or in error: for scripts and C
 				if o.Output == outJSON || o.Output == outYAML {
 					return o.structuredTo(w, all)
 				}
-				return render.SyncStatus(w, all, o.now(), o.table())
+				return render.SyncStatus(w, all, o.deps.Now(), o.table())
 			})
 			if err != nil {
 				return err

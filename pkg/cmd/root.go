@@ -112,6 +112,9 @@ or input, 3 a cluster, connection or permission failure.`,
 	if deps.KubeFlags == nil {
 		deps.KubeFlags = genericclioptions.NewConfigFlags(true)
 	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
 	deps.KubeFlags.AddFlags(root.PersistentFlags())
 	deps.noColor = root.PersistentFlags().Bool("no-color", false, "never colour the output (also: the NO_COLOR environment variable; colour is only ever used on a terminal)")
 	_ = root.RegisterFlagCompletionFunc("namespace", completeNamespaces(deps.KubeFlags))

@@ -366,7 +366,7 @@ func isBundleFile(path string) bool {
 	defer f.Close()
 	head := make([]byte, 2)
 	n, _ := io.ReadFull(f, head)
-	return snapshot.IsBundle(append(head[:n], 0))
+	return snapshot.IsBundle(head[:n])
 }
 
 // logs streams the proxy container's log through the API server.

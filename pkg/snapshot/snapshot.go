@@ -118,7 +118,7 @@ type Bundle struct {
 }
 
 // IsBundle tells whether data looks like a bundle (gzip).
-func IsBundle(data []byte) bool { return len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b }
+func IsBundle(data []byte) bool { return len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b }
 
 // maxFile bounds one file of a bundle, so a hostile archive cannot
 // exhaust memory.

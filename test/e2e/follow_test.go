@@ -4,15 +4,12 @@ package e2e
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,21 +103,10 @@ func TestLogsAndSnapshotLive(t *testing.T) {
 
 	// --follow prints what is there, keeps the stream open, and on Ctrl-C
 	// still prints the summary.
-	follow := exec.CommandContext(ctx, "kubectl", "mesh", "logs", "frontend", "--follow")
-	follow.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
-	var followOut bytes.Buffer
-	follow.Stdout = &followOut
-	follow.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := follow.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(followOut.String(), "/admin") && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = syscall.Kill(-follow.Process.Pid, syscall.SIGINT)
-	_ = follow.Wait()
-	if got := followOut.String(); !strings.Contains(got, "/admin") || !strings.Contains(got, "4 failed") {
+	follow := startMesh(t, ctx, bin, s.Kubeconfig, "logs", "frontend", "--follow")
+	follow.waitOutput("/admin")
+	follow.interrupt()
+	if got := follow.Output(); !strings.Contains(got, "/admin") || !strings.Contains(got, "4 failed") {
 		t.Errorf("logs --follow, then Ctrl-C:\n%s", got)
 	}
 

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -64,19 +63,16 @@ func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet) {
 		_ = cmd.Wait()
 		log.Close()
 	})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	ready := eventually(90*time.Second, 500*time.Millisecond, func() bool {
 		resp, err := http.Get("http://127.0.0.1:8080/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("istiod not ready after 90s: see %s/istiod.log", s.Dir)
-		}
-		time.Sleep(500 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ready {
+		t.Fatalf("istiod not ready after 90s: see %s/istiod.log", s.Dir)
 	}
 	// istiod's pod: its ports are the loopback ones istiod listens on.
 	if _, err := k.RunPod(ctx, "istio-system", "istiod-7c9f8", "127.0.0.1", "192.0.2.50", map[string]string{"app": "istiod", "istio.io/rev": "default"}, "discovery"); err != nil {
@@ -105,14 +101,7 @@ func TestRealIstiod(t *testing.T) {
 	}
 
 	// Watch the registry while a Service is applied: its row appears.
-	watch := exec.CommandContext(ctx, "kubectl", "mesh", "pilot", "registry", "--watch", "--interval", "500ms")
-	watch.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
-	var watched bytes.Buffer
-	watch.Stdout = &watched
-	watch.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := watch.Start(); err != nil {
-		t.Fatal(err)
-	}
+	watch := startMesh(t, ctx, bin, s.Kubeconfig, "pilot", "registry", "--watch", "--interval", "500ms")
 	apply := func(yaml string) {
 		c := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "apply", "-f", "-")
 		c.Stdin = strings.NewReader(yaml)
@@ -120,19 +109,8 @@ func TestRealIstiod(t *testing.T) {
 			t.Fatalf("kubectl apply: %v\n%s", err, out)
 		}
 	}
-	waitFor := func(buf *bytes.Buffer, what string) bool {
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if strings.Contains(buf.String(), what) {
-				return true
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		return false
-	}
-	deadline := time.Now()
-	if !waitFor(&watched, "HOSTNAME") {
-		t.Fatalf("--watch printed no table:\n%s", watched.String())
+	if !watch.waitOutput("HOSTNAME") {
+		t.Fatalf("--watch printed no table:\n%s", watch.Output())
 	}
 	apply(`apiVersion: v1
 kind: Service
@@ -141,11 +119,10 @@ spec:
   selector: {app: reviews}
   ports: [{name: http, port: 9080}]
 `)
-	if !waitFor(&watched, "+ reviews.default.svc.cluster.local") {
-		t.Errorf("the applied Service did not appear as a + row:\n%s", watched.String())
+	if !watch.waitOutput("+ reviews.default.svc.cluster.local") {
+		t.Errorf("the applied Service did not appear as a + row:\n%s", watch.Output())
 	}
-	_ = syscall.Kill(-watch.Process.Pid, syscall.SIGINT)
-	_ = watch.Wait()
+	watch.interrupt()
 
 	// A VirtualService reaches istiod's config.
 	apply(`apiVersion: networking.istio.io/v1
@@ -166,16 +143,12 @@ spec:
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: ["*"]
 `)
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		out, _, _ := mesh("pilot", "config")
-		if strings.Contains(out, "VirtualService") && strings.Contains(out, "reviews") && strings.Contains(out, "Gateway") && strings.Contains(out, "public") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the VirtualService and Gateway never reached istiod's config:\n%s", out)
-		}
-		time.Sleep(time.Second)
+	var config string
+	if !eventually(30*time.Second, time.Second, func() bool {
+		config, _, _ = mesh("pilot", "config")
+		return strings.Contains(config, "VirtualService") && strings.Contains(config, "reviews") && strings.Contains(config, "Gateway") && strings.Contains(config, "public")
+	}) {
+		t.Fatalf("the VirtualService and Gateway never reached istiod's config:\n%s", config)
 	}
 
 	// pilot lds|cds POD: what istiod would send a pod, asked over xDS as it.
@@ -197,15 +170,11 @@ spec:
 		t.Fatal(err)
 	}
 	startSidecar(t, ctx, "127.0.1.61:15000", pilot.Proxy{Pod: "stuck", Namespace: "default", IP: "192.0.2.61", Labels: map[string]string{"app": "stuck"}}, false)
-	deadline = time.Now().Add(30 * time.Second)
 	var status string
-	for time.Now().Before(deadline) {
+	eventually(30*time.Second, time.Second, func() bool {
 		status, _, _ = mesh("status", "--no-headers")
-		if strings.Contains(status, "sleep.default") && strings.Contains(status, "stuck.default") {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+		return strings.Contains(status, "sleep.default") && strings.Contains(status, "stuck.default")
+	})
 	if !regexp.MustCompile(`SYNCED \d+s`).MatchString(status) {
 		t.Errorf("status should say how long ago each type was sent:\n%s", status)
 	}
@@ -264,16 +233,9 @@ spec:
 
 	// --watch on a proxy's clusters while a Service is applied: istiod
 	// pushes, the stand-in takes it, the new cluster appears as a + row.
-	watchClusters := exec.CommandContext(ctx, "kubectl", "mesh", "clusters", "sleep", "--watch", "--interval", "500ms")
-	watchClusters.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
-	var clusters bytes.Buffer
-	watchClusters.Stdout = &clusters
-	watchClusters.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := watchClusters.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(&clusters, "SERVICE FQDN") {
-		t.Fatalf("clusters --watch printed no table:\n%s", clusters.String())
+	watchClusters := startMesh(t, ctx, bin, s.Kubeconfig, "clusters", "sleep", "--watch", "--interval", "500ms")
+	if !watchClusters.waitOutput("SERVICE FQDN") {
+		t.Fatalf("clusters --watch printed no table:\n%s", watchClusters.Output())
 	}
 	apply(`apiVersion: v1
 kind: Service
@@ -282,23 +244,13 @@ spec:
   selector: {app: ratings}
   ports: [{name: http, port: 9080}]
 `)
-	if !waitFor(&clusters, "+ ratings.default.svc.cluster.local") {
-		t.Errorf("the new Service's cluster did not appear in the proxy's clusters:\n%s", clusters.String())
+	if !watchClusters.waitOutput("+ ratings.default.svc.cluster.local") {
+		t.Errorf("the new Service's cluster did not appear in the proxy's clusters:\n%s", watchClusters.Output())
 	}
-	_ = syscall.Kill(-watchClusters.Process.Pid, syscall.SIGINT)
-	_ = watchClusters.Wait()
+	watchClusters.interrupt()
 	// The same push gave the proxy a virtual host for it in route config 9080.
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		out, _, _ := mesh("routes", "sleep", "--name", "9080")
-		if strings.Contains(out, "ratings.default.svc.cluster.local") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the Service's virtual host never reached the proxy's routes:\n%s", out)
-			break
-		}
-		time.Sleep(time.Second)
+	if out, ok := meshEventually(mesh, "ratings.default.svc.cluster.local", "routes", "sleep", "--name", "9080"); !ok {
+		t.Errorf("the Service's virtual host never reached the proxy's routes:\n%s", out)
 	}
 
 	// A pod and its EndpointSlice: the endpoint reaches istiod's shards.
@@ -315,30 +267,12 @@ endpoints:
   conditions: {ready: true}
   targetRef: {kind: Pod, namespace: default, name: ratings-1}
 `)
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		out, _, _ := mesh("pilot", "endpoints", "-o", "json")
-		if strings.Contains(out, "192.0.2.62") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the EndpointSlice's address never reached istiod's endpoint shards:\n%s", out)
-			break
-		}
-		time.Sleep(time.Second)
+	if out, ok := meshEventually(mesh, "192.0.2.62", "pilot", "endpoints", "-o", "json"); !ok {
+		t.Errorf("the EndpointSlice's address never reached istiod's endpoint shards:\n%s", out)
 	}
 	// ... and istiod pushes it to the proxy: its /clusters shows the host.
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		out, _, _ := mesh("endpoints", "sleep", "--cluster", "outbound|9080||ratings.default.svc.cluster.local")
-		if strings.Contains(out, "192.0.2.62:9080") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the endpoint never reached the proxy:\n%s", out)
-			break
-		}
-		time.Sleep(time.Second)
+	if out, ok := meshEventually(mesh, "192.0.2.62:9080", "endpoints", "sleep", "--cluster", "outbound|9080||ratings.default.svc.cluster.local"); !ok {
+		t.Errorf("the endpoint never reached the proxy:\n%s", out)
 	}
 
 	// The proxy that never acknowledged holds nothing of what istiod intends.

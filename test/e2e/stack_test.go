@@ -112,7 +112,7 @@ func meshRunner(t *testing.T, ctx context.Context, s *Stack) (string, func(args 
 	}
 	return bin, func(args ...string) (string, string, int) {
 		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"mesh"}, args...)...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+		cmd.Env = meshEnv(bin, s.Kubeconfig)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -263,7 +263,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}
 	// Without a path: the tunnel stays open until Ctrl-C, then its port is closed.
 	tun := exec.CommandContext(ctx, "kubectl", "mesh", "admin", "frontend")
-	tun.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+	tun.Env = meshEnv(bin, s.Kubeconfig)
 	tunOut, _ := tun.StdoutPipe()
 	if err := tun.Start(); err != nil {
 		t.Fatal(err)
@@ -378,7 +378,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}
 	complete := func(args ...string) []string {
 		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"__complete", "mesh"}, args...)...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+jane)
+		cmd.Env = meshEnv(bin, jane)
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("kubectl __complete mesh %v: %v", args, err)
@@ -402,7 +402,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	}
 	// --namespace completes from the cluster's namespaces (the admin may list them).
 	cmd := exec.CommandContext(ctx, "kubectl", "__complete", "mesh", "routes", "-n", "")
-	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "KUBECONFIG="+s.Kubeconfig)
+	cmd.Env = meshEnv(bin, s.Kubeconfig)
 	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "\nkube-system\n") {
 		t.Errorf("namespaces completed: %v\n%s", err, out)
 	}

@@ -104,19 +104,17 @@ type Hop struct {
 	Steps []Step `json:"steps"`
 }
 
-// Step is one decision of the hop.
+// Step is one decision of the hop: at a stage (listener, filter chain,
+// route, ...), the candidate by name, and why.
 type Step struct {
 	Stage  string `json:"stage"`
 	Name   string `json:"name"`
 	Reason string `json:"reason"`
 }
 
-// Rejection is a candidate that did not match, and why.
-type Rejection struct {
-	Stage  string `json:"stage"`
-	Name   string `json:"name"`
-	Reason string `json:"reason"`
-}
+// Rejection is a candidate that did not match, and why: the same fields
+// as a Step.
+type Rejection = Step
 
 // Endpoint is an upstream host of the chosen cluster.
 type Endpoint struct {

@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"os"
+
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 	"sort"
 	"strings"
 	"testing"
@@ -29,7 +31,14 @@ func TestBadInputGetsOneLineAndStatus2(t *testing.T) {
 		{"random JSON", []string{"routes", "-f", write("random.json", `{"kind": "Pod"}`)}, "not an Envoy config dump"},
 		{"binary", []string{"listeners", "-f", write("bin.dat", "\x7fELF\x00\x00\x01")}, "binary"},
 		{"a directory", []string{"listeners", "-f", dir}, "directory"},
-		{"no section", []string{"endpoints", "-f", fixture("istio/istioctl-golden/routes/empty-gateway/configdump.json")}, "no endpoints"},
+		{"pod naming no proxy", []string{"listeners", "-f", "../../examples/istio-sidecar.json", "--pod", "nope"}, "names none"},
+		{"bad status", []string{"endpoints", "-f", "../../examples/istio-clusters.json", "--status", "bogus"}, "HEALTHY, UNHEALTHY"},
+		{"bad direction", []string{"clusters", "-f", "../../examples/istio-sidecar.json", "--direction", "sideways"}, "inbound, outbound"},
+		{"bad address", []string{"endpoints", "-f", "../../examples/istio-clusters.json", "--address", "notanip"}, "not an IP address"},
+		{"bad listener address", []string{"listeners", "-f", "../../examples/istio-sidecar.json", "--address", "notanip"}, "not an IP address"},
+		{"bad port", []string{"listeners", "-f", "../../examples/istio-sidecar.json", "--port", "99999"}, "not a port number"},
+		{"watch a file", []string{"listeners", "-f", "../../examples/istio-sidecar.json", "-w"}, "a file does not change"},
+		{"unknown command", []string{"logz"}, "did you mean logs"},
 		{"bad output", []string{"listeners", "-f", fixture("navigator/config_dump/envoy_config_dump.json"), "-o", "xml"}, "unknown output format"},
 		{"bad flag", []string{"listeners", "--no-such-flag"}, "unknown flag"},
 		{"pod and file", []string{"listeners", "mypod", "-f", "x.json"}, "not both"},
@@ -228,5 +237,59 @@ func TestFiltersSelectWhatTheySay(t *testing.T) {
 	}
 	if strings.Contains(plain, "(inline in listener") || !strings.Contains(inline, "(inline in listener") || !strings.Contains(inline, "/healthz/ready*") {
 		t.Errorf("--inline did not add the inline route configurations:\n%s", inline)
+	}
+}
+
+// TestEmptyAnswersAreNoResourcesFound: a kind the input does not hold, or
+// filters that match nothing, is kubectl's answer: "No resources found" on
+// stderr naming the kind (and what the input holds), exit 0, nothing on
+// stdout for a table and an empty list for -o json|yaml.
+func TestEmptyAnswersAreNoResourcesFound(t *testing.T) {
+	gateway := fixture("istio/istioctl-golden/routes/empty-gateway/configdump.json")
+	sidecar := "../../examples/istio-sidecar.json"
+	for _, tc := range []struct {
+		args       []string
+		kind, also string
+	}{
+		{[]string{"endpoints", "-f", gateway}, "endpoints", "it holds"},
+		{[]string{"ecds", "-f", sidecar}, "ECDS filter configs", "it holds bootstrap, listeners, routes, clusters, secrets"},
+		{[]string{"endpoints", "-f", "../../examples/istio-clusters.json", "--status", "draining"}, "endpoints", "match the filters"},
+		{[]string{"listeners", "-f", sidecar, "--port", "1"}, "listeners", "match the filters"},
+		{[]string{"routes", "-f", sidecar, "--name", "nope"}, "route configurations", "match the filters"},
+		{[]string{"clusters", "-f", sidecar, "--subset", "nope"}, "clusters", "match the filters"},
+		{[]string{"secrets", "-f", "../../examples/istio-ecds.json"}, "secrets", "it holds"},
+		{[]string{"bootstrap", "-f", "../../examples/istio-clusters.json"}, "bootstrap", "it holds endpoint health"},
+	} {
+		name := strings.Join(tc.args, " ")
+		out, errOut, err := run(t, "", tc.args...)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if out != "" {
+			t.Errorf("%s: printed a table:\n%s", name, out)
+		}
+		if !strings.Contains(errOut, "No resources found") || !strings.Contains(errOut, tc.kind) || !strings.Contains(errOut, tc.also) {
+			t.Errorf("%s: stderr %q, want No resources found naming %q and %q", name, errOut, tc.kind, tc.also)
+		}
+		for _, format := range []string{"json", "yaml"} {
+			out, _, err := run(t, "", append(tc.args, "-o", format)...)
+			if err != nil {
+				t.Errorf("%s -o %s: %v", name, format, err)
+				continue
+			}
+			var doc map[string]any
+			if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
+				t.Errorf("%s -o %s: %v\n%s", name, format, err, out)
+				continue
+			}
+			list, ok := doc["configs"].([]any)
+			if _, statuses := doc["cluster_statuses"]; statuses {
+				list, ok = doc["cluster_statuses"].([]any)
+			}
+			if !ok || len(list) != 0 {
+				t.Errorf("%s -o %s: want an empty list, got:\n%s", name, format, out)
+			}
+		}
 	}
 }

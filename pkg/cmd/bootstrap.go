@@ -32,11 +32,14 @@ prints the whole bootstrap (tokens redacted).`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			cfg, done, err := o.load(c.Context(), "bootstrap", envoyadmin.KindBootstrap)
+			cfg, done, err := o.load(c.Context(), envoyadmin.KindBootstrap)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if o.none(cfg, len(cfg.Dump.Entries(envoyadmin.KindBootstrap)), "bootstrap", envoyadmin.KindBootstrap) {
+				return nil
+			}
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindBootstrap), o.Output == outYAML)
 			}

@@ -43,6 +43,12 @@ Warming clusters are shown and explained below the table.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if err := isPort("--port", o.Filter.Port); err != nil {
+				return err
+			}
+			if err := oneOf("--direction", o.Filter.Direction, "inbound", "outbound"); err != nil {
+				return err
+			}
 			return o.watching(c, func() error { return o.Run(c) })
 		},
 	}
@@ -57,7 +63,7 @@ Warming clusters are shown and explained below the table.`,
 
 // Run prints the clusters.
 func (o *ClustersOptions) Run(c *cobra.Command) error {
-	cfg, done, err := o.load(c.Context(), "clusters", envoyadmin.KindCluster)
+	cfg, done, err := o.load(c.Context(), envoyadmin.KindCluster)
 	if err != nil {
 		return err
 	}
@@ -69,6 +75,9 @@ func (o *ClustersOptions) Run(c *cobra.Command) error {
 		}
 	}
 	o.Source.Evict()
+	if o.none(cfg, len(cs), "clusters", envoyadmin.KindCluster) {
+		return nil
+	}
 	if o.structured() {
 		entries := make([]envoyadmin.Entry, len(cs))
 		for i, cl := range cs {

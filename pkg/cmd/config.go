@@ -38,11 +38,14 @@ an error: a dump of routes alone shows routes.`,
 			}
 			all := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener,
 				envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus, envoyadmin.KindECDS}
-			cfg, done, err := o.load(c.Context(), "Envoy config", all...)
+			cfg, done, err := o.load(c.Context(), all...)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if o.none(cfg, len(cfg.Dump.Kinds()), "Envoy config", all...) {
+				return nil
+			}
 			if o.structured() {
 				var entries []envoyadmin.Entry
 				for _, k := range all {

@@ -101,7 +101,7 @@ func (o *DiffOptions) Complete(args []string) error {
 		}
 	}
 	file := func(path string) side {
-		return side{label: path, source: &fileSource{path: path, pod: o.Pod, in: o.deps.In}}
+		return side{label: path, source: &fileSource{path: path, pod: o.Pod, anyPod: true, in: o.deps.In}}
 	}
 	pod := func(arg string) (side, error) {
 		t, err := ParseTarget(arg, "")

@@ -35,11 +35,14 @@ A name with no type was requested and not delivered yet.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			cfg, done, err := o.load(c.Context(), "ECDS filter configs", envoyadmin.KindECDS)
+			cfg, done, err := o.load(c.Context(), envoyadmin.KindECDS)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if o.none(cfg, len(cfg.Dump.Entries(envoyadmin.KindECDS)), "ECDS filter configs", envoyadmin.KindECDS) {
+				return nil
+			}
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindECDS), o.Output == outYAML)
 			}

@@ -43,6 +43,15 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if err := isPort("--port", o.Filter.Port); err != nil {
+				return err
+			}
+			if err := oneOf("--status", o.Filter.Status, "HEALTHY", "UNHEALTHY", "DRAINING", "DEGRADED", "TIMEOUT", "UNKNOWN"); err != nil {
+				return err
+			}
+			if err := isIP("--address", o.Filter.Address); err != nil {
+				return err
+			}
 			return o.watching(c, func() error { return o.Run(c) })
 		},
 	}
@@ -57,8 +66,7 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 
 // Run prints the endpoints.
 func (o *EndpointsOptions) Run(c *cobra.Command) error {
-	cfg, done, err := o.load(c.Context(), "endpoints (take the dump with /config_dump?include_eds, or /clusters?format=json)",
-		envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
+	cfg, done, err := o.load(c.Context(), envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
 	if err != nil {
 		return err
 	}
@@ -70,6 +78,10 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 		}
 	}
 	o.Source.Evict()
+	if o.none(cfg, len(es), "endpoints (a dump has them when taken with /config_dump?include_eds, or from /clusters?format=json)",
+		envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) {
+		return nil
+	}
 	if o.structured() {
 		// Whole assignments (or /clusters entries) holding a selected endpoint.
 		var entries []envoyadmin.Entry

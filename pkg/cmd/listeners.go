@@ -63,12 +63,18 @@ func (o *ListenersOptions) Validate() error {
 	default:
 		return usageError("--type must be HTTP, TCP or HTTP+TCP, not %q", o.Filter.Type)
 	}
+	if err := isPort("--port", o.Filter.Port); err != nil {
+		return err
+	}
+	if err := isIP("--address", o.Filter.Address); err != nil {
+		return err
+	}
 	return o.ProxyOptions.Validate()
 }
 
 // Run prints the listeners.
 func (o *ListenersOptions) Run(c *cobra.Command) error {
-	cfg, done, err := o.load(c.Context(), "listeners", envoyadmin.KindListener)
+	cfg, done, err := o.load(c.Context(), envoyadmin.KindListener)
 	if err != nil {
 		return err
 	}
@@ -80,6 +86,9 @@ func (o *ListenersOptions) Run(c *cobra.Command) error {
 		}
 	}
 	o.Source.Evict()
+	if o.none(cfg, len(ls), "listeners", envoyadmin.KindListener) {
+		return nil
+	}
 	if o.structured() {
 		entries := make([]envoyadmin.Entry, len(ls))
 		for i, l := range ls {

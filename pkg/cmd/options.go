@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -115,6 +116,38 @@ func (o *ProxyOptions) Complete(args []string) error {
 	return nil
 }
 
+// oneOf rejects a flag value outside its set (compared ignoring case), naming the set.
+func oneOf(flag, value string, allowed ...string) error {
+	if value == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(value, a) {
+			return nil
+		}
+	}
+	return usageError("%s %q: use one of %s", flag, value, strings.Join(allowed, ", "))
+}
+
+// isPort rejects a port number above 65535.
+func isPort(flag string, port uint32) error {
+	if port > 65535 {
+		return usageError("%s %d is not a port number (1-65535)", flag, port)
+	}
+	return nil
+}
+
+// isIP rejects a flag value that is not an IP address.
+func isIP(flag, value string) error {
+	if value == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(value); err != nil {
+		return usageError("%s %q is not an IP address (such as 10.96.0.1 or fd00::1)", flag, value)
+	}
+	return nil
+}
+
 // Validate rejects bad flag values before anything is read.
 func (o *ProxyOptions) Validate() error {
 	switch o.Output {
@@ -125,43 +158,71 @@ func (o *ProxyOptions) Validate() error {
 	return nil
 }
 
-// load reads the dump and wraps it in the model, or says clearly that the
-// dump has none of the kinds the command shows (what names them for people).
-// done must be called when the output is written: the model points into the
-// dump's bytes.
-func (o *ProxyOptions) load(ctx context.Context, what string, kinds ...envoyadmin.Kind) (cfg *xds.Config, done func(), err error) {
+// load reads the dump and wraps it in the model. A dump without the kinds
+// the command shows is not an error: the command lists nothing and says so
+// (none). done must be called when the output is written.
+func (o *ProxyOptions) load(ctx context.Context, kinds ...envoyadmin.Kind) (cfg *xds.Config, done func(), err error) {
 	d, err := o.Source.Dump(ctx, kinds...)
 	if err != nil {
 		o.Source.Close()
 		return nil, nil, err
 	}
 	cfg = xds.New(d)
-	if err := o.require(cfg, what, kinds...); err != nil {
-		o.Source.Close()
-		return nil, nil, err
-	}
 	return cfg, func() {
 		o.notes(cfg)
 		o.Source.Close()
 	}, nil
 }
 
-// require says clearly when the dump lacks what the command shows.
-func (o *ProxyOptions) require(cfg *xds.Config, what string, kinds ...envoyadmin.Kind) error {
+// loadRequired is load for a command that cannot answer without one of
+// kinds (trace needs listeners): their absence is bad input, named.
+func (o *ProxyOptions) loadRequired(ctx context.Context, what string, kinds ...envoyadmin.Kind) (*xds.Config, func(), error) {
+	cfg, done, err := o.load(ctx, kinds...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !holds(cfg, kinds) {
+		o.Source.Close()
+		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("the dump has no %s (%s)", what, heldKinds(cfg))}
+	}
+	return cfg, done, nil
+}
+
+func holds(cfg *xds.Config, kinds []envoyadmin.Kind) bool {
 	for _, k := range kinds {
 		if cfg.Dump.Has(k) {
-			return nil
+			return true
 		}
 	}
+	return false
+}
+
+// heldKinds says what a dump does hold, for messages about what it lacks.
+func heldKinds(cfg *xds.Config) string {
 	var have []string
 	for _, k := range cfg.Dump.Kinds() {
 		have = append(have, k.String())
 	}
-	hint := "it has none of any kind"
-	if len(have) > 0 {
-		hint = "it has " + strings.Join(have, ", ")
+	if len(have) == 0 {
+		return "it holds nothing this tool reads"
 	}
-	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the dump has no %s (%s)", what, hint)}
+	return "it holds " + strings.Join(have, ", ")
+}
+
+// none tells whether a listing of n rows is empty, and if so says so as
+// kubectl does: "No resources found" on stderr, naming the kind and, when
+// the input has none at all, what it does hold. The table is then not
+// printed; -o json|yaml still prints its (empty) list.
+func (o *ProxyOptions) none(cfg *xds.Config, n int, what string, kinds ...envoyadmin.Kind) bool {
+	if n > 0 {
+		return false
+	}
+	if holds(cfg, kinds) {
+		fmt.Fprintf(o.ErrOut, "No resources found: no %s match the filters.\n", what)
+	} else {
+		fmt.Fprintf(o.ErrOut, "No resources found: the input has no %s; %s.\n", what, heldKinds(cfg))
+	}
+	return !o.structured()
 }
 
 // notes tells, on stderr, what was read but not understood.

@@ -7,12 +7,15 @@ package cmd
 import (
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 )
 
 // Command groups of "kubectl mesh --help", in the order shown. A group
@@ -102,6 +105,20 @@ or input, 3 a cluster, connection or permission failure.`,
 			cobra.CommandDisplayNameAnnotation: "kubectl mesh",
 		},
 	}
+	// "kubectl mesh" alone prints help; an unknown command is bad usage
+	// (exit 2), with cobra's suggestions.
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	root.SuggestionsMinimumDistance = 2
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		hint := ""
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError("unknown command %q for %q%s (see 'kubectl mesh --help')", args[0], c.CommandPath(), hint)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
@@ -142,6 +159,7 @@ or input, 3 a cluster, connection or permission failure.`,
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	describeCompletion(root)
+	guardFaults(root)
 	used := map[string]bool{}
 	for _, c := range root.Commands() {
 		used[c.GroupID] = true
@@ -152,6 +170,19 @@ or input, 3 a cluster, connection or permission failure.`,
 		}
 	}
 	return root
+}
+
+// guardFaults runs every command under envoyadmin.Guard: a dump file that
+// shrinks while it is mapped is one line of error (exit 2), not SIGBUS.
+func guardFaults(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(c *cobra.Command, args []string) error {
+			return envoyadmin.Guard(func() error { return run(c, args) })
+		}
+	}
+	for _, sub := range c.Commands() {
+		guardFaults(sub)
+	}
 }
 
 // describeCompletion says, on cobra's completion command, how kubectl

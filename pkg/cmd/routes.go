@@ -57,7 +57,7 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 	if o.Inline {
 		kinds = append(kinds, envoyadmin.KindListener)
 	}
-	cfg, done, err := o.load(c.Context(), "route configurations", kinds...)
+	cfg, done, err := o.load(c.Context(), kinds...)
 	if err != nil {
 		return err
 	}
@@ -73,6 +73,9 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 		}
 	}
 	o.Source.Evict()
+	if o.none(cfg, len(rcs), "route configurations", envoyadmin.KindRouteConfig) {
+		return nil
+	}
 	if o.structured() {
 		entries := make([]envoyadmin.Entry, 0, len(rcs))
 		for _, rc := range rcs {

@@ -31,11 +31,14 @@ and tokens are never printed, in any output format, even when a dump contains th
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			cfg, done, err := o.load(c.Context(), "secrets", envoyadmin.KindSecret)
+			cfg, done, err := o.load(c.Context(), envoyadmin.KindSecret)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if o.none(cfg, len(cfg.Dump.Entries(envoyadmin.KindSecret)), "secrets", envoyadmin.KindSecret) {
+				return nil
+			}
 			if o.structured() {
 				return render.Dump(o.Out, cfg.Dump.Entries(envoyadmin.KindSecret), o.Output == outYAML)
 			}

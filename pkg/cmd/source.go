@@ -26,10 +26,13 @@ type DumpSource interface {
 
 // fileSource reads a saved dump: a file, or standard input for "-".
 type fileSource struct {
-	path  string
-	pod   string // which proxy, when the file holds several
-	in    io.Reader
-	input *envoyadmin.Input
+	path string
+	pod  string // which proxy, when the file holds several
+	// anyPod takes a file of one unnamed proxy as that proxy whatever --pod
+	// says: in a diff, --pod names the proxy in the other file.
+	anyPod bool
+	in     io.Reader
+	input  *envoyadmin.Input
 }
 
 func (s *fileSource) Dump(_ context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
@@ -101,10 +104,11 @@ func (s *fileSource) name() string {
 
 // pick chooses the proxy named by --pod among the dumps of a bundle.
 func (s *fileSource) pick(dumps []*envoyadmin.Dump) (*envoyadmin.Dump, error) {
-	// A file of one unnamed proxy is that proxy, --pod or not (it names
-	// the proxy in the other file of a diff).
-	if len(dumps) == 1 && (s.pod == "" || dumps[0].Name == "") {
+	if len(dumps) == 1 && (s.pod == "" || (dumps[0].Name == "" && s.anyPod)) {
 		return dumps[0], nil
+	}
+	if len(dumps) == 1 && dumps[0].Name == "" {
+		return nil, usageError("%s holds the config of one proxy, which it does not name: --pod %q names none (leave --pod out)", s.name(), s.pod)
 	}
 	if s.pod == "" {
 		return nil, usageError("%s holds the config of %d proxies (%s): choose one with --pod", s.name(), len(dumps), names(dumps))
@@ -137,8 +141,7 @@ func (s *fileSource) Evict() {
 	}
 }
 
-func (s *fileSource) Close() {
-	if s.input != nil {
-		s.input.Release()
-	}
-}
+// Close has nothing to release: a mapped file stays mapped for the life of
+// the process (see envoyadmin.Input), so what the model decoded from it
+// stays readable whatever outlives the source.
+func (s *fileSource) Close() {}

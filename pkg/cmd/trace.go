@@ -271,7 +271,7 @@ func stripHostPort(h string) string {
 
 // Run traces the request and prints the hops.
 func (o *TraceOptions) Run(ctx context.Context) error {
-	cfg, done, err := o.load(ctx, "listeners", traceKinds...)
+	cfg, done, err := o.loadRequired(ctx, "listeners", traceKinds...)
 	if err != nil {
 		return err
 	}

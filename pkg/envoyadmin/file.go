@@ -9,6 +9,14 @@ import (
 // Input is the bytes of a dump file. Large files are memory-mapped where
 // the platform allows, so their bytes stay out of the Go heap and pages not
 // in use can be handed back to the page cache (Evict).
+//
+// A mapping is never unmapped: the model keeps slices and values that point
+// into it (raw JSON for -o json, names read in place), and no convention
+// about who may still hold one is needed when nothing is ever released. The
+// address space goes with the process; the pages themselves are handed back
+// behind the scan and the decoders, so what stays resident is a window.
+// A file that shrinks while mapped faults on the lost pages: Guard turns
+// that fault into an error.
 type Input struct {
 	Data []byte
 	// Evict lets go of the resident pages of Data[from:to]: reading them
@@ -17,13 +25,11 @@ type Input struct {
 	Evict func(from, to int)
 	// Prefetch makes the pages of Data[from:to] resident ahead of use.
 	Prefetch func(from, to int)
-	// Release unmaps the file; Data must not be used afterwards.
-	Release func()
 }
 
 // ReadFile reads a dump file, "-" meaning in.
 func ReadFile(path string, in io.Reader) (*Input, error) {
-	noop := &Input{Evict: func(int, int) {}, Prefetch: func(int, int) {}, Release: func() {}}
+	noop := &Input{Evict: func(int, int) {}, Prefetch: func(int, int) {}}
 	if path == "-" {
 		data, err := io.ReadAll(in)
 		if err != nil {

@@ -36,5 +36,5 @@ func mmapFile(f *os.File, size int64) (*Input, bool) {
 			populate(data[from:to])
 		}
 	}
-	return &Input{Data: data, Evict: evict, Prefetch: prefetch, Release: func() { _ = unix.Munmap(data) }}, true
+	return &Input{Data: data, Evict: evict, Prefetch: prefetch}, true
 }

@@ -124,6 +124,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 		return out
 	}
 	opaques := make([]Opaque, workers)
+	faults := make([]any, workers)
 	var wg sync.WaitGroup
 	chunk := (len(entries) + workers - 1) / workers
 	for w := 0; w < workers; w++ {
@@ -134,17 +135,24 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 		wg.Add(1)
 		go func(w, lo, hi int) {
 			defer wg.Done()
-			done := lo
-			for i := lo; i < hi; i++ {
-				out[i] = decode(entries[i], &opaques[w])
-				if i-done == doneEvery || i == hi-1 {
-					c.Dump.Done(entries[done], entries[i])
-					done = i + 1
+			// The entries point into a mapped file: a fault (the file shrank)
+			// is raised again on the caller, whose guard reports it.
+			faults[w] = envoyadmin.GuardGo(func() {
+				done := lo
+				for i := lo; i < hi; i++ {
+					out[i] = decode(entries[i], &opaques[w])
+					if i-done == doneEvery || i == hi-1 {
+						c.Dump.Done(entries[done], entries[i])
+						done = i + 1
+					}
 				}
-			}
+			})
 		}(w, lo, hi)
 	}
 	wg.Wait()
+	for _, f := range faults {
+		envoyadmin.Reraise(f)
+	}
 	for i := range opaques {
 		c.Opaque.merge(&opaques[i])
 	}

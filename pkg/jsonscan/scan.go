@@ -8,9 +8,10 @@
 // own members, not everything below them: skipping a nested listener is a
 // map lookup, not a rescan.
 //
-// The reader is lenient where Envoy is (a trailing comma before a closing
-// bracket is accepted) and strict about structure: unbalanced brackets,
-// unterminated strings and truncated input are errors, never panics.
+// Parse checks the whole grammar of JSON (RFC 8259: keys, colons, commas,
+// literals, numbers, string escapes and control characters) and is lenient
+// only where Envoy is: a trailing comma before a closing bracket is
+// accepted. Broken and truncated input are errors, never panics.
 package jsonscan
 
 import (
@@ -173,7 +174,7 @@ func (d *doc) skip(i int) (int, error) {
 				return end, nil
 			}
 		}
-		return d.skipContainer(i, false)
+		return d.skipContainer(i)
 	case clsClose, clsDelim:
 		return 0, syntaxErr(i, "unexpected %q", data[i])
 	}
@@ -188,20 +189,18 @@ func (d *doc) skip(i int) (int, error) {
 	return j, nil
 }
 
-// skipContainer scans the object or array at i, checking brackets pair up;
-// with record it notes the end of every large container inside.
-func (d *doc) skipContainer(i int, record bool) (int, error) {
+// skipContainer returns the index just past the object or array at i of
+// a document Parse has checked: it only pairs brackets, and passes strings
+// over.
+func (d *doc) skipContainer(i int) (int, error) {
 	data := d.data
-	var closeBuf [64]byte
-	var startBuf [64]int
-	closers, starts := closeBuf[:0], startBuf[:0]
+	depth := 0
 	for i < len(data) {
 		i = nextStructural(data, i)
 		if i >= len(data) {
 			break
 		}
-		c := data[i]
-		switch class[c] {
+		switch class[data[i]] {
 		case clsQuote:
 			j, err := skipString(data, i)
 			if err != nil {
@@ -210,31 +209,10 @@ func (d *doc) skipContainer(i int, record bool) (int, error) {
 			i = j
 			continue
 		case clsOpen:
-			if len(closers) >= maxDepth {
-				return 0, syntaxErr(i, "nesting deeper than %d", maxDepth)
-			}
-			if c == '{' {
-				closers = append(closers, '}')
-			} else {
-				closers = append(closers, ']')
-			}
-			starts = append(starts, i)
+			depth++
 		case clsClose:
-			if len(closers) == 0 || closers[len(closers)-1] != c {
-				return 0, syntaxErr(i, "unexpected %q", c)
-			}
-			closers = closers[:len(closers)-1]
-			start := starts[len(starts)-1]
-			starts = starts[:len(starts)-1]
-			if record && i+1-start >= indexMin {
-				d.ends[start] = i + 1
-				d.marks[start>>12] |= 1 << ((start >> 6) & 63)
-				if d.progress != nil && i >= d.next {
-					d.progress(i)
-					d.next = i + progressStep
-				}
-			}
-			if len(closers) == 0 {
+			depth--
+			if depth == 0 {
 				return i + 1, nil
 			}
 		}

@@ -19,6 +19,25 @@ func TestParseRejectsBrokenJSON(t *testing.T) {
 		{"garbage after value", `{"a": 1} x`, false},
 		{"stray closer", `]`, false},
 		{"missing colon", `{"a" 1}`, false},
+		{"number as key", `{1:2}`, false},
+		{"missing comma", `[1 2]`, false},
+		{"bad literal", `[tru]`, false},
+		{"lone comma", `{,}`, false},
+		{"lone comma in array", `[,]`, false},
+		{"two commas", `[1,,2]`, false},
+		{"colon in array", `[1:2]`, false},
+		{"comma for colon", `{"a",1}`, false},
+		{"key without value", `{"a":}`, false},
+		{"value without key", `{"a":1,2}`, false},
+		{"leading zero", `[01]`, false},
+		{"bare minus", `[-]`, false},
+		{"no fraction digits", `[1.]`, false},
+		{"no exponent digits", `[1e]`, false},
+		{"control character in a string", "[\"a\tb\"]", false},
+		{"bad escape", `["\x41"]`, false},
+		{"short unicode escape", `["\u12"]`, false},
+		{"bad top-level literal", `nul`, false},
+		{"garbage between values", `{"a": 1 x}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := Parse([]byte(tc.in))
@@ -153,5 +172,64 @@ func FuzzParse(f *testing.F) {
 			_ = v.Items(func(_ int, c Value) bool { walk(c, depth+1); return true })
 		}
 		walk(v, 0)
+	})
+}
+
+func TestParseAcceptsWhatJSONAllows(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `[]`, `{"a":{"b":[1,-2.5e+3,0,true,false,null,"x\u00e9\n"]}}`, ` [ 1 , 2 ] `,
+		`"top-level string"`, `-0.0E-0`, `null`, `{"a":1,}`, `[1,]`, `[[],{}]`, "[\"\xff\xfe\"]",
+	} {
+		if _, err := Parse([]byte(in)); err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+		}
+	}
+}
+
+// withoutTrailingCommas drops a comma before a closing bracket outside
+// strings: the one thing Parse accepts on purpose that JSON does not.
+func withoutTrailingCommas(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\' && i+1 < len(b):
+			out = append(out, c, b[i+1])
+			i++
+			continue
+		case inString && c == '"':
+			inString = false
+		case !inString && c == '"':
+			inString = true
+		case !inString && c == ',':
+			j := SkipSpace(b, i+1)
+			if j < len(b) && (b[j] == '}' || b[j] == ']') {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// FuzzParseAgreesWithEncodingJSON: Parse accepts exactly what
+// encoding/json accepts, plus trailing commas (as Envoy's reader does).
+func FuzzParseAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"a" 1}`, `{1:2}`, `[1 2]`, `[tru]`, `{,}`, `{"a":[1,2,{"b":null}],}`, `[1e5,-0.5,"\u00ff"]`,
+		`{"configs":[{"@type":"x","a":true}]}`, "[\"a\x01\"]", `[01]`, `"\q"`, `  `, `[[[]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := Parse(b)
+		if err != nil && strings.Contains(err.Error(), "nesting deeper") {
+			return
+		}
+		if json.Valid(b) && err != nil {
+			t.Fatalf("Parse(%q) rejects valid JSON: %v", b, err)
+		}
+		if err == nil && !json.Valid(withoutTrailingCommas(b)) {
+			t.Fatalf("Parse(%q) accepts what is not JSON, trailing commas aside", b)
+		}
 	})
 }

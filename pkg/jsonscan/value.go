@@ -41,10 +41,16 @@ func ParseWithProgress(data []byte, progress func(offset int)) (Value, error) {
 	}
 	var end int
 	var err error
-	if class[data[start]] == clsOpen {
-		end, err = d.skipContainer(start, true)
-	} else {
+	switch class[data[start]] {
+	case clsOpen:
+		end, err = d.validate(start)
+	case clsQuote:
+		end, err = skipStringStrict(data, start)
+	default:
 		end, err = d.skip(start)
+		if err == nil {
+			err = checkScalar(data[start:end], start)
+		}
 	}
 	d.progress = nil
 	if err != nil {

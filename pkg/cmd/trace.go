@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
@@ -322,7 +323,46 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	return nil
 }
 
+// scrub takes the request's credentials out of everything printed about
+// it: credential headers' values (by name, or by a bearer or JWT look),
+// the URL's password and credential query parameters, wherever a reason,
+// note or rewritten path repeats them.
+func (o *TraceOptions) scrub(doc *render.TraceDoc) {
+	var secrets redact.Secrets
+	for name, vs := range o.req.Headers {
+		for _, v := range vs {
+			if redact.Credential(name, v) {
+				secrets.Add(v)
+			}
+		}
+	}
+	secrets.AddURL(o.URL)
+	secrets.AddURL(o.req.Path)
+	for name, v := range doc.Request.Headers {
+		if redact.Credential(name, v) {
+			doc.Request.Headers[name] = redact.Placeholder
+		}
+	}
+	r := &doc.Request
+	r.URL, r.Path, r.Host = secrets.Scrub(r.URL), secrets.Scrub(r.Path), secrets.Scrub(r.Host)
+	for _, h := range doc.Hops {
+		h.Location = secrets.Scrub(h.Location)
+		for i := range h.Notes {
+			h.Notes[i] = secrets.Scrub(h.Notes[i])
+		}
+		for i := range h.Rewrites {
+			h.Rewrites[i] = secrets.Scrub(h.Rewrites[i])
+		}
+		for _, steps := range [][]trace.Step{h.Steps, h.Rejected} {
+			for i := range steps {
+				steps[i].Name, steps[i].Reason = secrets.Scrub(steps[i].Name), secrets.Scrub(steps[i].Reason)
+			}
+		}
+	}
+}
+
 func (o *TraceOptions) print(doc *render.TraceDoc) error {
+	o.scrub(doc)
 	switch o.Output {
 	case outJSON, outYAML:
 		return writeStructured(o.Out, doc, o.Output == outYAML)

@@ -9,6 +9,7 @@ package redact
 import (
 	"bytes"
 	"encoding/base64"
+	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 )
@@ -175,4 +176,73 @@ func String(raw []byte) bool {
 		return err == nil && bytes.Contains(dec, []byte("PRIVATE KEY"))
 	}
 	return false
+}
+
+// credentialNames are parts of header and query parameter names whose
+// values are credentials, beyond the headers named above.
+var credentialNames = []string{"token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "credential", "session", "signature"}
+
+// Credential reports whether a header or query parameter, by its name or
+// by the look of its value (a bearer or basic credential, a JWT), carries a
+// credential.
+func Credential(name, value string) bool {
+	if Header(name) {
+		return true
+	}
+	lower := strings.ToLower(name)
+	for _, part := range credentialNames {
+		if strings.Contains(lower, part) {
+			return true
+		}
+	}
+	v := strings.TrimSpace(value)
+	for _, scheme := range []string{"bearer ", "basic ", "digest ", "negotiate "} {
+		if len(v) > len(scheme) && strings.EqualFold(v[:len(scheme)], scheme) {
+			return true
+		}
+	}
+	return String([]byte(`"` + v + `"`))
+}
+
+// Secrets are the credentials of one request (header values, a URL's
+// password, query parameters): every string printed about the request is
+// scrubbed of them, wherever a reason or note repeats one.
+type Secrets struct{ values []string }
+
+// Add records value as secret.
+func (s *Secrets) Add(value string) {
+	if value != "" && value != Placeholder {
+		s.values = append(s.values, value)
+	}
+}
+
+// AddURL records the password and the credential query parameters of a URL
+// or path (anything after '?').
+func (s *Secrets) AddURL(u string) {
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		if userinfo, _, ok := strings.Cut(rest, "@"); ok && !strings.ContainsAny(userinfo, "/?#") {
+			if _, password, ok := strings.Cut(userinfo, ":"); ok {
+				s.Add(password)
+			}
+		}
+	}
+	_, query, ok := strings.Cut(u, "?")
+	if !ok {
+		return
+	}
+	query, _, _ = strings.Cut(query, "#")
+	for _, pair := range strings.Split(query, "&") {
+		name, value, _ := strings.Cut(pair, "=")
+		if Credential(name, value) {
+			s.Add(value)
+		}
+	}
+}
+
+// Scrub replaces each recorded secret in text by the placeholder.
+func (s *Secrets) Scrub(text string) string {
+	for _, v := range s.values {
+		text = strings.ReplaceAll(text, v, Placeholder)
+	}
+	return text
 }

@@ -54,3 +54,39 @@ func TestSensitiveDataSourcesKeepWhereTheyComeFrom(t *testing.T) {
 		t.Error("credential headers")
 	}
 }
+
+func TestCredentialByNameAndByLook(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        bool
+	}{
+		{"Authorization", "anything", true},
+		{"proxy-authorization", "x", true},
+		{"cookie", "a=b", true},
+		{"x-auth-token", "t", true},
+		{"x-amz-security-token", "t", true},
+		{"x-api-key", "k", true},
+		{"access_token", "t", true},
+		{"x-forwarded-client", "Basic amFuZTpodW50ZXIy", true},
+		{"x-custom", "Bearer abcdefgh", true},
+		{"x-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", true},
+		{"end-user", "jason", false},
+		{"x-request-id", "123", false},
+		{"page", "2", false},
+	} {
+		if got := Credential(tc.name, tc.value); got != tc.want {
+			t.Errorf("Credential(%q, %q) = %v, want %v", tc.name, tc.value, got, tc.want)
+		}
+	}
+}
+
+func TestSecretsScrubURLParts(t *testing.T) {
+	var s Secrets
+	s.AddURL("https://jane:hunter2@example.com/p?access_token=abc123&page=2#frag")
+	s.Add("Bearer xyz")
+	got := s.Scrub("GET https://jane:hunter2@example.com/p?access_token=abc123&page=2 with Bearer xyz")
+	want := "GET https://jane:[redacted]@example.com/p?access_token=[redacted]&page=2 with [redacted]"
+	if got != want {
+		t.Errorf("Scrub:\n got %s\nwant %s", got, want)
+	}
+}

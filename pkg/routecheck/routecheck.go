@@ -1,159 +1,35 @@
-// Package routecheck runs route table tests in the format of Envoy's
-// router_check_tool against a RouteConfiguration: each test is a request
-// and the route parameters it must get (cluster, virtual host, virtual
-// cluster, rewrites, redirect, headers). Matching is pkg/trace's, which
-// follows Envoy's router.
+// Package routecheck is Envoy's router_check_tool over this project's
+// router: route table tests in the tool's format (see schema.go) run
+// against a RouteConfiguration, each assertion evaluated as the tool
+// evaluates it and each failure worded as the tool words it. The routing
+// itself is pkg/trace's Route, the code trace follows requests with.
 package routecheck
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/encoding/protojson"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
-// Suite is a test file.
-type Suite struct {
-	Tests []Test `json:"tests"`
-	// Runtime overrides, as the test file gives them (reported, not needed:
-	// the matcher has no program size limit).
-	Runtime map[string]any `json:"runtime"`
-}
-
-// Test is one test case.
-type Test struct {
-	Name     string                     `json:"test_name"`
-	Input    Input                      `json:"input"`
-	Validate map[string]json.RawMessage `json:"validate"`
-}
-
-// Input is the request.
-type Input struct {
-	Authority                 string         `json:"authority"`
-	Path                      string         `json:"path"`
-	Method                    string         `json:"method"`
-	RandomValue               uint64         `json:"random_value"`
-	SSL                       bool           `json:"ssl"`
-	Internal                  bool           `json:"internal"`
-	AdditionalRequestHeaders  []HeaderValue  `json:"additional_request_headers"`
-	AdditionalHeaders         []HeaderValue  `json:"additional_headers"` // the older name
-	AdditionalResponseHeaders []HeaderValue  `json:"additional_response_headers"`
-	DynamicMetadata           []Metadata     `json:"dynamic_metadata"`
-	Runtime                   map[string]any `json:"runtime"`
-}
-
-// HeaderValue is a header of the input.
-type HeaderValue struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// Metadata is dynamic metadata the input sets, by namespace.
-type Metadata struct {
-	Namespace string         `json:"metadata_namespace"`
-	Value     map[string]any `json:"value"`
-	// AllowOverwrite false keeps what an earlier entry set for the namespace.
-	AllowOverwrite *bool `json:"allow_overwrite"`
-}
-
-// Parse reads a test file: JSON (Envoy's parser allows trailing commas),
-// YAML, or protobuf text format.
-func Parse(data []byte) (*Suite, error) {
-	trimmed := bytes.TrimSpace(data)
-	var js []byte
-	switch {
-	case len(trimmed) > 0 && trimmed[0] == '{':
-		js = dropTrailingCommas(trimmed)
-	case looksTextproto(trimmed):
-		var err error
-		if js, err = textprotoToJSON(trimmed); err != nil {
-			return nil, fmt.Errorf("the test file is not valid protobuf text: %v", err)
-		}
-	default:
-		var err error
-		if js, err = yaml.YAMLToJSON(data); err != nil {
-			return nil, fmt.Errorf("the test file is neither JSON nor YAML: %v", err)
-		}
-	}
-	var s Suite
-	dec := json.NewDecoder(bytes.NewReader(js))
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("the test file does not read as router_check tests: %v", err)
-	}
-	if len(s.Tests) == 0 {
-		return nil, fmt.Errorf("the test file has no tests (a router_check file is {\"tests\": [{\"test_name\", \"input\", \"validate\"}]})")
-	}
-	for i, t := range s.Tests {
-		if t.Name == "" {
-			return nil, fmt.Errorf("test %d has no test_name", i+1)
-		}
-		if t.Input.Authority == "" || t.Input.Path == "" || t.Input.Method == "" {
-			return nil, fmt.Errorf("test %s: input needs authority, path and method", t.Name)
-		}
-		if len(t.Validate) == 0 {
-			return nil, fmt.Errorf("test %s: validate names nothing to check", t.Name)
-		}
-	}
-	return &s, nil
-}
-
-// dropTrailingCommas removes commas before a closing bracket, outside
-// strings, as Envoy's lenient JSON reader accepts them.
-func dropTrailingCommas(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	inString := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inString:
-			if c == '\\' && i+1 < len(b) {
-				out = append(out, c, b[i+1])
-				i++
-				continue
-			}
-			if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == ',':
-			j := jsonscan.SkipSpace(b, i+1)
-			if j < len(b) && (b[j] == '}' || b[j] == ']') {
-				continue
-			}
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// Failure is one validation that did not hold.
+// Failure is one assertion that did not hold.
 type Failure struct {
-	Field    string `json:"test_type"`
-	Expected string `json:"expected"`
+	// Line is router_check_tool's line for it, byte for byte.
+	Line     string `json:"line"`
+	TestType string `json:"test_type"`
+	Expected string `json:"expected,omitempty"`
 	Actual   string `json:"actual"`
 }
 
-// String is router_check_tool's line for it.
-func (f Failure) String() string {
-	actual := f.Actual
-	if !strings.HasPrefix(actual, "[") && !strings.HasPrefix(actual, "NOT [") {
-		actual = "[" + actual + "]"
-	}
-	return fmt.Sprintf("expected: [%s], actual: %s, test type: %s", f.Expected, actual, f.Field)
-}
+// String is router_check_tool's line.
+func (f Failure) String() string { return f.Line }
 
 // Result is one test's outcome.
 type Result struct {
@@ -162,9 +38,6 @@ type Result struct {
 	Failures    []Failure `json:"failures,omitempty"`
 	VirtualHost string    `json:"virtual_host"`
 	Route       string    `json:"route"`
-	// Unchecked are validate fields this tool does not know.
-	Unchecked []string `json:"unchecked,omitempty"`
-	route     *xds.Route
 }
 
 // Checker runs tests against one route configuration.
@@ -186,7 +59,7 @@ type host struct {
 // NewChecker prepares rc for tests.
 func NewChecker(rc *xds.RouteConfig) *Checker {
 	c := &Checker{rc: rc, hit: map[*xds.Route]bool{}, hosts: map[string]*host{}}
-	_ = rc.Entry.Resource.Get("virtual_hosts").Items(func(_ int, v jsonscan.Value) bool {
+	_ = rc.Raw.Get("virtual_hosts").Items(func(_ int, v jsonscan.Value) bool {
 		name := v.Get("name").Str()
 		if _, seen := c.hosts[name]; !seen {
 			c.hosts[name] = &host{raw: v, vclusters: virtualClusters(v)}
@@ -196,109 +69,42 @@ func NewChecker(rc *xds.RouteConfig) *Checker {
 	return c
 }
 
-// outcome is what the router does with a test's request.
-type outcome struct {
-	vh       *xds.VirtualHost
-	route    *xds.Route
-	cluster  string
-	vcluster string
-	host     string
-	path     string
-	redirect string
-	code     string
-	reqH     map[string][]string
-	respH    map[string][]string
+// headers are a request's or response's headers: names in lower case,
+// values in the order added.
+type headers map[string][]string
+
+func (h headers) add(name, value string) {
+	k := strings.ToLower(name)
+	h[k] = append(h[k], value)
 }
 
-// Run runs one test.
-func (c *Checker) Run(t Test) Result {
-	o := c.route(t.Input)
-	res := Result{Name: t.Name, route: o.route}
-	if o.vh != nil {
-		res.VirtualHost = o.vh.Name
+// first is the tool's reading of a header: its first value, "" if absent.
+func (h headers) first(name string) string {
+	if vs := h[strings.ToLower(name)]; len(vs) > 0 {
+		return vs[0]
 	}
-	if o.route != nil {
-		res.Route = o.route.Name
-		c.hit[o.route] = true
-	}
-	fields := make([]string, 0, len(t.Validate))
-	for f := range t.Validate {
-		fields = append(fields, f)
-	}
-	sort.Slice(fields, func(i, j int) bool { return fieldOrder(fields[i]) < fieldOrder(fields[j]) })
-	for _, f := range fields {
-		raw := t.Validate[f]
-		check := func(want, got string) {
-			if want != got {
-				res.Failures = append(res.Failures, Failure{Field: f, Expected: want, Actual: got})
-			}
-		}
-		switch f {
-		case "cluster_name":
-			check(str(raw), o.cluster)
-		case "virtual_cluster_name":
-			check(str(raw), o.vcluster)
-		case "virtual_host_name":
-			name := ""
-			if o.vh != nil {
-				name = o.vh.Name
-			}
-			check(str(raw), name)
-		case "host_rewrite":
-			check(str(raw), o.host)
-		case "path_rewrite":
-			check(str(raw), o.path)
-		case "path_redirect":
-			check(str(raw), o.redirect)
-		case "code_redirect":
-			check(strings.Trim(string(raw), `"`), o.code)
-		case "request_header_matches", "header_fields", "custom_header_fields":
-			res.Failures = append(res.Failures, headerChecks(raw, o.reqH, "request_header_matches")...)
-		case "response_header_matches":
-			res.Failures = append(res.Failures, headerChecks(raw, o.respH, f)...)
-		default:
-			res.Unchecked = append(res.Unchecked, f)
-		}
-	}
-	res.Passed = len(res.Failures) == 0
-	return res
+	return ""
 }
 
-func fieldOrder(f string) int {
-	for i, name := range []string{"cluster_name", "virtual_cluster_name", "virtual_host_name", "host_rewrite", "path_rewrite", "path_redirect", "code_redirect", "request_header_matches", "response_header_matches"} {
-		if f == name {
-			return i
-		}
+// Request is the request a test's input describes, as router_check_tool
+// builds it: :authority, :path, :method, :scheme and x-forwarded-proto
+// from ssl, x-envoy-internal, the additional headers, dynamic metadata, the
+// random value and the one runtime key enabled.
+func Request(in Input) trace.Request {
+	scheme := "http"
+	tls := "plaintext"
+	if in.SSL {
+		scheme, tls = "https", "tls"
 	}
-	return 100
-}
-
-func str(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return strings.TrimSpace(string(raw))
-}
-
-// route runs the router on the input.
-func (c *Checker) route(in Input) outcome {
-	req := trace.Request{Mode: trace.Gateway, Host: in.Authority, Path: in.Path, Method: in.Method, Protocol: "http",
-		TLS: "plaintext", Internal: in.Internal, Headers: map[string][]string{}, DynamicMetadata: map[string]any{}}
 	rv := in.RandomValue
-	req.Random = &rv
-	if in.SSL {
-		req.TLS = "tls"
-	}
-	proto := "http"
-	if in.SSL {
-		proto = "https"
-	}
-	req.Headers["x-forwarded-proto"] = []string{proto}
+	runtime := in.Runtime
+	req := trace.Request{Mode: trace.Gateway, Host: in.Authority, Path: in.Path, Method: in.Method, Protocol: "http",
+		TLS: tls, Internal: in.Internal, Headers: map[string][]string{"x-forwarded-proto": {scheme}},
+		Random: &rv, ActiveRuntime: &runtime, DynamicMetadata: map[string]any{}}
 	if in.Internal {
 		req.Headers["x-envoy-internal"] = []string{"true"}
 	}
-	for _, h := range append(in.AdditionalRequestHeaders, in.AdditionalHeaders...) {
+	for _, h := range in.RequestHeaders {
 		k := strings.ToLower(h.Key)
 		req.Headers[k] = append(req.Headers[k], h.Value)
 	}
@@ -308,104 +114,212 @@ func (c *Checker) route(in Input) outcome {
 			req.DynamicMetadata[m.Namespace] = m.Value
 			continue
 		}
-		keep := m.AllowOverwrite != nil && !*m.AllowOverwrite
+		// As the set_metadata filter merges: a later entry overwrites keys
+		// only with allow_overwrite.
 		for k, v := range m.Value {
-			if _, exists := prev[k]; !exists || !keep {
+			if _, exists := prev[k]; !exists || m.AllowOverwrite {
 				prev[k] = v
 			}
 		}
 	}
-	o := outcome{host: in.Authority, path: in.Path, reqH: map[string][]string{}, respH: map[string][]string{}}
-	for k, v := range req.Headers {
-		o.reqH[k] = v
+	return req
+}
+
+// Decision is what the router decides for a test's input, in the terms
+// trace reports: the virtual host and route, the cluster, the rewritten
+// path and host of a forwarded request, and the Location and status of an
+// answer.
+type Decision struct {
+	VirtualHost, Route, Cluster string
+	Path, Host                  string
+	Location                    string
+	Status                      uint32
+}
+
+// Decide runs the router on a test's input.
+func (c *Checker) Decide(in Input) Decision {
+	rt, _ := trace.Route(c.rc, Request(in))
+	var d Decision
+	if rt.VirtualHost != nil {
+		d.VirtualHost = rt.VirtualHost.Name
 	}
-	o.reqH[":authority"], o.reqH[":path"], o.reqH[":method"] = []string{in.Authority}, []string{in.Path}, []string{in.Method}
-	for _, h := range in.AdditionalResponseHeaders {
-		k := strings.ToLower(h.Key)
-		o.respH[k] = append(o.respH[k], h.Value)
+	if rt.Route != nil {
+		d.Route = rt.Route.Name
 	}
-	vh, r, hop := trace.MatchRoute(c.rc, req)
-	o.vh = vh
-	scheme := "http"
+	if rt.Forwards() {
+		d.Cluster, d.Path, d.Host = rt.Cluster, rt.Path, rt.Host
+	}
+	if rt.Answers() {
+		d.Location, d.Status = rt.Location, rt.Status
+	}
+	return d
+}
+
+// outcome is what the router did with a test's request, and the headers
+// after the route finalized them.
+type outcome struct {
+	rt         trace.Routing
+	vcluster   string
+	reqH, resH headers
+}
+
+// Run runs one test: every assertion the test makes, in router_check_tool's
+// order, each failure worded as the tool words it.
+func (c *Checker) Run(t Test) Result {
+	req := Request(t.Input)
+	o := c.route(t.Input, req)
+	res := Result{Name: t.Name}
+	if vh := o.rt.VirtualHost; vh != nil && o.rt.Forwards() {
+		res.VirtualHost = vh.Name
+	}
+	if r := o.rt.Route; r != nil {
+		res.Route = r.Name
+		c.hit[r] = true
+	}
+	v := t.Validate
+	fail := func(f Failure) { res.Failures = append(res.Failures, f) }
+	compare := func(want *string, got, testType string) {
+		if want != nil && *want != got {
+			fail(mismatch(*want, got, testType, true))
+		}
+	}
+	forwards, answers := o.rt.Forwards(), o.rt.Answers()
+	pick := func(cond bool, s string) string {
+		if cond {
+			return s
+		}
+		return ""
+	}
+	compare(v.ClusterName, pick(forwards, o.rt.Cluster), "cluster_name")
+	compare(v.VirtualClusterName, pick(forwards, o.vcluster), "virtual_cluster_name")
+	vhName := ""
+	if o.rt.VirtualHost != nil {
+		vhName = o.rt.VirtualHost.Name
+	}
+	compare(v.VirtualHostName, pick(forwards, vhName), "virtual_host_name")
+	compare(v.PathRewrite, pick(forwards, o.reqH.first(":path")), "path_rewrite")
+	compare(v.HostRewrite, pick(forwards, o.reqH.first(":authority")), "host_rewrite")
+	compare(v.PathRedirect, pick(answers, c.newURI(o, req)), "path_redirect")
+	if v.CodeRedirect != nil {
+		got := uint32(0)
+		if answers {
+			got = o.rt.Status
+		}
+		if got != *v.CodeRedirect {
+			fail(mismatch(strconv.Itoa(int(*v.CodeRedirect)), strconv.Itoa(int(got)), "code_redirect", true))
+		}
+	}
+	for _, m := range v.RequestHeaderMatches {
+		if f, ok := matchHeader(m, o.reqH, "request_header_matches"); !ok {
+			fail(f)
+		}
+	}
+	for _, h := range v.RequestHeaderFields {
+		if got := o.reqH.first(h.Key); got != h.Value {
+			fail(mismatch(h.Value, got, "request_header_fields", true))
+		}
+	}
+	for _, m := range v.ResponseHeaderMatches {
+		if f, ok := matchHeader(m, o.resH, "response_header_matches"); !ok {
+			fail(f)
+		}
+	}
+	for _, h := range v.ResponseHeaderFields {
+		if got := o.resH.first(h.Key); got != h.Value {
+			fail(mismatch(h.Value, got, "response_header_fields", true))
+		}
+	}
+	if v.Timeout != nil {
+		got := int64(0)
+		if forwards {
+			got = trace.RouteTimeout(o.rt.Route).Milliseconds()
+		}
+		if want := v.Timeout.Milliseconds(); got != want {
+			fail(mismatch(strconv.FormatInt(want, 10), strconv.FormatInt(got, 10), "timeout", true))
+		}
+	}
+	res.Passed = len(res.Failures) == 0
+	return res
+}
+
+// Vacuous tells whether a test asserts nothing (Envoy's tool passes it).
+func Vacuous(t Test) bool { return t.Validate.empty() }
+
+// mismatch is router_check_tool's failure line for a compared value:
+// "expected: [E], actual: [A], test type: T", with NOT when the values were
+// expected to differ.
+func mismatch(want, got, testType string, expectMatch bool) Failure {
+	not := ""
+	if !expectMatch {
+		not = "NOT "
+	}
+	return Failure{Line: fmt.Sprintf("expected: [%s], actual: %s[%s], test type: %s", want, not, got, testType),
+		TestType: testType, Expected: want, Actual: not + got}
+}
+
+// route runs the router on the request and finalizes the headers as the
+// tool does: for a forwarding route, the rewrites and headers to add; for a
+// redirect or direct response, the local reply's headers.
+func (c *Checker) route(in Input, req trace.Request) outcome {
+	rt, _ := trace.Route(c.rc, req)
+	o := outcome{rt: rt, reqH: headers{}, resH: headers{}}
+	o.reqH.add(":authority", in.Authority)
+	o.reqH.add(":path", in.Path)
+	o.reqH.add(":method", in.Method)
+	for k, vs := range req.Headers {
+		o.reqH[k] = append([]string(nil), vs...)
+	}
 	if in.SSL {
-		scheme = "https"
+		o.reqH.add(":scheme", "https")
+	} else {
+		o.reqH.add(":scheme", "http")
 	}
-	if vh == nil {
-		return o
+	for _, h := range in.ResponseHeaders {
+		o.resH.add(h.Key, h.Value)
 	}
-	if hop.Result == trace.Redirect { // require_tls: no route entry, a redirect to https
-		o.vh, o.host, o.path = nil, "", ""
-		o.redirect, o.code = "https://"+in.Authority+in.Path, "301"
-		return o
-	}
-	if r == nil {
-		o.host, o.path = "", ""
-		return o
-	}
-	o.route = r
-	a := r.Action
-	switch a.Kind {
-	case xds.ActRedirect, xds.ActDirectResponse:
-		// No route entry: router_check reports no cluster, virtual host or
-		// rewrites, and the new URI (for a direct response, the request's).
-		o.vh, o.host, o.path = nil, "", ""
-		if a.Kind == xds.ActRedirect {
-			o.redirect, o.code = trace.RedirectURL(req, a.Redirect, r), strconv.Itoa(int(trace.RedirectCode(a.Redirect.Code)))
-		} else {
-			o.redirect, o.code = scheme+"://"+in.Authority+in.Path, strconv.Itoa(int(a.Status))
+	vh, r := rt.VirtualHost, rt.Route
+	switch {
+	case rt.Forwards():
+		if rt.Path != in.Path {
+			o.reqH[":path"] = []string{rt.Path}
+			o.reqH["x-envoy-original-path"] = []string{in.Path}
+		}
+		o.reqH[":authority"] = []string{rt.Host}
+		vreq := req
+		vreq.Path, vreq.Host = rt.Path, rt.Host
+		o.vcluster = c.virtualCluster(vh, vreq)
+		addHeaders(o.reqH, r.Raw.Get("request_headers_to_add"), c.vhRaw(vh).Get("request_headers_to_add"), c.rc.Raw.Get("request_headers_to_add"))
+		addHeaders(o.resH, r.Raw.Get("response_headers_to_add"), c.vhRaw(vh).Get("response_headers_to_add"), c.rc.Raw.Get("response_headers_to_add"))
+	case rt.Answers() && r != nil:
+		o.resH[":status"] = []string{strconv.Itoa(int(rt.Status))}
+		if r.Action.Kind == xds.ActDirectResponse {
 			if body := r.Raw.Get("direct_response", "body"); body.Exists() {
 				text := body.Get("inline_string").Str()
 				if text == "" {
 					text = body.Get("inline_bytes").Str()
 				}
 				if text != "" {
-					o.respH["content-length"] = []string{strconv.Itoa(len(text))}
-					o.respH["content-type"] = []string{"text/plain"}
+					o.resH["content-length"] = []string{strconv.Itoa(len(text))}
+					o.resH["content-type"] = []string{"text/plain"}
 				}
 			}
 		}
-		addHeaders(o.respH, r.Raw.Get("response_headers_to_add"), c.vhRaw(vh).Get("response_headers_to_add"), c.rc.Entry.Resource.Get("response_headers_to_add"))
-		return o
-	case xds.ActCluster:
-		o.cluster = a.Cluster
-	case xds.ActClusterHeader:
-		if v := req.Headers[strings.ToLower(a.ClusterHeader)]; len(v) > 0 {
-			o.cluster = v[0]
-		} else if a.ClusterHeader == ":authority" {
-			o.cluster = in.Authority
-		}
-	case xds.ActWeighted:
-		o.cluster = pickWeighted(a, rv)
+		addHeaders(o.resH, r.Raw.Get("response_headers_to_add"), c.vhRaw(vh).Get("response_headers_to_add"), c.rc.Raw.Get("response_headers_to_add"))
 	}
-	o.vcluster = c.virtualCluster(vh, req)
-	o.path = rewritePath(in.Path, r)
-	if a.HostRewrite != "" && !strings.HasPrefix(a.HostRewrite, "from header") && !strings.HasPrefix(a.HostRewrite, "auto") {
-		o.host = a.HostRewrite
-	}
-	o.reqH[":authority"], o.reqH[":path"] = []string{o.host}, []string{o.path}
-	addHeaders(o.reqH, r.Raw.Get("request_headers_to_add"), c.vhRaw(vh).Get("request_headers_to_add"), c.rc.Entry.Resource.Get("request_headers_to_add"))
-	addHeaders(o.respH, r.Raw.Get("response_headers_to_add"), c.vhRaw(vh).Get("response_headers_to_add"), c.rc.Entry.Resource.Get("response_headers_to_add"))
 	return o
 }
 
-func pickWeighted(a xds.Action, rv uint64) string {
-	total := a.TotalWeight
-	if total == 0 {
-		for _, w := range a.Weighted {
-			total += w.Weight
-		}
+// newURI is the URI a direct response entry gives: a redirect's Location,
+// or for a direct response the request's own URI.
+func (c *Checker) newURI(o outcome, req trace.Request) string {
+	if o.rt.Location != "" {
+		return o.rt.Location
 	}
-	if total == 0 {
-		return ""
+	scheme := "http"
+	if req.TLS != "plaintext" {
+		scheme = "https"
 	}
-	v, acc := uint32(rv%uint64(total)), uint32(0)
-	for _, w := range a.Weighted {
-		acc += w.Weight
-		if v < acc {
-			return w.Name
-		}
-	}
-	return ""
+	return scheme + "://" + req.Host + req.Path
 }
 
 // vhRaw is a virtual host's JSON in the route configuration.
@@ -442,59 +356,24 @@ func virtualClusters(vh jsonscan.Value) *xds.RouteConfig {
 }
 
 // virtualCluster is the name of the first virtual cluster whose headers
-// match; "other" when the virtual host has some and none matches (Envoy's
-// catch-all), "" when it has none.
+// match the finalized request; "other" when the virtual host has some and
+// none matches (Envoy's catch-all), "" when it has none.
 func (c *Checker) virtualCluster(vh *xds.VirtualHost, req trace.Request) string {
 	h, ok := c.hosts[vh.Name]
 	if !ok || h.vclusters == nil {
 		return ""
 	}
 	req.Host = "*"
-	if _, route, _ := trace.MatchRoute(h.vclusters, req); route != nil {
-		return route.Name
+	if rt, _ := trace.Route(h.vclusters, req); rt.Route != nil {
+		return rt.Route.Name
 	}
 	return "other"
-}
-
-// rewritePath applies the route's prefix or regex rewrite.
-func rewritePath(path string, r *xds.Route) string {
-	a := r.Action
-	switch {
-	case a.PrefixRewrite != "":
-		if p, ok := r.Match.PathSpecifier.(*routev3.RouteMatch_Prefix); ok {
-			if len(path) >= len(p.Prefix) {
-				return a.PrefixRewrite + path[len(p.Prefix):]
-			}
-		}
-		if _, ok := r.Match.PathSpecifier.(*routev3.RouteMatch_Path); ok {
-			_, q, hasQ := strings.Cut(path, "?")
-			if hasQ {
-				return a.PrefixRewrite + "?" + q
-			}
-			return a.PrefixRewrite
-		}
-	case a.RegexRewrite != "":
-		pattern := r.Raw.Get("route", "regex_rewrite", "pattern", "regex").Str()
-		re, err := regexp.Compile(pattern)
-		if err != nil {
-			return path
-		}
-		p, q, hasQ := strings.Cut(path, "?")
-		// RE2's \1 in Envoy's substitution is Go's ${1}.
-		sub := regexp.MustCompile(`\\(\d)`).ReplaceAllString(a.RegexRewrite, "$${$1}")
-		p = re.ReplaceAllString(p, sub)
-		if hasQ {
-			return p + "?" + q
-		}
-		return p
-	}
-	return path
 }
 
 // addHeaders applies headers_to_add lists, most specific first: a header
 // already set is kept unless the entry appends. The downstream address a
 // value may name is router_check's, 127.0.0.1.
-func addHeaders(h map[string][]string, lists ...jsonscan.Value) {
+func addHeaders(h headers, lists ...jsonscan.Value) {
 	for _, list := range lists {
 		_ = list.Items(func(_ int, hv jsonscan.Value) bool {
 			k := strings.ToLower(hv.Get("header", "key").Str())
@@ -519,107 +398,66 @@ func addHeaders(h map[string][]string, lists ...jsonscan.Value) {
 	}
 }
 
-// headerChecks runs the HeaderMatchers of a validate field on headers.
-func headerChecks(raw json.RawMessage, h map[string][]string, field string) []Failure {
-	var matchers []json.RawMessage
-	if err := json.Unmarshal(raw, &matchers); err != nil {
-		return []Failure{{Field: field, Expected: string(raw), Actual: "not a list of header matchers"}}
-	}
-	var out []Failure
-	for _, m := range matchers {
-		var hm routev3.HeaderMatcher
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(m, &hm); err != nil {
-			out = append(out, Failure{Field: field, Expected: string(m), Actual: "not a header matcher: " + err.Error()})
-			continue
-		}
-		if f, ok := headerCheck(&hm, h, field); !ok {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// headerCheck runs one matcher as router_check does, and words a failure
-// as it does: "expected: [name: value], actual: [name: value]", with NOT
-// for an inverted match and has(name) for presence.
-func headerCheck(m *routev3.HeaderMatcher, h map[string][]string, field string) (Failure, bool) {
-	name := strings.ToLower(m.GetName())
-	vs, present := h[name]
-	value := strings.Join(vs, ",")
-	var ok bool
-	var want, kind string
-	switch s := m.HeaderMatchSpecifier.(type) {
-	case *routev3.HeaderMatcher_StringMatch:
-		kind, want = "string_match", fmt.Sprintf("%s: %s", m.GetName(), stringValue(s.StringMatch))
-		ok = present && trace.StringMatches(s.StringMatch, value)
-		kind += "." + stringKind(s.StringMatch)
-	case *routev3.HeaderMatcher_ExactMatch:
-		kind, want, ok = "exact_match", m.GetName()+": "+s.ExactMatch, present && value == s.ExactMatch
-	case *routev3.HeaderMatcher_RangeMatch:
-		n, err := strconv.ParseInt(value, 10, 64)
-		kind = "range_match"
-		want = fmt.Sprintf("%s: [%d, %d)", m.GetName(), s.RangeMatch.GetStart(), s.RangeMatch.GetEnd())
-		ok = present && err == nil && n >= s.RangeMatch.GetStart() && n < s.RangeMatch.GetEnd()
-	case *routev3.HeaderMatcher_PresentMatch:
-		kind, want = "present_match", fmt.Sprintf("has(%s):%t", m.GetName(), s.PresentMatch != m.GetInvertMatch())
-		got := fmt.Sprintf("has(%s):%t", m.GetName(), present)
-		if present == (s.PresentMatch != m.GetInvertMatch()) {
-			return Failure{}, true
-		}
-		return Failure{Field: field + "." + kind, Expected: want, Actual: got}, false
-	case nil:
-		kind, want = "present_match", fmt.Sprintf("has(%s):%t", m.GetName(), !m.GetInvertMatch())
-		if present != m.GetInvertMatch() {
-			return Failure{}, true
-		}
-		return Failure{Field: field + "." + kind, Expected: want, Actual: fmt.Sprintf("has(%s):%t", m.GetName(), present)}, false
-	default:
-		kind, want, ok = "matcher", m.GetName(), present
-	}
-	if m.GetInvertMatch() {
-		ok = present && !ok
-	}
-	if ok {
+// matchHeader runs one HeaderMatcher of a test on headers with the router's
+// matcher (trace.MatchHeader), and words a failure as router_check_tool
+// does: presence as has(name):bool, an exact string match as expected and
+// actual (NOT when inverted), any other matcher as the actual value alone.
+// A header's value in a line is its first value, NULL when absent.
+func matchHeader(m *routev3.HeaderMatcher, h headers, field string) (Failure, bool) {
+	vs, present := h[strings.ToLower(m.GetName())]
+	if trace.MatchHeader(m, vs, present) {
 		return Failure{}, true
 	}
-	actual := "[" + m.GetName() + ": " + value + "]"
-	if !present {
-		actual = "[" + m.GetName() + ": (absent)]"
+	testType := field + "." + matcherKind(m)
+	actual := "NULL"
+	if len(vs) > 0 {
+		actual = vs[0]
 	}
-	if m.GetInvertMatch() {
-		actual = "NOT " + actual
+	switch s := m.HeaderMatchSpecifier.(type) {
+	case *routev3.HeaderMatcher_PresentMatch, nil:
+		got := fmt.Sprintf("has(%s):%t", m.GetName(), m.GetInvertMatch())
+		want := fmt.Sprintf("has(%s):%t", m.GetName(), !m.GetInvertMatch())
+		return mismatch(want, got, testType, true), false
+	case *routev3.HeaderMatcher_StringMatch:
+		if exact, ok := s.StringMatch.GetMatchPattern().(*matcherv3.StringMatcher_Exact); ok {
+			return mismatch(m.GetName()+": "+exact.Exact, m.GetName()+": "+actual, testType, !m.GetInvertMatch()), false
+		}
 	}
-	return Failure{Field: field + "." + kind, Expected: want, Actual: actual}, false
+	line := fmt.Sprintf("actual: [%s: %s], test type: %s", m.GetName(), actual, testType)
+	return Failure{Line: line, TestType: testType, Actual: m.GetName() + ": " + actual}, false
 }
 
-func stringValue(m *matcherv3.StringMatcher) string {
-	switch {
-	case m.GetExact() != "":
-		return m.GetExact()
-	case m.GetPrefix() != "":
-		return m.GetPrefix()
-	case m.GetSuffix() != "":
-		return m.GetSuffix()
-	case m.GetContains() != "":
-		return m.GetContains()
-	case m.GetSafeRegex() != nil:
-		return m.GetSafeRegex().GetRegex()
+// matcherKind names a HeaderMatcher's kind as router_check_tool does.
+func matcherKind(m *routev3.HeaderMatcher) string {
+	switch s := m.HeaderMatchSpecifier.(type) {
+	case *routev3.HeaderMatcher_ExactMatch:
+		return "exact_match"
+	case *routev3.HeaderMatcher_SafeRegexMatch:
+		return "safe_regex_match"
+	case *routev3.HeaderMatcher_RangeMatch:
+		return "range_match"
+	case *routev3.HeaderMatcher_PrefixMatch:
+		return "prefix_match"
+	case *routev3.HeaderMatcher_SuffixMatch:
+		return "suffix_match"
+	case *routev3.HeaderMatcher_ContainsMatch:
+		return "contains_match"
+	case *routev3.HeaderMatcher_StringMatch:
+		switch s.StringMatch.GetMatchPattern().(type) {
+		case *matcherv3.StringMatcher_Exact:
+			return "string_match.exact"
+		case *matcherv3.StringMatcher_Prefix:
+			return "string_match.prefix"
+		case *matcherv3.StringMatcher_Suffix:
+			return "string_match.suffix"
+		case *matcherv3.StringMatcher_SafeRegex:
+			return "string_match.safe_regex"
+		case *matcherv3.StringMatcher_Contains:
+			return "string_match.contains"
+		}
+		return "string_match.match_pattern_not_set"
 	}
-	return ""
-}
-
-func stringKind(m *matcherv3.StringMatcher) string {
-	switch {
-	case m.GetPrefix() != "":
-		return "prefix"
-	case m.GetSuffix() != "":
-		return "suffix"
-	case m.GetContains() != "":
-		return "contains"
-	case m.GetSafeRegex() != nil:
-		return "safe_regex"
-	}
-	return "exact"
+	return "present_match"
 }
 
 // Coverage is the share of the configuration's routes the tests run so far

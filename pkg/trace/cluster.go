@@ -11,17 +11,19 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
-// action applies the route's action.
-func (t *tracer) action(r *xds.Route) {
+// action follows the route's action as the router decided it.
+func (t *tracer) action(rt Routing) {
+	r := rt.Route
 	a := r.Action
-	if a.PrefixRewrite != "" {
-		t.hop.Rewrites = append(t.hop.Rewrites, "path prefix rewritten to "+a.PrefixRewrite)
+	if rt.Path != t.req.Path {
+		t.hop.Rewrites = append(t.hop.Rewrites, "path rewritten to "+rt.Path)
+	} else if a.PrefixRewrite != "" || a.RegexRewrite != "" {
+		t.hop.Rewrites = append(t.hop.Rewrites, "path rewrite leaves the path as it is")
 	}
-	if a.RegexRewrite != "" {
-		t.hop.Rewrites = append(t.hop.Rewrites, "path rewritten by regex to "+a.RegexRewrite)
-	}
-	if a.HostRewrite != "" {
-		t.hop.Rewrites = append(t.hop.Rewrites, "Host rewritten to "+a.HostRewrite)
+	if rt.Host != t.req.Host {
+		t.hop.Rewrites = append(t.hop.Rewrites, "Host rewritten to "+rt.Host)
+	} else if strings.HasPrefix(a.HostRewrite, "auto") {
+		t.hop.Rewrites = append(t.hop.Rewrites, "Host rewritten to the upstream host's name (auto_host_rewrite)")
 	}
 	switch a.Timeout {
 	case "":
@@ -35,24 +37,21 @@ func (t *tracer) action(r *xds.Route) {
 		t.step("cluster", a.Cluster, "the route's cluster")
 		t.cluster(a.Cluster)
 	case xds.ActClusterHeader:
-		name := t.header(a.ClusterHeader)
-		if name == "" {
+		if rt.Cluster == "" {
 			t.note("the route takes its cluster from header %s, which the request does not carry", a.ClusterHeader)
 			t.fail(NoCluster, "NC", 503)
 			return
 		}
-		t.step("cluster", name, "named by the request's %s header", a.ClusterHeader)
-		t.cluster(name)
+		t.step("cluster", rt.Cluster, "named by the request's %s header", a.ClusterHeader)
+		t.cluster(rt.Cluster)
 	case xds.ActWeighted:
 		t.weighted(a.Weighted, a.TotalWeight)
 	case xds.ActRedirect:
-		t.hop.Result = Redirect
-		t.hop.Status = RedirectCode(a.Redirect.Code)
-		t.hop.Location = RedirectURL(t.req, a.Redirect, r)
+		t.hop.Result, t.hop.Status, t.hop.Location = Redirect, rt.Status, rt.Location
 		t.step("redirect", t.hop.Location, "the route answers with a redirect (%d)", t.hop.Status)
 	case xds.ActDirectResponse:
-		t.hop.Result, t.hop.Status = DirectResponse, a.Status
-		t.step("direct_response", strconv.Itoa(int(a.Status)), "the route answers directly with status %d", a.Status)
+		t.hop.Result, t.hop.Status = DirectResponse, rt.Status
+		t.step("direct_response", strconv.Itoa(int(rt.Status)), "the route answers directly with status %d", rt.Status)
 	case xds.ActClusterPlugin:
 		t.note("a cluster specifier plugin picks the cluster at run time: not predicted")
 		t.hop.Result = Forwarded
@@ -128,33 +127,22 @@ func RedirectURL(req Request, red *xds.Redirect, r *xds.Route) string {
 	return u
 }
 
-// weighted splits between clusters; --random-value picks one as Envoy
-// does (the value modulo the total weight, walking the clusters in order).
+// weighted shows the split and follows the cluster the router picked with
+// --random-value (the value modulo the total weight, clusters in order).
 func (t *tracer) weighted(ws []xds.WeightedCluster, total uint32) {
 	if total == 0 {
 		for _, w := range ws {
 			total += w.Weight
 		}
 	}
-	picked := -1
-	if t.req.Random != nil && total > 0 {
-		v := uint32(*t.req.Random % uint64(total))
-		acc := uint32(0)
-		for i, w := range ws {
-			acc += w.Weight
-			if v < acc {
-				picked = i
-				break
-			}
-		}
-	}
-	for i, w := range ws {
+	for _, w := range ws {
 		pct := 0.0
 		if total > 0 {
 			pct = float64(w.Weight) * 100 / float64(total)
 		}
-		t.hop.Weighted = append(t.hop.Weighted, Weighted{Cluster: w.Name, Weight: w.Weight, Percent: pct, Picked: i == picked})
+		t.hop.Weighted = append(t.hop.Weighted, Weighted{Cluster: w.Name, Weight: w.Weight, Percent: pct})
 	}
+	picked := pickWeighted(ws, total, t.req.Random)
 	if picked < 0 {
 		var parts []string
 		for _, w := range t.hop.Weighted {
@@ -170,6 +158,7 @@ func (t *tracer) weighted(ws []xds.WeightedCluster, total uint32) {
 		}
 		return
 	}
+	t.hop.Weighted[picked].Picked = true
 	t.step("cluster", ws[picked].Name, "weighted split, random value %d picks it (%d of total weight %d)", *t.req.Random, ws[picked].Weight, total)
 	t.cluster(ws[picked].Name)
 }

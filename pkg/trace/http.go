@@ -3,7 +3,6 @@ package trace
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -40,33 +39,31 @@ func (t *tracer) http(fc *xds.FilterChain) {
 		t.fail(NoRoute, "NR", 404)
 		return
 	}
-	vh := t.virtualHost(rc, d.HCM)
-	if vh == nil {
+	rt := t.routing(rc, d.HCM)
+	if rt.VirtualHost == nil {
 		t.fail(NoVirtualHost, "NR", 404)
 		return
 	}
-	t.hop.VirtualHost = vh.Name
-	if t.tlsRedirect(vh) {
+	t.hop.VirtualHost = rt.VirtualHost.Name
+	if rt.TLSRedirect {
+		t.hop.Result, t.hop.Status, t.hop.Location = Redirect, rt.Status, rt.Location
 		return
 	}
-	r := t.route(vh)
-	if r == nil {
+	if rt.Route == nil {
 		t.fail(NoRoute, "NR", 404)
 		return
 	}
-	t.hop.Route = r.Name
-	t.action(r)
+	t.hop.Route = rt.Route.Name
+	t.action(rt)
 }
 
-// tlsRedirect applies the virtual host's require_tls: a plaintext request
-// (an external one, for EXTERNAL_ONLY) is redirected to https.
+// tlsRedirect tells whether the virtual host's require_tls redirects the
+// request: a plaintext one (an external one, for EXTERNAL_ONLY) goes to https.
 func (t *tracer) tlsRedirect(vh *xds.VirtualHost) bool {
 	if t.req.TLS != "plaintext" || !(vh.RequireTLS == "ALL" || (vh.RequireTLS == "EXTERNAL_ONLY" && !t.req.Internal)) {
 		return false
 	}
 	t.note("virtual host %s requires TLS (%s): Envoy redirects the plaintext request to https", vh.Name, vh.RequireTLS)
-	t.hop.Result, t.hop.Status = Redirect, 301
-	t.hop.Location = "https://" + t.req.Host + t.req.Path
 	return true
 }
 
@@ -78,7 +75,7 @@ func (t *tracer) virtualHost(rc *xds.RouteConfig, hcm jsonscan.Value) *xds.Virtu
 	if host == "" {
 		t.note("the request has no Host header: only a \"*\" virtual host can take it")
 	}
-	if rc.Entry.Resource.Get("ignore_port_in_host_matching").Bool() || hcm.Get("strip_any_host_port").Bool() {
+	if rc.Raw.Get("ignore_port_in_host_matching").Bool() || hcm.Get("strip_any_host_port").Bool() {
 		host = stripPort(host)
 		t.note("the port is dropped from the Host header before virtual host matching (ignore_port_in_host_matching or strip_any_host_port)")
 	} else if hcm.Get("strip_matching_host_port").Bool() && strings.HasSuffix(host, ":"+strconv.Itoa(int(t.req.Port))) {
@@ -183,7 +180,7 @@ func (t *tracer) routeMatches(m *routev3.RouteMatch) (bool, string) {
 		}
 		why = append(why, "path "+p.Path)
 	case *routev3.RouteMatch_SafeRegex:
-		re, err := regexp.Compile("^(?:" + p.SafeRegex.GetRegex() + ")$")
+		re, err := compile(p.SafeRegex.GetRegex(), true)
 		if err != nil {
 			return false, fmt.Sprintf("regex %q is not RE2: Envoy would reject it", p.SafeRegex.GetRegex())
 		}
@@ -251,6 +248,12 @@ func (t *tracer) routeMatches(m *routev3.RouteMatch) (bool, string) {
 	if rf := m.GetRuntimeFraction(); rf != nil {
 		num := rf.GetDefaultValue().GetNumerator()
 		den := denominator(rf.GetDefaultValue().GetDenominator().String())
+		if active := t.req.ActiveRuntime; active != nil {
+			if *active != rf.GetRuntimeKey() {
+				return false, fmt.Sprintf("runtime key %q is not enabled (the test enables %q)", rf.GetRuntimeKey(), *active)
+			}
+			num = max(num, 1)
+		}
 		v := uint64(0)
 		if t.req.Random != nil {
 			v = *t.req.Random
@@ -322,51 +325,13 @@ func (t *tracer) headerValues(name string) ([]string, bool) {
 	return vs, ok
 }
 
-// headerMatches evaluates one HeaderMatcher. Several values of a header
-// are matched joined by commas, as Envoy does.
+// headerMatches evaluates one HeaderMatcher (MatchHeader) and says why.
 func (t *tracer) headerMatches(h *routev3.HeaderMatcher) (bool, string) {
 	vs, present := t.headerValues(h.GetName())
-	value := strings.Join(vs, ",")
-	if !present && h.GetTreatMissingHeaderAsEmpty() {
-		present, value = true, ""
-	}
-	var ok bool
-	var desc string
-	switch s := h.HeaderMatchSpecifier.(type) {
-	case *routev3.HeaderMatcher_ExactMatch:
-		ok, desc = present && value == s.ExactMatch, "= "+s.ExactMatch
-	case *routev3.HeaderMatcher_SafeRegexMatch:
-		re, err := regexp.Compile("^(?:" + s.SafeRegexMatch.GetRegex() + ")$")
-		ok, desc = err == nil && present && re.MatchString(value), "~ "+s.SafeRegexMatch.GetRegex()
-	case *routev3.HeaderMatcher_RangeMatch:
-		n, err := strconv.ParseInt(value, 10, 64)
-		ok = present && err == nil && n >= s.RangeMatch.GetStart() && n < s.RangeMatch.GetEnd()
-		desc = fmt.Sprintf("in [%d,%d)", s.RangeMatch.GetStart(), s.RangeMatch.GetEnd())
-	case *routev3.HeaderMatcher_PresentMatch:
-		ok, desc = present == s.PresentMatch, "present"
-		if !s.PresentMatch {
-			desc = "absent"
-		}
-	case *routev3.HeaderMatcher_PrefixMatch:
-		ok, desc = present && strings.HasPrefix(value, s.PrefixMatch), "starts with "+s.PrefixMatch
-	case *routev3.HeaderMatcher_SuffixMatch:
-		ok, desc = present && strings.HasSuffix(value, s.SuffixMatch), "ends with "+s.SuffixMatch
-	case *routev3.HeaderMatcher_ContainsMatch:
-		ok, desc = present && strings.Contains(value, s.ContainsMatch), "contains "+s.ContainsMatch
-	case *routev3.HeaderMatcher_StringMatch:
-		ok, desc = present && stringMatches(s.StringMatch, value), describeString(s.StringMatch)
-	case nil:
-		ok, desc = present, "present"
-	default:
-		return false, fmt.Sprintf("header %s: a matcher this trace does not know", h.GetName())
-	}
-	if h.GetInvertMatch() {
-		// An inverted match of an absent header does not match (Envoy).
-		ok, desc = present && !ok, "not "+desc
-	}
-	desc = "header " + h.GetName() + " " + desc
+	ok := MatchHeader(h, vs, present)
+	desc := "header " + h.GetName() + " " + describeHeader(h)
 	if !ok {
-		shown := value
+		shown := strings.Join(vs, ",")
 		if !present {
 			shown = "(absent)"
 		}
@@ -375,8 +340,40 @@ func (t *tracer) headerMatches(h *routev3.HeaderMatcher) (bool, string) {
 	return true, desc
 }
 
-// StringMatches evaluates an envoy.type.matcher.v3.StringMatcher as Envoy does.
-func StringMatches(m *matcherv3.StringMatcher, v string) bool { return stringMatches(m, v) }
+// describeHeader words what a HeaderMatcher asks for.
+func describeHeader(h *routev3.HeaderMatcher) string {
+	var desc string
+	switch s := h.HeaderMatchSpecifier.(type) {
+	case *routev3.HeaderMatcher_ExactMatch:
+		desc = "= " + s.ExactMatch
+	case *routev3.HeaderMatcher_SafeRegexMatch:
+		desc = "~ " + s.SafeRegexMatch.GetRegex()
+	case *routev3.HeaderMatcher_RangeMatch:
+		desc = fmt.Sprintf("in [%d,%d)", s.RangeMatch.GetStart(), s.RangeMatch.GetEnd())
+	case *routev3.HeaderMatcher_PresentMatch:
+		desc = "present"
+		if !s.PresentMatch {
+			desc = "absent"
+		}
+	case *routev3.HeaderMatcher_PrefixMatch:
+		desc = "starts with " + s.PrefixMatch
+	case *routev3.HeaderMatcher_SuffixMatch:
+		desc = "ends with " + s.SuffixMatch
+	case *routev3.HeaderMatcher_ContainsMatch:
+		desc = "contains " + s.ContainsMatch
+	case *routev3.HeaderMatcher_StringMatch:
+		desc = describeString(s.StringMatch)
+	default:
+		desc = "present"
+	}
+	if h.GetInvertMatch() {
+		desc = "not " + desc
+	}
+	if h.GetTreatMissingHeaderAsEmpty() {
+		desc += " (absent taken as empty)"
+	}
+	return desc
+}
 
 // stringMatches evaluates an envoy.type.matcher.v3.StringMatcher.
 func stringMatches(m *matcherv3.StringMatcher, v string) bool {
@@ -400,7 +397,7 @@ func stringMatches(m *matcherv3.StringMatcher, v string) bool {
 		a, b := cmp(v, p.Contains)
 		return strings.Contains(a, b)
 	case *matcherv3.StringMatcher_SafeRegex:
-		re, err := regexp.Compile("^(?:" + p.SafeRegex.GetRegex() + ")$")
+		re, err := compile(p.SafeRegex.GetRegex(), true)
 		return err == nil && re.MatchString(v)
 	}
 	return false

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
@@ -46,6 +45,12 @@ type Request struct {
 	// DynamicMetadata is what filters set before routing, by namespace;
 	// nil: not known (a dump does not hold it).
 	DynamicMetadata map[string]any
+	// ActiveRuntime, when set, is router_check_tool's runtime: the one key
+	// enabled ("" for none). A route behind a runtime fraction matches only
+	// if its key is that one and the random value falls within the fraction
+	// (a fraction of 0 counting as 1, as the tool does). Unset: Envoy's own
+	// runtime without overrides, the fraction's default value.
+	ActiveRuntime *string
 }
 
 // HTTP tells whether the request speaks HTTP.
@@ -140,25 +145,6 @@ type Cluster struct {
 	SNI             string `json:"sni,omitempty"`
 	CircuitBreakers string `json:"circuit_breakers,omitempty"`
 	DestinationRule string `json:"destination_rule,omitempty"`
-}
-
-// MatchRoute picks the virtual host and route of a route configuration for
-// a request, as Envoy's router does, with the hop recording why. vh or r is
-// nil when none matches.
-func MatchRoute(rc *xds.RouteConfig, req Request) (vh *xds.VirtualHost, r *xds.Route, hop *Hop) {
-	t := &tracer{req: req, hop: &Hop{Notes: []string{}, Rejected: []Rejection{}, Steps: []Step{}}}
-	vh = t.virtualHost(rc, jsonscan.Value{})
-	if vh != nil {
-		t.hop.VirtualHost = vh.Name
-		if t.tlsRedirect(vh) {
-			return vh, nil, t.hop
-		}
-		r = t.route(vh)
-		if r != nil {
-			t.hop.Route = r.Name
-		}
-	}
-	return vh, r, t.hop
 }
 
 // Trace follows req through cfg.

@@ -20,7 +20,10 @@ type RouteConfig struct {
 	VirtualHosts []*VirtualHost
 	// InlineIn names the listener an inline route configuration belongs to.
 	InlineIn string
-	Entry    envoyadmin.Entry
+	// Entry is the dump entry holding the configuration: for an inline one,
+	// its listener's. Raw is the configuration's own JSON.
+	Entry envoyadmin.Entry
+	Raw   jsonscan.Value
 }
 
 // VirtualHost is a virtual host: the domains it serves and its ordered routes.
@@ -90,7 +93,7 @@ func decodeRouteConfigEntry(e envoyadmin.Entry, o *Opaque) *RouteConfig {
 
 func decodeRouteConfigResource(r jsonscan.Value, o *Opaque) *RouteConfig {
 	f := r.Pick("name", "virtual_hosts")
-	rc := &RouteConfig{Name: f[0].Str()}
+	rc := &RouteConfig{Name: f[0].Str(), Raw: r}
 	_ = f[1].Items(func(_ int, vh jsonscan.Value) bool {
 		rc.VirtualHosts = append(rc.VirtualHosts, decodeVirtualHost(vh, o))
 		return true

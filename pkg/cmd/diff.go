@@ -20,6 +20,7 @@ type DiffOptions struct {
 	Pod            string
 	Kinds          []string
 	AllFields      bool
+	Static         bool
 	Output         string
 	AdminPort      int
 	IstioNamespace string
@@ -44,8 +45,12 @@ func NewDiffCmd(deps Deps) *cobra.Command {
 secrets (by their certificates' facts, never keys). Resources are matched by name; lists whose
 order Envoy ignores (filter chains, virtual hosts, domains, endpoints) are compared as sets and
 lists whose order matters (routes, filters) in order. Each resource is reported added, removed or
-changed, with the field paths that changed. Versions and update times, which differ between any
-two fetches, are ignored unless --all-fields.
+changed, with the field paths that changed. Every field is compared, in types this build does
+not link too (Envoy v2 types, named by their v3 successors, and Istio's own filters); a message
+held as raw bytes on one side and as fields on the other is reported as not comparable, never
+as a match. Versions and update times, which differ between any two fetches, are ignored unless
+--all-fields. Against istiod's view (diff POD, or a file of istiod's /debug/config_dump) only
+what istiod sends is compared, as istioctl does: --static adds static resources and the bootstrap.
 
   diff POD              what istiod intends for the pod (its /debug/config_dump) against what the
                         pod's Envoy holds: the first question when a change does not take effect
@@ -79,8 +84,9 @@ Exit status 1 when they differ.`,
 	}
 	cmd.Flags().StringArrayVarP(&o.Files, "filename", "f", nil, "a saved dump or snapshot to compare (twice for two files)")
 	cmd.Flags().StringVar(&o.Pod, "pod", "", "in a file holding several proxies, the one to compare")
-	cmd.Flags().StringSliceVar(&o.Kinds, "kind", nil, "only these kinds: listeners, routes, clusters, endpoints, secrets")
+	cmd.Flags().StringSliceVar(&o.Kinds, "kind", nil, "only these kinds: listeners, routes, clusters, endpoints, secrets, bootstrap")
 	cmd.Flags().BoolVar(&o.AllFields, "all-fields", false, "compare versions and update times too")
+	cmd.Flags().BoolVar(&o.Static, "static", false, "against istiod's view, compare the proxy's static resources and bootstrap too (istiod sends only dynamic ones)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table or json (the list of changes)")
 	cmd.Flags().IntVar(&o.AdminPort, "admin-port", 0, "Envoy admin port of the pods, for Envoys other than Istio's sidecar")
 	cmd.Flags().StringVar(&o.IstioNamespace, "istio-namespace", o.IstioNamespace, "the namespace of istiod, for diff POD")
@@ -160,7 +166,12 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		defer o.sides[i].source.Close()
 		dumps[i] = d
 	}
-	res := diff.Compare(dumps[0], dumps[1], diff.Options{Kinds: o.Kinds, AllFields: o.AllFields})
+	_, fromIstiod := o.sides[0].source.(*istiodSource)
+	intent := fromIstiod || diff.FromIstiod(dumps[0])
+	if intent && !o.Static {
+		fmt.Fprintf(o.deps.ErrOut, "note: %s is istiod's view: only what istiod sends (dynamic resources) is compared; --static compares static resources and the bootstrap too\n", o.sides[0].label)
+	}
+	res := diff.Compare(dumps[0], dumps[1], diff.Options{Kinds: o.Kinds, AllFields: o.AllFields, LeftIsIntent: intent, Static: o.Static})
 	if o.Output == outJSON {
 		if err := writeStructured(o.deps.Out, map[string]any{"left": o.sides[0].label, "right": o.sides[1].label, "changes": res.Changes,
 			"compared": res.Compared, "one_sided": res.OneSided}, false); err != nil {

@@ -30,10 +30,11 @@ var Kinds = map[string]envoyadmin.Kind{
 	"clusters":  envoyadmin.KindCluster,
 	"endpoints": envoyadmin.KindEndpoints,
 	"secrets":   envoyadmin.KindSecret,
+	"bootstrap": envoyadmin.KindBootstrap,
 }
 
 // KindOrder is the order kinds are reported in.
-var KindOrder = []string{"clusters", "listeners", "routes", "endpoints", "secrets"}
+var KindOrder = []string{"clusters", "listeners", "routes", "endpoints", "secrets", "bootstrap"}
 
 // Change is one resource that differs.
 type Change struct {
@@ -51,6 +52,13 @@ type Options struct {
 	// AllFields compares the bookkeeping that always differs between two
 	// proxies or two fetches too: versions, update times.
 	AllFields bool
+	// LeftIsIntent says the left side is istiod's view of the proxy (what
+	// it sends): only what istiod sends is compared, the dynamic resources,
+	// as istioctl does; static resources and the bootstrap come from the
+	// proxy's own bootstrap and are compared only with Static.
+	LeftIsIntent bool
+	// Static compares static resources and the bootstrap too.
+	Static bool
 }
 
 // Result is the comparison of two dumps.
@@ -63,6 +71,23 @@ type Result struct {
 	OneSided map[string]string `json:"one_sided,omitempty"`
 }
 
+// FromIstiod tells whether a dump looks like istiod's view of a proxy
+// (its /debug/config_dump): no bootstrap and no static resources, only what
+// istiod sends.
+func FromIstiod(d *envoyadmin.Dump) bool {
+	if d.Has(envoyadmin.KindBootstrap) {
+		return false
+	}
+	for _, k := range []envoyadmin.Kind{envoyadmin.KindListener, envoyadmin.KindCluster, envoyadmin.KindRouteConfig, envoyadmin.KindSecret} {
+		for _, e := range d.Entries(k) {
+			if e.State == envoyadmin.StateStatic {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Equal tells whether nothing differs.
 func (r *Result) Equal() bool { return len(r.Changes) == 0 }
 
@@ -73,6 +98,9 @@ func Compare(left, right *envoyadmin.Dump, opts Options) *Result {
 	kinds := opts.Kinds
 	if len(kinds) == 0 {
 		for _, k := range KindOrder {
+			if k == "bootstrap" && !opts.Static {
+				continue
+			}
 			l, r := left.Has(Kinds[k]), right.Has(Kinds[k])
 			switch {
 			case l && r:
@@ -129,6 +157,9 @@ func resources(d *envoyadmin.Dump, k envoyadmin.Kind, opts Options) map[string]a
 		if e.State == envoyadmin.StateWarming || e.State == envoyadmin.StateError || e.State == envoyadmin.StateDraining {
 			continue
 		}
+		if e.State == envoyadmin.StateStatic && opts.LeftIsIntent && !opts.Static && k != envoyadmin.KindBootstrap {
+			continue
+		}
 		r := e.Resource
 		if !r.Exists() {
 			continue
@@ -136,6 +167,9 @@ func resources(d *envoyadmin.Dump, k envoyadmin.Kind, opts Options) map[string]a
 		name := e.Name
 		if name == "" {
 			name = nameOf(r, k)
+		}
+		if k == envoyadmin.KindBootstrap {
+			name = "bootstrap"
 		}
 		v := normalize(decode(r), opts.AllFields)
 		if opts.AllFields {
@@ -164,28 +198,26 @@ func decode(v jsonscan.Value) any {
 }
 
 // normalize writes keys in snake_case (camelCase dumps: egctl, istiod's
-// protojson), expands Any values written raw ({type_url, value} with the
-// message's bytes, as istiod's debug dump does for some) into fields, and
-// drops the bookkeeping fields unless all is set.
+// protojson), names Envoy v2 types by their v3 names, expands Any values
+// written raw ({type_url, value} with the message's bytes, as istiod's
+// debug dump does for some) into fields, and drops the bookkeeping fields
+// unless all is set. Every field is kept: a type this binary does not link
+// (Istio's own filters, Envoy v2 types) is compared by its JSON like any
+// other, and one it cannot decode from raw bytes by those bytes.
 func normalize(v any, all bool) any {
 	switch x := v.(type) {
 	case map[string]any:
 		if expanded, ok := expandRawAny(x); ok {
 			return normalize(expanded, all)
 		}
-		// A type outside what this tool links (Istio's own filters) is
-		// compared by its type only: one side may hold its fields and the
-		// other not, as the loader keeps such types opaque.
-		if url, ok := x["@type"].(string); ok {
-			if _, err := protoregistry.GlobalTypes.FindMessageByURL(url); err != nil && !structLike(url) {
-				return map[string]any{"@type": url}
-			}
-		}
 		out := make(map[string]any, len(x))
 		for k, val := range x {
 			k = snake(k)
 			if !all && ignored[k] {
 				continue
+			}
+			if s, ok := val.(string); ok && (k == "@type" || k == "type_url") {
+				val = V3TypeURL(s)
 			}
 			out[k] = normalize(val, all)
 		}
@@ -198,6 +230,57 @@ func normalize(v any, all bool) any {
 		return out
 	}
 	return v
+}
+
+// v2Packages are Envoy's v2 proto packages with their v3 successors
+// (longest first), after Envoy's own v2 to v3 migration.
+var v2Packages = [][2]string{
+	{"envoy.api.v2.auth.", "envoy.extensions.transport_sockets.tls.v3."},
+	{"envoy.api.v2.core.", "envoy.config.core.v3."},
+	{"envoy.api.v2.route.", "envoy.config.route.v3."},
+	{"envoy.api.v2.listener.", "envoy.config.listener.v3."},
+	{"envoy.api.v2.cluster.", "envoy.config.cluster.v3."},
+	{"envoy.api.v2.endpoint.", "envoy.config.endpoint.v3."},
+	{"envoy.config.filter.accesslog.v2.", "envoy.config.accesslog.v3."},
+	{"envoy.config.accesslog.v2.", "envoy.extensions.access_loggers.file.v3."},
+	{"envoy.admin.v2alpha.", "envoy.admin.v3."},
+	{"envoy.type.matcher.", "envoy.type.matcher.v3."},
+}
+
+// v2Resources are the v2 resource types, renamed whole.
+var v2Resources = map[string]string{
+	"envoy.api.v2.Cluster":                  "envoy.config.cluster.v3.Cluster",
+	"envoy.api.v2.Listener":                 "envoy.config.listener.v3.Listener",
+	"envoy.api.v2.RouteConfiguration":       "envoy.config.route.v3.RouteConfiguration",
+	"envoy.api.v2.ScopedRouteConfiguration": "envoy.config.route.v3.ScopedRouteConfiguration",
+	"envoy.api.v2.ClusterLoadAssignment":    "envoy.config.endpoint.v3.ClusterLoadAssignment",
+	"envoy.api.v2.auth.Secret":              "envoy.extensions.transport_sockets.tls.v3.Secret",
+}
+
+// V3TypeURL names an Envoy v2 type by its v3 successor, so that a v2 dump
+// and a v3 dump of the same config compare by content; other URLs are
+// returned as they are.
+func V3TypeURL(url string) string {
+	prefix, name := "", url
+	if i := strings.LastIndexByte(url, '/'); i >= 0 {
+		prefix, name = url[:i+1], url[i+1:]
+	}
+	if v3, ok := v2Resources[name]; ok {
+		return prefix + v3
+	}
+	// envoy.config.filter.network.http_connection_manager.v2.X
+	// -> envoy.extensions.filters.network.http_connection_manager.v3.X
+	if rest, ok := strings.CutPrefix(name, "envoy.config.filter."); ok {
+		if i := strings.Index(rest, ".v2."); i >= 0 {
+			return prefix + "envoy.extensions.filters." + rest[:i] + ".v3." + rest[i+len(".v2."):]
+		}
+	}
+	for _, p := range v2Packages {
+		if rest, ok := strings.CutPrefix(name, p[0]); ok && !strings.HasPrefix(rest, "v3.") {
+			return prefix + p[1] + rest
+		}
+	}
+	return url
 }
 
 // snake writes a field name in snake_case. Protobuf's JSON names drop the
@@ -242,6 +325,12 @@ func compare(a, b any, path, key string, paths *[]string) {
 		y, ok := b.(map[string]any)
 		if !ok {
 			*paths = append(*paths, pathOr(path))
+			return
+		}
+		_, xRaw := x[rawBytes]
+		_, yRaw := y[rawBytes]
+		if xRaw != yRaw {
+			*paths = append(*paths, fmt.Sprintf("%s (%v: serialized bytes on one side, fields on the other; this build cannot decode the type, so they are not compared)", pathOr(path), x["@type"]))
 			return
 		}
 		compareKeyed(x, y, func(k string) string { return join(path, k) }, func(k string) string { return k }, paths)
@@ -299,39 +388,89 @@ func unionKeys[V any](a, b map[string]V) []string {
 }
 
 // compareSet compares lists whose order does not matter: elements with a
-// name are matched by it; others by their whole value.
+// name are matched by it; others by their whole value, and those left over
+// on both sides are paired, each with the one it differs least from, and
+// compared field by field, so that the path names the field that changed.
 func compareSet(x, y []any, path string, paths *[]string) {
-	named := func(list []any) (map[string]any, []string) {
+	type elem struct {
+		v     any
+		index int
+		canon string
+	}
+	named := func(list []any) (map[string]any, []elem) {
 		m := map[string]any{}
-		var rest []string
-		for _, e := range list {
+		var rest []elem
+		for i, e := range list {
 			if n := elementName(e); n != "" {
 				if _, dup := m[n]; !dup {
 					m[n] = e
 					continue
 				}
 			}
-			rest = append(rest, canonical(e))
+			rest = append(rest, elem{e, i, canonical(e)})
 		}
 		return m, rest
 	}
 	mx, rx := named(x)
 	my, ry := named(y)
 	compareKeyed(mx, my, func(n string) string { return fmt.Sprintf("%s[%s]", path, n) }, func(string) string { return "" }, paths)
+	// Equal values cancel out, as many times as they occur on each side.
 	counts := map[string]int{}
-	for _, c := range rx {
-		counts[c]++
+	for _, e := range ry {
+		counts[e.canon]++
 	}
-	for _, c := range ry {
-		counts[c]--
+	var left []elem
+	for _, e := range rx {
+		if counts[e.canon] > 0 {
+			counts[e.canon]--
+			continue
+		}
+		left = append(left, e)
 	}
-	for _, n := range counts {
-		if n != 0 {
-			*paths = append(*paths, pathOr(path)+"[*]")
-			return
+	var right []elem
+	for _, e := range ry {
+		if counts[e.canon] > 0 {
+			counts[e.canon]--
+			right = append(right, e)
+		}
+	}
+	if len(left) == 0 && len(right) == 0 {
+		return
+	}
+	if len(left)*len(right) > maxPairings || len(left) == 0 || len(right) == 0 {
+		*paths = append(*paths, pathOr(path)+"[*]")
+		return
+	}
+	used := make([]bool, len(right))
+	for _, l := range left {
+		best, bestPaths := -1, []string(nil)
+		for j, r := range right {
+			if used[j] {
+				continue
+			}
+			var ps []string
+			compare(l.v, r.v, fmt.Sprintf("%s[%d]", path, l.index), "", &ps)
+			if best < 0 || len(ps) < len(bestPaths) {
+				best, bestPaths = j, ps
+			}
+		}
+		if best < 0 {
+			*paths = append(*paths, fmt.Sprintf("%s[%d]", path, l.index))
+			continue
+		}
+		used[best] = true
+		*paths = append(*paths, bestPaths...)
+	}
+	for j, r := range right {
+		if !used[j] {
+			*paths = append(*paths, fmt.Sprintf("%s[+%d]", path, r.index))
 		}
 	}
 }
+
+// maxPairings bounds the element comparisons spent pairing unnamed set
+// elements that differ; past it the set is reported as differing whole.
+const maxPairings = 4096
 
 // elementName identifies a list element: its name, or a filter chain's
 // name, or a socket address.
@@ -376,7 +515,10 @@ func pathOr(p string) string {
 }
 
 // expandRawAny turns {"type_url": URL, "value": base64} into the message's
-// JSON with its "@type", when this binary knows the type.
+// JSON with its "@type" when this binary knows the type, and otherwise into
+// {"@type": URL, "@bytes": base64}: compared by its bytes, and different
+// from the same message written out as fields (which cannot be compared
+// with bytes: the difference says so).
 func expandRawAny(m map[string]any) (map[string]any, bool) {
 	url, ok1 := m["type_url"].(string)
 	if !ok1 {
@@ -390,9 +532,11 @@ func expandRawAny(m map[string]any) (map[string]any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: xds.Resolver}.Marshal(&anypb.Any{TypeUrl: url, Value: raw})
+	// The strict registry, not xds.Resolver: a type (or a nested Any) this
+	// build lacks must stay bytes, not become an empty message.
+	b, err := protojson.MarshalOptions{UseProtoNames: true, Resolver: protoregistry.GlobalTypes}.Marshal(&anypb.Any{TypeUrl: url, Value: raw})
 	if err != nil {
-		return nil, false
+		return map[string]any{"@type": url, rawBytes: val}, true
 	}
 	var out map[string]any
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -403,8 +547,5 @@ func expandRawAny(m map[string]any) (map[string]any, bool) {
 	return out, true
 }
 
-// structLike are the types whose JSON is free-form (TypedStruct, Struct):
-// always compared whole.
-func structLike(url string) bool {
-	return strings.HasSuffix(url, ".TypedStruct") || strings.HasSuffix(url, ".Struct")
-}
+// rawBytes keys the serialized bytes of a message this binary cannot decode.
+const rawBytes = "@bytes"

@@ -47,9 +47,23 @@ func (d *doc) validate(i int) (int, error) {
 	for {
 		j := nextStructural(data, i)
 		if j > i {
-			var err error
-			if st, err = gap(data, i, j, st, closers); err != nil {
-				return 0, err
+			// The usual gaps first: ": " after a key, "," and indentation
+			// after a value; anything else is checked in full.
+			k := i
+			switch {
+			case st == wantColon && data[k] == ':':
+				k, st = k+1, wantValue
+			case st == wantCommaOrEnd && data[k] == ',':
+				k, st = k+1, wantItem
+				if closers[len(closers)-1] == '}' {
+					st = wantKey
+				}
+			}
+			if k = skipSpaceTo(data, k, j); k < j {
+				var err error
+				if st, err = gap(data, k, j, st, closers); err != nil {
+					return 0, err
+				}
 			}
 		}
 		if j >= len(data) {
@@ -161,11 +175,20 @@ func gap(data []byte, i, j int, st state, closers []byte) (state, error) {
 // indentation.
 func skipSpaceTo(data []byte, i, j int) int {
 	const spaces = 0x2020202020202020
-	for i+8 <= j && binary.LittleEndian.Uint64(data[i:]) == spaces {
-		i += 8
-	}
-	for i < j && class[data[i]] == clsSpace {
-		i++
+	for i < j {
+		switch data[i] {
+		case ' ':
+			for i+8 <= j && binary.LittleEndian.Uint64(data[i:]) == spaces {
+				i += 8
+			}
+			for i < j && data[i] == ' ' {
+				i++
+			}
+		case '\n', '\t', '\r':
+			i++
+		default:
+			return i
+		}
 	}
 	return i
 }

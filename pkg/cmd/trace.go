@@ -34,6 +34,10 @@ type TraceOptions struct {
 	Random   int64
 	URL      string
 	ToPod    string
+	// ClientCert, ClientIdentity and SourceIP are what the client presents.
+	ClientCert     string
+	ClientIdentity string
+	SourceIP       string
 
 	req trace.Request
 	// color is decided when the output is known.
@@ -104,7 +108,10 @@ Exit status 1 when the request would fail.`,
 	cmd.Flags().StringVarP(&o.Method, "request", "X", "GET", "the HTTP method")
 	cmd.Flags().StringVar(&o.Path, "path", "", "the path, with its query string (default: the URL's, else /)")
 	cmd.Flags().StringVar(&o.ToPod, "to-pod", "", "with --from, the destination pod whose inbound side to trace (default: the first healthy endpoint's pod)")
-	cmd.Flags().Int64Var(&o.Random, "random-value", -1, "the random value Envoy would draw: picks weighted clusters and runtime fractions reproducibly")
+	cmd.Flags().Int64Var(&o.Random, "random-value", -1, "the random value Envoy would draw: picks weighted clusters, runtime fractions and fault percentages reproducibly")
+	cmd.Flags().StringVar(&o.ClientCert, "client-cert", "", "the certificate the client presents in TLS: mesh (Istio's workload identity; the default with --tls mtls), none, or an SDS or file certificate's name")
+	cmd.Flags().StringVar(&o.ClientIdentity, "client-identity", "", "the client certificate's identity (URI SAN), e.g. spiffe://cluster.local/ns/default/sa/sleep: what RBAC principals match")
+	cmd.Flags().StringVar(&o.SourceIP, "source-ip", "", "the client's IP address, for RBAC source and remote IP rules")
 	for flag, words := range map[string][]string{
 		"mode": {trace.Outbound, trace.Inbound, trace.Gateway}, "protocol": {"http", "http2", "grpc", "tcp"},
 		"tls": {"plaintext", "tls", "mtls"}, "output": {"table", "json", "yaml", "dot"},
@@ -213,6 +220,18 @@ func (o *TraceOptions) Complete() error {
 		v := uint64(o.Random)
 		r.Random = &v
 	}
+	switch {
+	case o.ClientCert != "" && r.TLS == "plaintext":
+		return usageError("--client-cert is presented in a TLS handshake: give --tls tls or mtls")
+	case o.ClientIdentity != "" && !strings.Contains(o.ClientIdentity, "://"):
+		return usageError("--client-identity %q is not a URI SAN (spiffe://TRUST-DOMAIN/ns/NAMESPACE/sa/ACCOUNT)", o.ClientIdentity)
+	case o.SourceIP != "":
+		if _, err := netip.ParseAddr(o.SourceIP); err != nil {
+			return usageError("--source-ip %q is not an IP address", o.SourceIP)
+		}
+	}
+	r.ClientCert, r.ClientIdentity, r.SourceIP = o.ClientCert, o.ClientIdentity, o.SourceIP
+	r.Now = o.Now
 	o.req = r
 	if o.ToPod != "" && o.From == "" {
 		return usageError("--to-pod is for a live trace: give --from TARGET")
@@ -316,8 +335,11 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		return err
 	}
 	for _, h := range doc.Hops {
-		if trace.Failed(h.Result) {
+		switch {
+		case trace.Failed(h.Result):
 			return ErrNegative
+		case h.Result == trace.Unknown:
+			return ErrUnknown
 		}
 	}
 	return nil

@@ -96,12 +96,22 @@ func Trace(w io.Writer, doc *TraceDoc, color bool) error {
 		if h.Location != "" {
 			result += " to " + h.Location
 		}
+		if h.Result == trace.Unknown && h.UnknownDependsOn != "" {
+			result += ": depends on " + h.UnknownDependsOn
+		}
 		if color {
 			c := colorRed
-			if !trace.Failed(h.Result) {
+			switch {
+			case h.Result == trace.Unknown:
+				c = "\x1b[33m"
+			case !trace.Failed(h.Result):
 				c = "\x1b[32m"
 			}
 			result = c + result + colorReset
+		}
+		for _, a := range h.Authorization {
+			line := fmt.Sprintf("%s %s: %s", a.Action, a.Decision, a.Reason)
+			fmt.Fprintf(&b, "   %-16s %s (%s)\n", "authorization", line, a.Filter)
 		}
 		fmt.Fprintf(&b, "   %-16s %s\n", "=> result", result)
 		for _, n := range h.Notes {
@@ -142,7 +152,10 @@ func TraceDot(w io.Writer, doc *TraceDoc) error {
 		}
 		id := fmt.Sprintf("h%d_result", i)
 		color := "darkgreen"
-		if trace.Failed(h.Result) {
+		switch {
+		case h.Result == trace.Unknown:
+			color = "orange"
+		case trace.Failed(h.Result):
 			color = "red"
 		}
 		label := h.Result

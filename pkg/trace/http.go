@@ -13,7 +13,9 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
-// http follows the request through the chain's HTTP connection manager.
+// http follows the request through the chain's HTTP connection manager:
+// the route the router picks, the HTTP filters before the router (which
+// may end the request first), then the router's action.
 func (t *tracer) http(fc *xds.FilterChain) {
 	d := fc.Destination
 	var rc *xds.RouteConfig
@@ -30,18 +32,25 @@ func (t *tracer) http(fc *xds.FilterChain) {
 		}
 		if rc == nil {
 			t.note("route configuration %q (RDS) is not in the proxy's config: Envoy answers 404 until it arrives", d.RouteConfig)
-			t.fail(NoRoute, "NR", 404)
-			return
+		} else {
+			t.step("route_config", rc.Name, "the HTTP connection manager takes its routes from RDS %q", rc.Name)
 		}
-		t.step("route_config", rc.Name, "the HTTP connection manager takes its routes from RDS %q", rc.Name)
 	default:
 		t.note("the HTTP connection manager uses scoped routes or no route source: not followed further")
-		t.fail(NoRoute, "NR", 404)
+	}
+	var rt Routing
+	if rc != nil {
+		rt = t.routing(rc, d.HCM)
+	}
+	if !t.httpFilters(d, rc, rt) {
 		return
 	}
-	rt := t.routing(rc, d.HCM)
-	if rt.VirtualHost == nil {
+	switch {
+	case rt.VirtualHost == nil && rc != nil:
 		t.fail(NoVirtualHost, "NR", 404)
+		return
+	case rt.VirtualHost == nil:
+		t.fail(NoRoute, "NR", 404)
 		return
 	}
 	t.hop.VirtualHost = rt.VirtualHost.Name

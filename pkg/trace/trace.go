@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
@@ -45,6 +46,17 @@ type Request struct {
 	// DynamicMetadata is what filters set before routing, by namespace;
 	// nil: not known (a dump does not hold it).
 	DynamicMetadata map[string]any
+	// ClientCert is the certificate the client presents in TLS: "mesh"
+	// (Istio's workload identity), "none", or an SDS or file certificate's
+	// name; "" means the mesh identity with mTLS and none otherwise.
+	ClientCert string
+	// ClientIdentity is the client certificate's URI SAN
+	// (spiffe://TRUST-DOMAIN/ns/NS/sa/SA); "" when not known.
+	ClientIdentity string
+	// SourceIP is the client's address; "" when not known.
+	SourceIP string
+	// Now is the clock for JWT expiry; nil: the time now.
+	Now func() time.Time
 	// ActiveRuntime, when set, is router_check_tool's runtime: the one key
 	// enabled ("" for none). A route behind a runtime fraction matches only
 	// if its key is that one and the random value falls within the fraction
@@ -72,14 +84,18 @@ const (
 	NoCluster         = "no_cluster"
 	NoHealthyUpstream = "no_healthy_upstream"
 	TLSError          = "tls_error"
+	Denied            = "denied"  // 403 by an RBAC filter (flag RBAC), or 401 by jwt_authn
+	Fault             = "fault"   // aborted by fault injection (flag FI)
+	Unknown           = "unknown" // a stage the answer depends on was not evaluated
 	ProtocolError     = "protocol_error"
 	ConfigError       = "config_error"
 )
 
-// Failed tells whether a result means the request fails.
+// Failed tells whether a result means the request fails (an unknown
+// result is neither a success nor a failure).
 func Failed(result string) bool {
 	switch result {
-	case Forwarded, Passthrough, DirectResponse, Redirect:
+	case Forwarded, Passthrough, DirectResponse, Redirect, Unknown:
 		return false
 	}
 	return true
@@ -87,24 +103,29 @@ func Failed(result string) bool {
 
 // Hop is what one proxy does with the request.
 type Hop struct {
-	Proxy       string      `json:"proxy"`
-	Direction   string      `json:"direction"`
-	Listener    string      `json:"listener"`
-	FilterChain string      `json:"filter_chain"`
-	RouteConfig string      `json:"route_config"`
-	VirtualHost string      `json:"virtual_host"`
-	Route       string      `json:"route"`
-	Cluster     string      `json:"cluster"`
-	Endpoints   []Endpoint  `json:"endpoints"`
-	Result      string      `json:"result"`
-	Flag        string      `json:"response_flag"`
-	Status      uint32      `json:"status,omitempty"` // the HTTP status Envoy answers with, when it answers itself
-	Location    string      `json:"location,omitempty"`
-	Weighted    []Weighted  `json:"weighted_clusters,omitempty"`
-	ClusterInfo *Cluster    `json:"cluster_info,omitempty"`
-	Rewrites    []string    `json:"rewrites,omitempty"`
-	Notes       []string    `json:"notes"`
-	Rejected    []Rejection `json:"rejected"`
+	Proxy       string     `json:"proxy"`
+	Direction   string     `json:"direction"`
+	Listener    string     `json:"listener"`
+	FilterChain string     `json:"filter_chain"`
+	RouteConfig string     `json:"route_config"`
+	VirtualHost string     `json:"virtual_host"`
+	Route       string     `json:"route"`
+	Cluster     string     `json:"cluster"`
+	Endpoints   []Endpoint `json:"endpoints"`
+	Result      string     `json:"result"`
+	Flag        string     `json:"response_flag"`
+	Status      uint32     `json:"status,omitempty"` // the HTTP status Envoy answers with, when it answers itself
+	Location    string     `json:"location,omitempty"`
+	Weighted    []Weighted `json:"weighted_clusters,omitempty"`
+	ClusterInfo *Cluster   `json:"cluster_info,omitempty"`
+	Rewrites    []string   `json:"rewrites,omitempty"`
+	// Authorization are the RBAC decisions on the way, in order.
+	Authorization []Authz `json:"authorization,omitempty"`
+	// UnknownDependsOn says, for a result "unknown", what the outcome
+	// depends on that was not evaluated.
+	UnknownDependsOn string      `json:"unknown_depends_on,omitempty"`
+	Notes            []string    `json:"notes"`
+	Rejected         []Rejection `json:"rejected"`
 	// Steps say, in order, what was chosen and why.
 	Steps []Step `json:"steps"`
 }
@@ -120,6 +141,17 @@ type Step struct {
 // Rejection is a candidate that did not match, and why: the same fields
 // as a Step.
 type Rejection = Step
+
+// Authz is one RBAC filter's decision: its action (ALLOW, DENY, LOG), the
+// policy that decided (Istio's ns[NS]-policy[NAME]-rule[N]), allow, deny
+// or unknown, and why.
+type Authz struct {
+	Filter   string `json:"filter"`
+	Action   string `json:"action"`
+	Policy   string `json:"policy,omitempty"`
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+}
 
 // Endpoint is an upstream host of the chosen cluster.
 type Endpoint struct {
@@ -150,6 +182,13 @@ type Cluster struct {
 // Trace follows req through cfg.
 func Trace(cfg *xds.Config, req Request) *Hop {
 	t := &tracer{cfg: cfg, req: req, hop: &Hop{Direction: req.Mode, Notes: []string{}, Rejected: []Rejection{}, Steps: []Step{}, Endpoints: []Endpoint{}}}
+	t.clientCert = req.ClientCert
+	if t.clientCert == "" {
+		t.clientCert = "none"
+		if req.TLS == "mtls" {
+			t.clientCert = "mesh"
+		}
+	}
 	t.run()
 	return t.hop
 }
@@ -162,6 +201,8 @@ type tracer struct {
 	transport string   // tls or raw_buffer
 	alpn      []string // after tls_inspector / http_inspector
 	sni       string
+	// clientCert is what the client presents: "mesh", "none" or a name.
+	clientCert string
 }
 
 func (t *tracer) step(stage, name, format string, args ...any) {
@@ -183,7 +224,8 @@ func (t *tracer) fail(result, flag string, status uint32) {
 func (t *tracer) run() {
 	l := t.listener()
 	if l == nil {
-		t.fail(NoListener, "NR", 0)
+		// The connection is refused: no request, no access log, no flag.
+		t.fail(NoListener, "", 0)
 		return
 	}
 	t.hop.Listener = l.Name
@@ -195,6 +237,9 @@ func (t *tracer) run() {
 	}
 	t.hop.FilterChain = fc.Name
 	if !t.transportOK(fc) {
+		return
+	}
+	if !t.networkRBAC(fc) {
 		return
 	}
 	switch fc.Destination.Kind {
@@ -320,6 +365,10 @@ func listenerPorts(ls []*xds.Listener) string {
 func (t *tracer) transportOK(fc *xds.FilterChain) bool {
 	tlsChain := fc.TLS != nil
 	switch {
+	case tlsChain && t.req.TLS != "plaintext" && fc.TLS.RequireClientCert && t.clientCert == "none":
+		t.note("the chain %s requires a client certificate (require_client_certificate) and the client presents none: the TLS handshake fails", dash(fc.Name))
+		t.fail(TLSError, "", 0)
+		return false
 	case tlsChain && t.req.TLS == "plaintext":
 		t.note("the chain %s terminates TLS (certificates %s) and the connection is plaintext: the handshake fails", dash(fc.Name), strings.Join(fc.TLS.Certificates, ","))
 		t.fail(TLSError, "", 0)

@@ -125,7 +125,7 @@ func TestEnvoyMatching(t *testing.T) {
 		{"an address in the blackhole range", with(httpReq("", ""), func(r *Request) { r.Address, r.Port, r.Protocol = "10.99.1.1", 5432, "tcp" }),
 			want{chain: "virtualOutbound-blackhole", cluster: "BlackHoleCluster", result: Blackhole, flag: "UH"}},
 		{"a gateway has no virtual listener", with(httpReq("", ""), func(r *Request) { r.Mode, r.Port = Gateway, 7777 }),
-			want{result: NoListener, flag: "NR"}},
+			want{result: NoListener, flag: ""}},
 		// Filter chains.
 		{"SNI: the exact name beats the wildcard", with(httpReq("", ""), func(r *Request) { r.TLS, r.SNI, r.Protocol = "tls", "api.example.com", "tcp" }),
 			want{chain: "tls-exact", cluster: "outbound|80||api"}},

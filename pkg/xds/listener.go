@@ -45,6 +45,9 @@ type FilterChain struct {
 	Filters     []Filter
 	Destination Destination
 	TLS         *DownstreamTLS
+	// Raw is the chain's JSON, read further by those who need it (the
+	// network filters' configs, for trace).
+	Raw jsonscan.Value
 }
 
 // Filter is a network filter: its name and the type of its config.
@@ -242,7 +245,7 @@ func joinHostPort(addr string, port uint32) string {
 
 func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain {
 	f := v.Pick("name", "filter_chain_match", "filters", "transport_socket", "tls_context")
-	fc := &FilterChain{Name: f[0].Str(), Default: isDefault, Match: &listenerv3.FilterChainMatch{}}
+	fc := &FilterChain{Name: f[0].Str(), Default: isDefault, Match: &listenerv3.FilterChainMatch{}, Raw: v}
 	if m := f[1]; m.Exists() {
 		if err := decodeInto(m, fc.Match); err != nil {
 			fc.MatchError = err.Error()

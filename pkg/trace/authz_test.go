@@ -1,0 +1,236 @@
+package trace
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// proxyWithFilters is a gateway listener on port 80 whose connection
+// manager runs the given HTTP filters (JSON, as Envoy dumps them) before
+// the router, with one route to cluster "backend".
+func proxyWithFilters(t *testing.T, tls bool, filters ...string) *xds.Config {
+	t.Helper()
+	transport := ""
+	if tls {
+		transport = `,"transport_socket":{"name":"envoy.transport_sockets.tls","typed_config":{
+			"@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+			"require_client_certificate":true,
+			"common_tls_context":{"tls_certificate_sds_secret_configs":[{"name":"default"}],
+			"combined_validation_context":{"default_validation_context":{},"validation_context_sds_secret_config":{"name":"ROOTCA"}}}}}`
+	}
+	dump := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","static_listeners":[{"listener":{
+		"name":"inbound","address":{"socket_address":{"address":"0.0.0.0","port_value":80}},"filter_chains":[{"filters":[{
+		"name":"envoy.filters.network.http_connection_manager","typed_config":{
+		"@type":"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+		"stat_prefix":"inbound","route_config":{"name":"r","virtual_hosts":[{"name":"vh","domains":["*"],"routes":[
+		{"match":{"prefix":"/"},"route":{"cluster":"backend"}}]}]},
+		"http_filters":[` + strings.Join(append(filters, `{"name":"envoy.filters.http.router","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}`), ",") + `]}}]` + transport + `}]}}]},
+		{"@type":"type.googleapis.com/envoy.admin.v3.ClustersConfigDump","static_clusters":[{"cluster":{"name":"backend","type":"STATIC","load_assignment":{"cluster_name":"backend","endpoints":[{"lb_endpoints":[{"endpoint":{"address":{"socket_address":{"address":"10.0.0.9","port_value":8080}}}}]}]}}}]}]}`
+	dumps, err := envoyadmin.Load([]byte(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return xds.New(dumps[0])
+}
+
+// istioFilter reads one of Istio's generated filters (testdata, YAML with
+// typedConfig) as the JSON an Envoy dump holds.
+func istioFilter(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata/istio-authz", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(js)
+}
+
+func jwtOf(t *testing.T, claims map[string]any) string {
+	b, _ := json.Marshal(claims)
+	return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString(b) + ".c2ln"
+}
+
+// TestAuthorizationOracle: requests against the RBAC filters istiod
+// generates for Istio's own builder tests, decided as Istio documents
+// those policies (sources in testdata/istio-authz/README.md).
+func TestAuthorizationOracle(t *testing.T) {
+	denyAllow := proxyWithFilters(t, true, istioFilter(t, "deny-and-allow-out1.yaml"), istioFilter(t, "deny-and-allow-out2.yaml"))
+	plainDenyAllow := proxyWithFilters(t, false, istioFilter(t, "deny-and-allow-out1.yaml"), istioFilter(t, "deny-and-allow-out2.yaml"))
+	paths := proxyWithFilters(t, false, istioFilter(t, "allow-path-out.yaml"))
+	for _, tc := range []struct {
+		name     string
+		cfg      *xds.Config
+		tls      string
+		identity string
+		path     string
+		result   string
+		status   uint32
+		policy   string
+	}{
+		{"DENY policy matches its principal", denyAllow, "mtls", "spiffe://deny", "/", Denied, 403, "ns[foo]-policy[httpbin-deny]-rule[0]"},
+		{"ALLOW policy matches its principal", denyAllow, "mtls", "spiffe://allow", "/", Forwarded, 0, "ns[foo]-policy[httpbin-allow]-rule[0]"},
+		{"no ALLOW policy matches another principal", denyAllow, "mtls", "spiffe://other", "/", Denied, 403, ""},
+		{"a plaintext request has no principal: not allowed", plainDenyAllow, "plaintext", "", "/", Denied, 403, ""},
+		{"an unknown principal leaves the answer unknown", denyAllow, "mtls", "", "/", Unknown, 0, ""},
+		{"notPaths * excludes /exact too", paths, "plaintext", "", "/exact", Denied, 403, ""},
+		{"notPaths * excludes every path", paths, "plaintext", "", "/prefix/x", Denied, 403, ""},
+	} {
+		req := Request{Mode: Gateway, Port: 80, Protocol: "http", TLS: tc.tls, Host: "httpbin.foo", Method: "GET", Path: tc.path,
+			ClientIdentity: tc.identity, Headers: map[string][]string{}}
+		if tc.tls != "plaintext" {
+			req.SNI = "httpbin.foo"
+		}
+		hop := Trace(tc.cfg, req)
+		if hop.Result != tc.result || hop.Status != tc.status {
+			t.Errorf("%s: %s (%d), want %s (%d)\n  notes %v\n  authz %+v", tc.name, hop.Result, hop.Status, tc.result, tc.status, hop.Notes, hop.Authorization)
+			continue
+		}
+		if tc.policy != "" {
+			found := false
+			for _, a := range hop.Authorization {
+				found = found || a.Policy == tc.policy
+			}
+			if !found {
+				t.Errorf("%s: the decision does not name %s: %+v", tc.name, tc.policy, hop.Authorization)
+			}
+		}
+		if tc.result == Denied && hop.Flag != "RBAC" {
+			t.Errorf("%s: flag %q, want RBAC", tc.name, hop.Flag)
+		}
+	}
+}
+
+// Istio's RequestAuthentication and a requestPrincipals ALLOW policy, in
+// the form istiod writes them: jwt_authn requiring a valid token or none
+// (requires_any provider | allow_missing), then RBAC on istio_authn's
+// request.auth.principal. Istio documents: no token passes authentication
+// but is denied by the policy (403); an invalid token is 401.
+const istioJWT = `{"name":"envoy.filters.http.jwt_authn","typed_config":{
+	"@type":"type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+	"providers":{"origins-0":{"issuer":"testing@secure.istio.io","local_jwks":{"inline_string":"{}"},"forward":true,"payload_in_metadata":"testing@secure.istio.io"}},
+	"rules":[{"match":{"prefix":"/"},"requires":{"requires_any":{"requirements":[{"provider_name":"origins-0"},{"allow_missing":{}}]}}}],
+	"bypass_cors_preflight":true}}`
+
+const requestPrincipalsPolicy = `{"name":"envoy.filters.http.rbac","typed_config":{
+	"@type":"type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+	"rules":{"policies":{"ns[foo]-policy[require-jwt]-rule[0]":{"permissions":[{"and_rules":{"rules":[{"any":true}]}}],
+	"principals":[{"and_ids":{"ids":[{"or_ids":{"ids":[{"metadata":{"filter":"istio_authn","path":[{"key":"request.auth.principal"}],
+	"value":{"string_match":{"safe_regex":{"regex":".+"}}}}}]}}]}}]}}}}}`
+
+func TestJWTAndRequestPrincipals(t *testing.T) {
+	cfg := proxyWithFilters(t, false, istioJWT, requestPrincipalsPolicy)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	good := jwtOf(t, map[string]any{"iss": "testing@secure.istio.io", "sub": "jane", "exp": float64(now.Add(time.Hour).Unix())})
+	expired := jwtOf(t, map[string]any{"iss": "testing@secure.istio.io", "sub": "jane", "exp": float64(now.Add(-time.Hour).Unix())})
+	otherIssuer := jwtOf(t, map[string]any{"iss": "someone@else", "sub": "jane"})
+	for _, tc := range []struct {
+		name, auth string
+		result     string
+		status     uint32
+	}{
+		{"a valid token", "Bearer " + good, Forwarded, 0},
+		{"no token: authenticated, then denied by the policy", "", Denied, 403},
+		{"an expired token is 401", "Bearer " + expired, Denied, 401},
+		{"a token of another issuer is 401", "Bearer " + otherIssuer, Denied, 401},
+		{"not a JWT is 401", "Bearer not-a-jwt", Denied, 401},
+	} {
+		req := Request{Mode: Gateway, Port: 80, Protocol: "http", TLS: "plaintext", Host: "httpbin.foo", Method: "GET", Path: "/",
+			Headers: map[string][]string{}, Now: func() time.Time { return now }}
+		if tc.auth != "" {
+			req.Headers["authorization"] = []string{tc.auth}
+		}
+		hop := Trace(cfg, req)
+		if hop.Result != tc.result || hop.Status != tc.status {
+			t.Errorf("%s: %s (%d), want %s (%d)\n  notes %v\n  steps %v", tc.name, hop.Result, hop.Status, tc.result, tc.status, hop.Notes, hop.Steps)
+		}
+	}
+}
+
+// TestFiltersTraceCannotEvaluate: an ext_authz, Wasm or Lua filter before
+// the router makes the outcome unknown, never forwarded.
+func TestFiltersTraceCannotEvaluate(t *testing.T) {
+	for _, f := range []string{
+		`{"name":"envoy.filters.http.ext_authz","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"}}`,
+		`{"name":"envoy.filters.http.lua","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"}}`,
+		`{"name":"my-plugin","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm","config":{"root_id":"auth"}}}`,
+		`{"name":"ecds-filter","config_discovery":{"config_source":{"ads":{}},"type_urls":["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"]}}`,
+	} {
+		hop := Trace(proxyWithFilters(t, false, f), Request{Mode: Gateway, Port: 80, Protocol: "http", TLS: "plaintext", Host: "x", Method: "GET", Path: "/"})
+		if hop.Result != Unknown || hop.UnknownDependsOn == "" {
+			t.Errorf("%s: %s (depends on %q), want unknown", f, hop.Result, hop.UnknownDependsOn)
+		}
+	}
+	// Istio's stats filters only observe.
+	hop := Trace(proxyWithFilters(t, false, `{"name":"istio.stats","typed_config":{"@type":"type.googleapis.com/stats.PluginConfig"}}`),
+		Request{Mode: Gateway, Port: 80, Protocol: "http", TLS: "plaintext", Host: "x", Method: "GET", Path: "/"})
+	if hop.Result != Forwarded {
+		t.Errorf("istio.stats: %s, want forwarded", hop.Result)
+	}
+}
+
+// TestFaultInjection: an abort of all requests is a fault with its status;
+// of a share, it is decided by --random-value, else unknown.
+func TestFaultInjection(t *testing.T) {
+	fault := func(pct int) string {
+		return `{"name":"envoy.filters.http.fault","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
+			"abort":{"http_status":503,"percentage":{"numerator":` + strconv.Itoa(pct) + `,"denominator":"HUNDRED"}}}}`
+	}
+	req := func(random *uint64) Request {
+		return Request{Mode: Gateway, Port: 80, Protocol: "http", TLS: "plaintext", Host: "x", Method: "GET", Path: "/", Random: random}
+	}
+	low, high := uint64(5), uint64(95)
+	for _, tc := range []struct {
+		pct    int
+		random *uint64
+		result string
+	}{
+		{0, nil, Forwarded}, {50, nil, Unknown}, {50, &low, Fault}, {50, &high, Forwarded},
+	} {
+		hop := Trace(proxyWithFilters(t, false, fault(tc.pct)), req(tc.random))
+		if hop.Result != tc.result {
+			t.Errorf("abort %d%%: %s, want %s (%v)", tc.pct, hop.Result, tc.result, hop.Notes)
+		}
+		if tc.result == Fault && (hop.Status != 503 || hop.Flag != "FI") {
+			t.Errorf("abort: %d %s, want 503 FI", hop.Status, hop.Flag)
+		}
+	}
+	all := `{"name":"envoy.filters.http.fault","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault","abort":{"http_status":418,"percentage":{"numerator":100}}}}`
+	if hop := Trace(proxyWithFilters(t, false, all), req(nil)); hop.Result != Fault || hop.Status != 418 {
+		t.Errorf("abort 100%%: %s %d", hop.Result, hop.Status)
+	}
+}
+
+// TestClientCertificateRequired: a chain that requires a client
+// certificate fails the handshake for a client that presents none.
+func TestClientCertificateRequired(t *testing.T) {
+	cfg := proxyWithFilters(t, true)
+	base := Request{Mode: Gateway, Port: 80, Protocol: "http", Host: "x", SNI: "x", Method: "GET", Path: "/"}
+	for _, tc := range []struct {
+		tls, cert, result string
+	}{
+		{"tls", "", TLSError},
+		{"mtls", "none", TLSError},
+		{"mtls", "", Forwarded},
+		{"mtls", "mesh", Forwarded},
+	} {
+		r := base
+		r.TLS, r.ClientCert = tc.tls, tc.cert
+		if hop := Trace(cfg, r); hop.Result != tc.result {
+			t.Errorf("--tls %s --client-cert %q: %s, want %s (%v)", tc.tls, tc.cert, hop.Result, tc.result, hop.Notes)
+		}
+	}
+}

@@ -214,7 +214,10 @@ func (o *TraceOptions) Complete() error {
 		r.ALPN = defaultALPN(r.Protocol, r.TLS)
 	}
 	if r.TLS != "plaintext" && r.SNI == "" {
-		r.SNI = stripHostPort(r.Host)
+		// A client sends no server name for an IP address (RFC 6066).
+		if _, err := netip.ParseAddr(stripHostPort(r.Host)); err != nil {
+			r.SNI = stripHostPort(r.Host)
+		}
 	}
 	if o.Random >= 0 {
 		v := uint64(o.Random)
@@ -319,8 +322,10 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	if o.req.Mode == trace.Outbound && isRouter(cfg) && o.Mode == "" {
 		o.req.Mode, doc.Request.Mode = trace.Gateway, trace.Gateway
 	}
-	if o.req.Address == "" && o.req.Mode != trace.Gateway {
-		fmt.Fprintln(o.ErrOut, "note: no destination address (--address, or --from to look the Service up): listeners bound to a Service's IP cannot be matched")
+	if o.req.Address == "" && o.req.Mode == trace.Outbound {
+		if err := o.inferDestination(cfg, doc); err != nil {
+			return err
+		}
 	}
 	o.req.Internal = o.req.Mode != trace.Gateway // inside the mesh, Envoy marks requests x-envoy-internal
 	hop := trace.Trace(cfg, o.req)
@@ -381,6 +386,33 @@ func (o *TraceOptions) scrub(doc *render.TraceDoc) {
 			}
 		}
 	}
+}
+
+// inferDestination finds the original destination of a request given by
+// host name, as its DNS lookup would: the one listener that serves the host
+// on the port. Several, or none, is for the user to settle (exit 2): a
+// guess would be a silent default.
+func (o *TraceOptions) inferDestination(cfg *xds.Config, doc *render.TraceDoc) error {
+	host := stripHostPort(o.req.Host)
+	cs := trace.Destinations(cfg, o.req.Host, o.req.Port)
+	specific := cs[:0:0]
+	for _, c := range cs {
+		if c.Address != "0.0.0.0" && c.Address != "::" {
+			specific = append(specific, c)
+		}
+	}
+	switch {
+	case len(specific) == 1:
+		o.req.Address, doc.Request.Address = specific[0].Address, specific[0].Address
+		doc.Request.Inferred = fmt.Sprintf("destination %s inferred: listener %s is the one that serves %s on port %d (%s)", specific[0].Address, specific[0].Listener, host, o.req.Port, specific[0].Why)
+	case len(specific) > 1:
+		return usageError("several listeners serve %s on port %d: %s; give the destination with --address", host, o.req.Port, trace.Describe(specific))
+	case len(cs) > 0:
+		doc.Request.Inferred = fmt.Sprintf("no destination address: the wildcard listener %s serves %s on port %d (%s)", cs[0].Listener, host, o.req.Port, cs[0].Why)
+	default:
+		return usageError("no listener of the proxy serves %s on port %d, so the destination cannot be inferred: give the IP its DNS lookup returns with --address (or trace --from a pod, which looks the Service up)", host, o.req.Port)
+	}
+	return nil
 }
 
 func (o *TraceOptions) print(doc *render.TraceDoc) error {

@@ -30,6 +30,8 @@ type TraceRequest struct {
 	Host     string            `json:"host,omitempty"`
 	Path     string            `json:"path,omitempty"`
 	Mode     string            `json:"mode"`
+	// Inferred says how the destination was found when it was not given.
+	Inferred string `json:"inferred,omitempty"`
 }
 
 // Trace writes the hops as a tree: each stage, what was chosen and why,
@@ -46,6 +48,9 @@ func Trace(w io.Writer, doc *TraceDoc, color bool) error {
 		to = fmt.Sprintf("port %d", r.Port)
 	}
 	fmt.Fprintf(&b, "Request: %s to %s, %s\n", what, to, r.TLS)
+	if r.Inferred != "" {
+		fmt.Fprintf(&b, "note: %s\n", r.Inferred)
+	}
 	for i, h := range doc.Hops {
 		proxy := h.Proxy
 		if proxy == "" {

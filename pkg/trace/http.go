@@ -85,8 +85,10 @@ func (t *tracer) virtualHost(rc *xds.RouteConfig, hcm jsonscan.Value) *xds.Virtu
 		t.note("the request has no Host header: only a \"*\" virtual host can take it")
 	}
 	if rc.Raw.Get("ignore_port_in_host_matching").Bool() || hcm.Get("strip_any_host_port").Bool() {
-		host = stripPort(host)
-		t.note("the port is dropped from the Host header before virtual host matching (ignore_port_in_host_matching or strip_any_host_port)")
+		if stripped := stripPort(host); stripped != host {
+			host = stripped
+			t.note("the port is dropped from the Host header before virtual host matching (ignore_port_in_host_matching or strip_any_host_port)")
+		}
 	} else if hcm.Get("strip_matching_host_port").Bool() && strings.HasSuffix(host, ":"+strconv.Itoa(int(t.req.Port))) {
 		host = stripPort(host)
 	}

@@ -8,6 +8,7 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 	"sort"
 	"strings"
@@ -209,12 +210,20 @@ func (t *tracer) step(stage, name, format string, args ...any) {
 	t.hop.Steps = append(t.hop.Steps, Step{Stage: stage, Name: name, Reason: fmt.Sprintf(format, args...)})
 }
 
+// reject records a candidate that did not match, once.
 func (t *tracer) reject(stage, name, format string, args ...any) {
-	t.hop.Rejected = append(t.hop.Rejected, Rejection{Stage: stage, Name: name, Reason: fmt.Sprintf(format, args...)})
+	r := Rejection{Stage: stage, Name: name, Reason: fmt.Sprintf(format, args...)}
+	if !slices.Contains(t.hop.Rejected, r) {
+		t.hop.Rejected = append(t.hop.Rejected, r)
+	}
 }
 
+// note records a note, once.
 func (t *tracer) note(format string, args ...any) {
-	t.hop.Notes = append(t.hop.Notes, fmt.Sprintf(format, args...))
+	n := fmt.Sprintf(format, args...)
+	if !slices.Contains(t.hop.Notes, n) {
+		t.hop.Notes = append(t.hop.Notes, n)
+	}
 }
 
 func (t *tracer) fail(result, flag string, status uint32) {

@@ -8,8 +8,8 @@ package trace
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"

@@ -234,3 +234,57 @@ func TestClientCertificateRequired(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureBeyondIstio: Open Service Mesh's outbound listener (15001)
+// restores the original destination with the original_dst listener filter
+// and matches it with its own chains, no hand-off (the real OSM bookbuyer
+// dump); a Consul-style sidecar adds explicit upstreams on loopback, which
+// are not captured and reached directly.
+func TestCaptureBeyondIstio(t *testing.T) {
+	data, err := os.ReadFile("../../../shared/fixtures/osm/config_dump/sample-envoy-config-dump-bookbuyer.json")
+	if err != nil {
+		t.Skip(err)
+	}
+	dumps, err := envoyadmin.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	osm := xds.New(dumps[0])
+	hop := Trace(osm, Request{Mode: Outbound, Address: "10.0.77.207", Port: 14001, Protocol: "http", TLS: "plaintext",
+		Host: "bookstore.bookstore:14001", Method: "GET", Path: "/books-bought", Headers: map[string][]string{}})
+	if hop.Listener != "outbound-listener" || hop.Cluster != "bookstore/bookstore" || hop.Result != Forwarded {
+		t.Errorf("OSM: listener %q cluster %q result %s, want outbound-listener, bookstore/bookstore, forwarded\n  notes %v", hop.Listener, hop.Cluster, hop.Result, hop.Notes)
+	}
+	// Another destination: the capture listener has no chain for it.
+	hop = Trace(osm, Request{Mode: Outbound, Address: "10.0.9.9", Port: 80, Protocol: "http", TLS: "plaintext", Host: "x", Method: "GET", Path: "/"})
+	if hop.Listener != "outbound-listener" || hop.Result != NoFilterChain {
+		t.Errorf("OSM, unknown destination: listener %q result %s, want outbound-listener no_filter_chain", hop.Listener, hop.Result)
+	}
+
+	consul := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","dynamic_listeners":[
+	{"name":"db:127.0.0.1:9191","active_state":{"listener":{"name":"db:127.0.0.1:9191","address":{"socket_address":{"address":"127.0.0.1","port_value":9191}},
+	  "filter_chains":[{"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"db","cluster":"db.default.dc1.internal.consul"}}]}],"traffic_direction":"OUTBOUND"}}},
+	{"name":"outbound_listener:127.0.0.1:15001","active_state":{"listener":{"name":"outbound_listener:127.0.0.1:15001","address":{"socket_address":{"address":"127.0.0.1","port_value":15001}},
+	  "filter_chains":[{"filter_chain_match":{"prefix_ranges":[{"address_prefix":"10.0.0.1","prefix_len":32}]},"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"google","cluster":"google.default.dc1.internal.consul"}}]},
+	  {"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"original","cluster":"original-destination"}}]}],
+	  "listener_filters":[{"name":"envoy.filters.listener.original_dst","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst"}}],"traffic_direction":"OUTBOUND"}}}]}]}`
+	dumps, err = envoyadmin.Load([]byte(consul))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := xds.New(dumps[0])
+	for _, tc := range []struct {
+		addr                    string
+		port                    uint32
+		listener, cluster, want string
+	}{
+		{"10.0.0.1", 443, "outbound_listener:127.0.0.1:15001", "google.default.dc1.internal.consul", NoCluster},
+		{"10.0.0.2", 443, "outbound_listener:127.0.0.1:15001", "original-destination", NoCluster},
+		{"127.0.0.1", 9191, "db:127.0.0.1:9191", "db.default.dc1.internal.consul", NoCluster},
+	} {
+		hop := Trace(cfg, Request{Mode: Outbound, Address: tc.addr, Port: tc.port, Protocol: "tcp", TLS: "plaintext"})
+		if hop.Listener != tc.listener || hop.Cluster != tc.cluster || hop.Result != tc.want {
+			t.Errorf("Consul-style %s:%d: listener %q cluster %q %s, want %q %q %s (the dump has no clusters)", tc.addr, tc.port, hop.Listener, hop.Cluster, hop.Result, tc.listener, tc.cluster, tc.want)
+		}
+	}
+}

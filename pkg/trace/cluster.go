@@ -159,7 +159,11 @@ func (t *tracer) weighted(ws []xds.WeightedCluster, total uint32) {
 		return
 	}
 	t.hop.Weighted[picked].Picked = true
-	t.step("cluster", ws[picked].Name, "weighted split, random value %d picks it (%d of total weight %d)", *t.req.Random, ws[picked].Weight, total)
+	if t.req.Random == nil {
+		t.step("cluster", ws[picked].Name, "weighted split: it has all the weight (%d)", total)
+	} else {
+		t.step("cluster", ws[picked].Name, "weighted split, random value %d picks it (%d of total weight %d)", *t.req.Random, ws[picked].Weight, total)
+	}
 	t.cluster(ws[picked].Name)
 }
 

@@ -29,7 +29,9 @@ const (
 	filterFault
 	filterCORS
 	filterLocalRateLimit
-	filterDNS // dynamic forward proxy: resolves the host at run time, routing unchanged
+	filterDNS        // dynamic forward proxy: resolves the host at run time, routing unchanged
+	filterLuaHeaders // a Lua script that only adds or changes headers
+	filterStatsWasm  // a Wasm module that by its name is a mesh's stats plugin
 )
 
 // passiveHTTP are HTTP filters that only observe or re-encode: they never
@@ -78,9 +80,23 @@ func classifyHTTP(name, typeURL string, config jsonscan.Value) filterKind {
 			return filterPassive
 		}
 	}
-	// Istio's stats as a Wasm module (Istio 1.5 to 1.17).
-	if strings.HasSuffix(t, ".wasm.v3.Wasm") && strings.HasPrefix(config.Get("config", "root_id").Str(), "stats_") {
-		return filterPassive
+	// A Lua script that cannot answer the request (no respond) nor send it
+	// elsewhere (no route cache clearing, upstream override or metadata for
+	// later filters) only edits headers after the route was chosen.
+	if strings.HasSuffix(t, ".lua.v3.Lua") {
+		code := config.Get("inline_code").Str() + config.Get("default_source_code", "inline_string").Str()
+		if code != "" && !strings.Contains(code, "respond") && !strings.Contains(code, "clearRouteCache") &&
+			!strings.Contains(code, "setUpstreamOverrideHost") && !strings.Contains(code, "dynamicMetadata") &&
+			!strings.Contains(code, "httpCall") && len(config.Get("source_codes").Raw()) == 0 {
+			return filterLuaHeaders
+		}
+	}
+	// Istio's stats as a Wasm module (Istio 1.5 to 1.17: root_id
+	// stats_inbound, stats_outbound) and Open Service Mesh's (named stats).
+	if strings.HasSuffix(t, ".wasm.v3.Wasm") {
+		if c := config.Get("config"); strings.HasPrefix(c.Get("root_id").Str(), "stats_") || c.Get("name").Str() == "stats" {
+			return filterStatsWasm
+		}
 	}
 	return filterUnknown
 }
@@ -121,8 +137,12 @@ func perFilter(name string, rt Routing, rc *xds.RouteConfig) jsonscan.Value {
 }
 
 // decodeConfig reads a filter's typed config into msg (a wrapping
-// TypedStruct or FilterConfig is unwrapped).
+// TypedStruct or FilterConfig is unwrapped); a filter without config has
+// the message's defaults.
 func decodeConfig(v jsonscan.Value, msg proto.Message) error {
+	if !v.Exists() {
+		return nil
+	}
 	if inner := v.Get("config"); v.Get("@type").Str() == "type.googleapis.com/envoy.config.route.v3.FilterConfig" && inner.Exists() {
 		v = inner
 	}
@@ -188,6 +208,10 @@ func (t *tracer) httpFilters(d xds.Destination, rc *xds.RouteConfig, rt Routing)
 			if !t.jwt(f.name, f.config, override, rt) {
 				return false
 			}
+		case filterLuaHeaders:
+			t.note("HTTP filter %s is a Lua script that only edits headers (it never answers, reroutes or sets metadata): read, and passed", f.name)
+		case filterStatsWasm:
+			t.note("HTTP filter %s is a Wasm module named as a mesh's stats plugin (Istio's stats_*, Open Service Mesh's stats): taken to observe only", f.name)
 		case filterDNS:
 			t.note("HTTP filter %s (dynamic forward proxy) resolves the upstream host by DNS at run time: a failed lookup is a 503 with flag DF", f.name)
 		case filterLocalRateLimit:

@@ -120,6 +120,20 @@ func pickWeighted(ws []xds.WeightedCluster, total uint32, random *uint64) int {
 			total += w.Weight
 		}
 	}
+	// One cluster with all the weight needs no draw.
+	only := -1
+	for i, w := range ws {
+		if w.Weight > 0 {
+			if only >= 0 {
+				only = -2
+				break
+			}
+			only = i
+		}
+	}
+	if only >= 0 && ws[only].Weight == total {
+		return only
+	}
 	if random == nil || total == 0 {
 		return -1
 	}

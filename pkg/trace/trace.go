@@ -313,11 +313,20 @@ func (t *tracer) listener() *xds.Listener {
 			wildcard = l
 		}
 	}
+	// The capture listener iptables redirects outbound traffic to: Istio's
+	// virtualOutbound hands the connection to the listener of its original
+	// destination (use_original_dst); Open Service Mesh's, Consul's and
+	// Kuma's restore the original destination with the original_dst listener
+	// filter and match it with their own filter chains, without a hand-off.
 	var virtual *xds.Listener
 	for _, l := range ls {
-		if l.UseOriginalDst && (l.Name == "virtualOutbound" || l.Port == 15001) {
+		if (l.UseOriginalDst || originalDstFilter(l)) && (l.Name == "virtualOutbound" || l.Port == 15001 || l.Direction == "OUTBOUND") {
 			virtual = l
 		}
+	}
+	if t.req.Mode == Outbound && virtual != nil && !virtual.UseOriginalDst && !isLoopback(addr) {
+		t.step("listener", virtual.Name, "outbound traffic is redirected to %s (port %d); its original_dst listener filter restores the original destination %s:%d, which its filter chains match (no hand-off to another listener without use_original_dst)", virtual.Name, virtual.Port, dash(addr), port)
+		return virtual
 	}
 	through := ""
 	if t.req.Mode != Gateway && virtual != nil {
@@ -345,6 +354,24 @@ func (t *tracer) listener() *xds.Listener {
 	}
 	t.note("no listener for %s:%d and no virtualOutbound listener to fall back on", addr, port)
 	return nil
+}
+
+// originalDstFilter tells whether a listener runs the original_dst
+// listener filter.
+func originalDstFilter(l *xds.Listener) bool {
+	for _, f := range l.ListenerFilters {
+		if f == "envoy.filters.listener.original_dst" || f == "envoy.listener.original_dst" || strings.HasSuffix(f, ".original_dst.v3.OriginalDst") {
+			return true
+		}
+	}
+	return false
+}
+
+// isLoopback tells an address on the pod's loopback: traffic to it is not
+// captured (Consul's explicit upstreams listen there).
+func isLoopback(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	return err == nil && a.IsLoopback()
 }
 
 func listenerPorts(ls []*xds.Listener) string {

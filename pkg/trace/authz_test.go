@@ -288,3 +288,47 @@ func TestCaptureBeyondIstio(t *testing.T) {
 		}
 	}
 }
+
+// TestClientIdentityChecks: a chain that checks the client certificate's
+// subject alt names or trust domain, against the identity given; Istio
+// 1.0 to 1.4 file certificates (/etc/certs) are the mesh identity.
+func TestClientIdentityChecks(t *testing.T) {
+	chain := func(validation string, cert string) *xds.Config {
+		dump := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","static_listeners":[{"listener":{
+			"name":"in","address":{"socket_address":{"address":"0.0.0.0","port_value":80}},"filter_chains":[{"filters":[{
+			"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"in","cluster":"app"}}],
+			"transport_socket":{"name":"tls","typed_config":{"@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+			"require_client_certificate":true,"common_tls_context":{` + cert + `,"combined_validation_context":{"default_validation_context":` + validation + `,
+			"validation_context_sds_secret_config":{"name":"ROOTCA"}}}}}}]}}]},
+			{"@type":"type.googleapis.com/envoy.admin.v3.ClustersConfigDump","static_clusters":[{"cluster":{"name":"app","type":"ORIGINAL_DST","lb_policy":"CLUSTER_PROVIDED"}}]}]}`
+		dumps, err := envoyadmin.Load([]byte(dump))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return xds.New(dumps[0])
+	}
+	sds := `"tls_certificate_sds_secret_configs":[{"name":"default"}]`
+	files := `"tls_certificates":[{"certificate_chain":{"filename":"/etc/certs/cert-chain.pem"},"private_key":{"filename":"/etc/certs/key.pem"}}]`
+	trustDomain := `{"match_subject_alt_names":[{"prefix":"spiffe://cluster.local/"}]}`
+	exact := `{"match_subject_alt_names":[{"exact":"spiffe://cluster.local/ns/default/sa/sleep"}]}`
+	for _, tc := range []struct {
+		name, validation, cert, identity, want string
+	}{
+		{"mesh identity in the trust domain", trustDomain, sds, "spiffe://cluster.local/ns/a/sa/b", Forwarded},
+		{"identity of another trust domain", trustDomain, sds, "spiffe://other.local/ns/a/sa/b", TLSError},
+		{"mesh certificate, identity not given, trust domain only", trustDomain, sds, "", Forwarded},
+		{"the SAN the chain asks for", exact, sds, "spiffe://cluster.local/ns/default/sa/sleep", Forwarded},
+		{"another SAN", exact, sds, "spiffe://cluster.local/ns/default/sa/other", TLSError},
+		{"an exact SAN and no identity given", exact, sds, "", Unknown},
+		{"Istio 1.0-1.4 file certificates are mesh mTLS", `{}`, files, "", Forwarded},
+	} {
+		hop := Trace(chain(tc.validation, tc.cert), Request{Mode: Gateway, Port: 80, Protocol: "tcp", TLS: "mtls", ClientIdentity: tc.identity})
+		if hop.Result != tc.want {
+			t.Errorf("%s: %s, want %s (%v)", tc.name, hop.Result, tc.want, hop.Notes)
+		}
+	}
+	// Plain TLS into the file-certificate chain: it takes Istio mTLS only.
+	if hop := Trace(chain(`{}`, files), Request{Mode: Gateway, Port: 80, Protocol: "tcp", TLS: "tls", ClientCert: "client"}); hop.Result != TLSError {
+		t.Errorf("plain TLS into an /etc/certs mTLS chain: %s, want tls_error", hop.Result)
+	}
+}

@@ -420,6 +420,9 @@ func (t *tracer) transportOK(fc *xds.FilterChain) bool {
 	}
 	if tlsChain {
 		t.step("tls", dash(fc.Name), "the chain terminates %s", map[bool]string{true: "Istio mTLS", false: "TLS"}[requiresIstioMTLS(fc)])
+		if !t.clientIdentityOK(fc) {
+			return false
+		}
 	}
 	http := fc.Destination.Kind == xds.DestRDS || fc.Destination.Kind == xds.DestInlineRoute || fc.Destination.Kind == xds.DestHTTP || fc.Destination.Kind == xds.DestScopedRoute
 	if http && t.req.TLS != "plaintext" && !tlsChain {
@@ -436,10 +439,73 @@ func (t *tracer) transportOK(fc *xds.FilterChain) bool {
 }
 
 // requiresIstioMTLS is a chain whose server certificate is Istio's
-// workload certificate (SDS secret "default") and that asks for a client
-// certificate: a chain only Istio mTLS can open.
+// workload certificate (SDS secret "default", or the files Istio 1.0 to
+// 1.4 mounted at /etc/certs) and that asks for a client certificate: a
+// chain only Istio mTLS can open.
 func requiresIstioMTLS(fc *xds.FilterChain) bool {
-	return fc.TLS != nil && len(fc.TLS.Certificates) > 0 && fc.TLS.Certificates[0] == "default"
+	if fc.TLS == nil || len(fc.TLS.Certificates) == 0 {
+		return false
+	}
+	c := fc.TLS.Certificates[0]
+	return c == "default" || c == "/etc/certs/cert-chain.pem"
+}
+
+// trustDomainsOnly tells whether a chain checks no more of a client
+// certificate than its SPIFFE trust domain: trust domains, or SAN
+// matchers that are spiffe://DOMAIN/ prefixes.
+func trustDomainsOnly(tls *xds.DownstreamTLS) bool {
+	for _, m := range tls.SANMatchers {
+		p := m.GetPrefix()
+		if !strings.HasPrefix(p, "spiffe://") || strings.Count(p, "/") != 3 || !strings.HasSuffix(p, "/") {
+			return false
+		}
+	}
+	return true
+}
+
+// clientIdentityOK checks the client certificate against what the chain
+// accepts: subject alt names and SPIFFE trust domains. Unknown when the
+// chain checks them and the client's identity is not given.
+func (t *tracer) clientIdentityOK(fc *xds.FilterChain) bool {
+	if t.clientCert == "none" || (len(fc.TLS.SANMatchers) == 0 && len(fc.TLS.TrustDomains) == 0) {
+		return true
+	}
+	id := t.req.ClientIdentity
+	if id == "" && t.clientCert == "mesh" && trustDomainsOnly(fc.TLS) {
+		// A mesh certificate is issued in the mesh's trust domain, which is
+		// what Istio's chains check (a spiffe://TRUST-DOMAIN/ prefix).
+		t.step("tls", dash(fc.Name), "the chain checks the client certificate's trust domain only; the client's mesh certificate is taken to be of the mesh's: give --client-identity to check it")
+		return true
+	}
+	if id == "" {
+		t.note("the chain %s accepts only client certificates whose identity it checks (subject alt names or SPIFFE trust domains), and the client's is not known: give --client-identity", dash(fc.Name))
+		t.hop.Result, t.hop.UnknownDependsOn = Unknown, "the client certificate's identity, which the chain checks"
+		return false
+	}
+	if len(fc.TLS.SANMatchers) > 0 {
+		ok := false
+		var wants []string
+		for _, m := range fc.TLS.SANMatchers {
+			ok = ok || stringMatches(m, id)
+			wants = append(wants, describeString(m))
+		}
+		if !ok {
+			t.note("the chain %s accepts client certificates whose subject alt name is %s; the client's is %s: the handshake fails", dash(fc.Name), strings.Join(wants, " or "), id)
+			t.fail(TLSError, "", 0)
+			return false
+		}
+	}
+	if len(fc.TLS.TrustDomains) > 0 {
+		td := strings.TrimPrefix(id, "spiffe://")
+		td, _, _ = strings.Cut(td, "/")
+		if !slices.Contains(fc.TLS.TrustDomains, td) {
+			t.note("the chain %s trusts SPIFFE trust domains %s; the client's identity %s is in %s: the handshake fails", dash(fc.Name), strings.Join(fc.TLS.TrustDomains, ", "), id, td)
+			t.fail(TLSError, "", 0)
+			return false
+		}
+	}
+	t.step("tls", dash(fc.Name), "the client's identity %s is one the chain accepts", id)
+	return true
 }
 
 func dash(s string) string {

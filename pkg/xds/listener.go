@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
@@ -113,6 +114,12 @@ type DownstreamTLS struct {
 	ALPN              []string
 	Certificates      []string // SDS secret names (or "inline")
 	Validation        string   // SDS secret name of the CA
+	// SANMatchers are what a client certificate's subject alt names must
+	// match (match_subject_alt_names, match_typed_subject_alt_names).
+	SANMatchers []*matcherv3.StringMatcher
+	// TrustDomains are the SPIFFE trust domains a client certificate must
+	// belong to (the SPIFFE certificate validator).
+	TrustDomains []string
 }
 
 // Network filter names, current and legacy.
@@ -353,8 +360,37 @@ func downstreamTLS(cfg jsonscan.Value) *DownstreamTLS {
 		t.Certificates = append(t.Certificates, s.Get("name").Str())
 		return true
 	})
-	if ctx.Get("tls_certificates").Exists() {
-		t.Certificates = append(t.Certificates, "inline")
+	// Certificates from files (Istio 1.0 to 1.4 mounted /etc/certs) by their
+	// path; inline ones as "inline".
+	_ = ctx.Get("tls_certificates").Items(func(_ int, c jsonscan.Value) bool {
+		if f := c.Get("certificate_chain", "filename").Str(); f != "" {
+			t.Certificates = append(t.Certificates, f)
+		} else {
+			t.Certificates = append(t.Certificates, "inline")
+		}
+		return true
+	})
+	for _, vc := range []jsonscan.Value{ctx.Get("validation_context"), ctx.Get("combined_validation_context", "default_validation_context")} {
+		_ = vc.Get("match_subject_alt_names").Items(func(_ int, m jsonscan.Value) bool {
+			sm := &matcherv3.StringMatcher{}
+			if decodeInto(m, sm) == nil {
+				t.SANMatchers = append(t.SANMatchers, sm)
+			}
+			return true
+		})
+		_ = vc.Get("match_typed_subject_alt_names").Items(func(_ int, m jsonscan.Value) bool {
+			sm := &matcherv3.StringMatcher{}
+			if decodeInto(m.Get("matcher"), sm) == nil {
+				t.SANMatchers = append(t.SANMatchers, sm)
+			}
+			return true
+		})
+		if cv := vc.Get("custom_validator_config"); strings.Contains(cv.Get("name").Str(), "spiffe") || strings.HasSuffix(cv.Get("typed_config", "@type").Str(), "SPIFFECertValidatorConfig") {
+			_ = cv.Get("typed_config", "trust_domains").Items(func(_ int, td jsonscan.Value) bool {
+				t.TrustDomains = append(t.TrustDomains, td.Get("name").Str())
+				return true
+			})
+		}
 	}
 	if v := ctx.Get("validation_context_sds_secret_config", "name").Str(); v != "" {
 		t.Validation = v

@@ -34,6 +34,9 @@ type TraceOptions struct {
 	Random   int64
 	URL      string
 	ToPod    string
+	// clientTrustDomain is the --from proxy's trust domain, read from its
+	// workload certificate.
+	clientTrustDomain string
 	// ClientCert, ClientIdentity and SourceIP are what the client presents.
 	ClientCert     string
 	ClientIdentity string
@@ -44,7 +47,37 @@ type TraceOptions struct {
 	color bool
 }
 
-var traceKinds = []envoyadmin.Kind{envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindCluster, envoyadmin.KindEndpoints}
+var traceKinds = []envoyadmin.Kind{envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindCluster, envoyadmin.KindEndpoints, envoyadmin.KindSecret}
+
+// meshIdentity is the SPIFFE identity Istio gives a pod's workload
+// certificate: spiffe://TRUST-DOMAIN/ns/NAMESPACE/sa/SERVICE-ACCOUNT.
+func meshIdentity(pod *corev1.Pod, trustDomain string) string {
+	if pod == nil {
+		return ""
+	}
+	sa := pod.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	return "spiffe://" + trustDomain + "/ns/" + pod.Namespace + "/sa/" + sa
+}
+
+// trustDomainOf is the trust domain of the proxy's own workload
+// certificate (its secret "default"), "" when the dump does not show it.
+func trustDomainOf(cfg *xds.Config) string {
+	for _, s := range cfg.Secrets() {
+		if s.Name != "default" {
+			continue
+		}
+		for _, id := range s.Identity {
+			if rest, ok := strings.CutPrefix(id, "spiffe://"); ok {
+				td, _, _ := strings.Cut(rest, "/")
+				return td
+			}
+		}
+	}
+	return ""
+}
 
 // NewTraceCmd returns the trace command.
 func NewTraceCmd(deps Deps) *cobra.Command {
@@ -315,6 +348,9 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	if src, ok := o.Source.(*podSource); ok {
 		proxy = src.name + "." + src.namespace
 		liveHealth(ctx, src, cfg)
+		if o.clientTrustDomain = trustDomainOf(cfg); o.clientTrustDomain == "" {
+			o.clientTrustDomain = "cluster.local"
+		}
 		if err := o.resolve(ctx, src, doc); err != nil {
 			return err
 		}
@@ -331,7 +367,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	hop := trace.Trace(cfg, o.req)
 	hop.Proxy = proxy
 	doc.Hops = append(doc.Hops, hop)
-	if src, ok := o.Source.(*podSource); ok && hop.Result == trace.Forwarded {
+	if src, ok := o.Source.(*podSource); ok && hop.Result == trace.Forwarded && o.req.Mode != trace.Inbound {
 		if next := o.inboundHop(ctx, src, hop); next != nil {
 			doc.Hops = append(doc.Hops, next)
 		}
@@ -550,6 +586,9 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 	fmt.Sscan(port, &req.Port)
 	if c := out.ClusterInfo; c != nil && strings.Contains(c.TLS, "ISTIO_MUTUAL") {
 		req.TLS, req.SNI, req.ALPN = "mtls", c.SNI, defaultALPN(req.Protocol, "mtls")
+		if req.ClientIdentity == "" {
+			req.ClientIdentity = meshIdentity(at.pod, o.clientTrustDomain)
+		}
 	}
 	hop := trace.Trace(dcfg, req)
 	hop.Proxy = pod.Name + "." + pod.Namespace

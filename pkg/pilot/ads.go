@@ -217,7 +217,9 @@ func rdsNames(r *discoveryv3.DiscoveryResponse) []string {
 }
 
 // dumpJSON writes a config dump as Envoy's admin endpoint does.
-var dumpJSON = protojson.MarshalOptions{Resolver: xds.Resolver, UseProtoNames: true}
+// Types this build does not link (Istio's own filters) keep their bytes, in
+// xds.UndecodedTypeURL messages, rather than showing as empty configs.
+var dumpJSON = protojson.MarshalOptions{Resolver: xds.DumpResolver, UseProtoNames: true}
 
 // ConfigDump is what istiod sent, as an Envoy admin config dump: the same
 // layout the listing commands read from a proxy.
@@ -270,6 +272,7 @@ func (c *Config) ConfigDump() ([]byte, error) {
 			return nil, err
 		}
 	}
+	xds.PreserveUndecoded(dump)
 	return dumpJSON.Marshal(dump)
 }
 

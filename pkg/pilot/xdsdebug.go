@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
 // istiod's debug types over xDS, for when its HTTP debug endpoints are off.
@@ -131,5 +133,6 @@ func ConfigDumpFromXDS(r *discoveryv3.DiscoveryResponse) ([]byte, error) {
 	if err := r.GetResources()[0].UnmarshalTo(&d); err != nil {
 		return nil, fmt.Errorf("istio.io/debug/config_dump: %v", err)
 	}
+	xds.PreserveUndecoded(&d)
 	return dumpJSON.Marshal(&d)
 }

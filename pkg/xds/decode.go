@@ -128,7 +128,7 @@ func ShortType(typeURL string) string {
 func typedConfig(v jsonscan.Value, o *Opaque) string {
 	typ := v.Get("@type").Str()
 	switch ShortType(typ) {
-	case "udpa.type.v1.TypedStruct", "xds.type.v3.TypedStruct":
+	case "udpa.type.v1.TypedStruct", "xds.type.v3.TypedStruct", ShortType(UndecodedTypeURL):
 		inner := v.Get("type_url").Str()
 		if !known(inner) {
 			o.note(inner)

@@ -90,7 +90,8 @@ A TARGET is a pod (POD or pod/NAME), a workload or Service whose ready pod to re
 to the pod's Envoy admin port through the API server, as kubectl port-forward does.
 
 Exit status: 0 success, 1 a negative answer (a difference, a failing check), 2 bad usage
-or input, 3 a cluster, connection or permission failure.`,
+or input, 3 a cluster, connection or permission failure, 4 trace could not evaluate a stage
+its answer depends on.`,
 		Example: `  # What the sidecar of a pod behind deploy/frontend listens on
   kubectl mesh listeners deploy/frontend -n demo
 

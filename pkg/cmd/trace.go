@@ -95,12 +95,18 @@ stage says why it was chosen and which candidates did not match and why. The out
 predicted with the response flag Envoy would log: forwarded, passthrough, blackhole, redirect,
 direct response, or the failure (NR, NC, UH, a TLS or protocol error).
 
-The request is a URL (scheme, host, port and path, like curl's) and flags; --address is the
-original destination IP (a Service's ClusterIP), --mode says where it arrives. Where Envoy's
-choice depends on what a dump does not hold (runtime values, the randomness of weighted
-clusters) the output says so; --random-value makes those picks reproducible.
+Before the router the HTTP filters run in order: RBAC (Istio's AuthorizationPolicy, naming the
+policy and rule that decided), jwt_authn (a token given with -H is decoded, its signature not
+verified), fault injection, CORS preflights. A chain that requires a client certificate checks
+the client's (--client-cert, --client-identity).
 
-Exit status 1 when the request would fail.`,
+The request is a URL (scheme, host, port and path, like curl's) and flags; --address is the
+original destination IP (a Service's ClusterIP; without it, the one listener that serves the
+URL's host, else exit 2), --mode says where it arrives. Where the outcome depends on what trace
+cannot evaluate (ext_authz, Wasm, Lua, an identity or source not given, a random draw without
+--random-value) the result is unknown, with what it depends on.
+
+Exit status 1 when the request would fail, 4 when the result is unknown.`,
 		Example: `  # A request from a saved sidecar dump to backend on 8080
   kubectl mesh trace -f examples/istio-sidecar.json http://backend.demo.svc.cluster.local:8080/api --address 10.96.173.1
 
@@ -112,6 +118,10 @@ Exit status 1 when the request would fail.`,
 
   # From a pod: the ClusterIP is looked up, then the destination pod's inbound side is traced too
   kubectl mesh trace --from deploy/sleep http://reviews:9080/reviews/1 -H 'end-user: jason'
+
+  # Is sleep allowed to POST to the ratings pod? (its AuthorizationPolicies decide)
+  kubectl mesh trace --from ratings-v1-abc12 --mode inbound --address 10.244.1.9 --port 9080 --tls mtls -X POST \
+    --client-identity spiffe://cluster.local/ns/default/sa/sleep
 
   # The path as a graph
   kubectl mesh trace -f examples/istio-sidecar.json tcp://10.96.0.10:53 -o dot | dot -Tsvg > path.svg`,

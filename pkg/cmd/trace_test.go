@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -104,5 +106,43 @@ func TestTraceBadUsage(t *testing.T) {
 		if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v (exit %d), want status 2 and %q", tc.args, err, ExitCode(err), tc.want)
 		}
+	}
+}
+
+// TestTraceUnknownAndInference: an HTTP filter trace cannot evaluate makes
+// the result unknown (exit 4, with what it depends on, in the tree and in
+// -o json); without --address the destination is inferred or refused.
+func TestTraceUnknownAndInference(t *testing.T) {
+	dump := filepath.Join(t.TempDir(), "extauthz.json")
+	if err := os.WriteFile(dump, []byte(`{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","static_listeners":[{"listener":{
+		"name":"gw","address":{"socket_address":{"address":"0.0.0.0","port_value":80}},"filter_chains":[{"filters":[{
+		"name":"envoy.filters.network.http_connection_manager","typed_config":{
+		"@type":"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+		"stat_prefix":"gw","route_config":{"name":"r","virtual_hosts":[{"name":"vh","domains":["*"],"routes":[{"match":{"prefix":"/"},"route":{"cluster":"b"}}]}]},
+		"http_filters":[{"name":"envoy.filters.http.ext_authz","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"}},
+		{"name":"envoy.filters.http.router","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}}]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, "", "trace", "-f", dump, "http://shop.example/cart", "--mode", "gateway")
+	if ExitCode(err) != ExitUnknown || !strings.Contains(out, "=> result        unknown: depends on HTTP filter envoy.filters.http.ext_authz") {
+		t.Errorf("ext_authz: exit %d, want %d:\n%s", ExitCode(err), ExitUnknown, out)
+	}
+	out, _, err = run(t, "", "trace", "-f", dump, "http://shop.example/cart", "--mode", "gateway", "-o", "json")
+	var doc struct {
+		Hops []struct {
+			Result    string `json:"result"`
+			DependsOn string `json:"unknown_depends_on"`
+		} `json:"hops"`
+	}
+	if jerr := json.Unmarshal([]byte(out), &doc); jerr != nil || len(doc.Hops) != 1 || doc.Hops[0].Result != "unknown" || doc.Hops[0].DependsOn == "" || ExitCode(err) != ExitUnknown {
+		t.Errorf("-o json: %v exit %d\n%s", jerr, ExitCode(err), out)
+	}
+
+	out, _, err = run(t, "", "trace", "-f", sidecar, "http://backend.demo.svc.cluster.local:8080/api")
+	if err != nil || !strings.Contains(out, "to 10.96.173.1:8080") || !strings.Contains(out, "destination 10.96.173.1 inferred") || !strings.Contains(out, "=> result        forwarded") {
+		t.Errorf("inferred destination: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "", "trace", "-f", sidecar, "http://example.com/"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--address") {
+		t.Errorf("a host no listener serves: %v, want exit 2 asking for --address", err)
 	}
 }

@@ -332,3 +332,67 @@ func TestClientIdentityChecks(t *testing.T) {
 		t.Errorf("plain TLS into an /etc/certs mTLS chain: %s, want tls_error", hop.Result)
 	}
 }
+
+// TestNetworkRBACAndCORS: the RBAC network filter decides on the
+// connection before the TCP proxy; a CORS preflight from an allowed origin
+// is answered by Envoy itself.
+func TestNetworkRBACAndCORS(t *testing.T) {
+	tcp := func(action string) *xds.Config {
+		dump := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","static_listeners":[{"listener":{
+			"name":"db","address":{"socket_address":{"address":"0.0.0.0","port_value":5432}},"filter_chains":[{"filters":[
+			{"name":"envoy.filters.network.rbac","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC","stat_prefix":"tcp",
+			 "rules":{"action":"` + action + `","policies":{"ns[db]-policy[only-app]-rule[0]":{"permissions":[{"destination_port":5432}],"principals":[{"direct_remote_ip":{"address_prefix":"10.0.0.0","prefix_len":8}}]}}}}},
+			{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"db","cluster":"db"}}]}]}}]},
+			{"@type":"type.googleapis.com/envoy.admin.v3.ClustersConfigDump","static_clusters":[{"cluster":{"name":"db","type":"ORIGINAL_DST","lb_policy":"CLUSTER_PROVIDED"}}]}]}`
+		dumps, err := envoyadmin.Load([]byte(dump))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return xds.New(dumps[0])
+	}
+	for _, tc := range []struct {
+		action, source, want string
+	}{
+		{"ALLOW", "10.1.2.3", Forwarded}, {"ALLOW", "192.168.1.1", Denied}, {"ALLOW", "", Unknown},
+		{"DENY", "10.1.2.3", Denied}, {"DENY", "192.168.1.1", Forwarded},
+	} {
+		hop := Trace(tcp(tc.action), Request{Mode: Gateway, Port: 5432, Protocol: "tcp", TLS: "plaintext", SourceIP: tc.source})
+		if hop.Result != tc.want {
+			t.Errorf("network RBAC %s from %q: %s, want %s (%v)", tc.action, tc.source, hop.Result, tc.want, hop.Notes)
+		}
+		if tc.want == Denied && (hop.Flag != "RBAC" || hop.Status != 0) {
+			t.Errorf("network RBAC denial: flag %q status %d, want RBAC and no HTTP status (the connection is closed)", hop.Flag, hop.Status)
+		}
+	}
+
+	cors := `{"name":"envoy.filters.http.cors","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}`
+	cfg := proxyWithFilters(t, false, cors)
+	// The route's CORS policy, per filter, as Istio writes a VirtualService's corsPolicy.
+	preflight := func(origin string) Request {
+		return Request{Mode: Gateway, Port: 80, Protocol: "http", TLS: "plaintext", Host: "x", Method: "OPTIONS", Path: "/",
+			Headers: map[string][]string{"origin": {origin}, "access-control-request-method": {"PUT"}}}
+	}
+	// No policy on the route: the preflight goes on to the upstream.
+	if hop := Trace(cfg, preflight("https://a.example")); hop.Result != Forwarded {
+		t.Errorf("preflight without a policy: %s, want forwarded", hop.Result)
+	}
+	dump := `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","static_listeners":[{"listener":{
+		"name":"gw","address":{"socket_address":{"address":"0.0.0.0","port_value":80}},"filter_chains":[{"filters":[{
+		"name":"envoy.filters.network.http_connection_manager","typed_config":{
+		"@type":"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+		"stat_prefix":"gw","route_config":{"name":"r","virtual_hosts":[{"name":"vh","domains":["*"],"routes":[
+		{"match":{"prefix":"/"},"route":{"cluster":"backend"},"typed_per_filter_config":{"envoy.filters.http.cors":{
+		"@type":"type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy","allow_origin_string_match":[{"exact":"https://a.example"}],"allow_methods":"PUT"}}}]}]},
+		"http_filters":[` + cors + `,{"name":"envoy.filters.http.router","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}}]}]}`
+	dumps, err := envoyadmin.Load([]byte(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPolicy := xds.New(dumps[0])
+	if hop := Trace(withPolicy, preflight("https://a.example")); hop.Result != DirectResponse || hop.Status != 200 {
+		t.Errorf("preflight from an allowed origin: %s %d, want direct_response 200", hop.Result, hop.Status)
+	}
+	if hop := Trace(withPolicy, preflight("https://evil.example")); hop.Result == DirectResponse {
+		t.Errorf("preflight from an origin the policy does not allow: answered by Envoy")
+	}
+}

@@ -391,12 +391,36 @@ snapshot's copy.`,
 	return cmd
 }
 
+// notIstiodView names what a document is when it is plainly not one of
+// istiod's debug views: an Envoy dump, a Kubernetes manifest, or another
+// view of istiod's that has its own command.
+func notIstiodView(v jsonscan.Value) string {
+	item := v
+	if v.Kind() == jsonscan.Array {
+		_ = v.Items(func(_ int, first jsonscan.Value) bool { item = first; return false })
+	}
+	switch {
+	case item.Get("configs").Exists() || item.Get("cluster_statuses").Exists() || strings.HasPrefix(item.Get("@type").Str(), "type.googleapis.com/envoy."):
+		return "an Envoy dump (see kubectl mesh listeners -f, clusters -f, ...)"
+	case item.Get("kind").Exists() && item.Get("apiVersion").Exists():
+		return "a Kubernetes manifest or istiod's configz (see kubectl mesh pilot config -f)"
+	case item.Get("proxy").Exists() && item.Get("cluster_sent").Exists():
+		return "istiod's syncz (see kubectl mesh status -f)"
+	case item.Get("hostname").Exists() && item.Get("ports").Exists():
+		return "istiod's registryz (see kubectl mesh pilot registry -f)"
+	}
+	return ""
+}
+
 // rawView shows a view whose shape varies across Istio versions: a table
 // of its fields, or the JSON itself (redacted) with -o json|yaml.
 func rawView(o *IstiodOptions, w io.Writer, data []byte) error {
 	root, err := jsonscan.Parse(data)
 	if err != nil {
 		return usageError("not JSON: %v", err)
+	}
+	if what := notIstiodView(root); what != "" {
+		return usageError("the input is %s, not one of istiod's debug views", what)
 	}
 	if o.Output == outJSON || o.Output == outYAML {
 		e := render.NewEmitter(w, o.Output == outYAML)

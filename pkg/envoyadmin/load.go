@@ -177,6 +177,9 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		if looksBinary(data) {
 			return nil, notDump("the input is binary, not a JSON or YAML config dump")
 		}
+		if h := tableHeader(data[start:]); h != "" {
+			return nil, notDump("the input is a text table (%s), what istioctl or kubectl mesh print, not a dump: save one with kubectl mesh config POD -o json (or istioctl proxy-config all POD -o json)", h)
+		}
 		js, err := yaml.YAMLToJSON(data)
 		if err != nil {
 			return nil, notDump("the input is neither JSON nor YAML: %v", firstLine(err.Error()))
@@ -212,6 +215,31 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		}
 	}
 	return dumps, err
+}
+
+// tableHeader is the first line of a kubectl-style table (upper-case
+// column names two or more spaces apart), or "".
+func tableHeader(data []byte) string {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	line = bytes.TrimRight(line, "\r ")
+	cols := 0
+	for _, f := range bytes.Split(line, []byte("  ")) {
+		f = bytes.TrimSpace(f)
+		if len(f) == 0 {
+			continue
+		}
+		if !bytes.Equal(f, bytes.ToUpper(f)) || bytes.ContainsAny(f, ":{}[]\"'") {
+			return ""
+		}
+		cols++
+	}
+	if cols < 2 {
+		return ""
+	}
+	if len(line) > 60 {
+		return string(line[:60]) + "..."
+	}
+	return string(line)
 }
 
 func looksBinary(data []byte) bool {
@@ -261,6 +289,15 @@ func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
 	}
 	d := &Dump{Name: name}
 	switch {
+	case has("configs") && v.Get("configs").Kind() == jsonscan.Object:
+		// Envoy before 1.8: configs is a map from kind to its section.
+		_ = v.Get("configs").Fields(func(_ []byte, c jsonscan.Value) bool {
+			if c.Kind() == jsonscan.Object {
+				d.addConfig(c)
+			}
+			return true
+		})
+		return []*Dump{d}, nil
 	case has("configs"):
 		cfgs := v.Get("configs")
 		if cfgs.Kind() != jsonscan.Array {
@@ -303,6 +340,25 @@ func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
 		return []*Dump{d}, nil
 	case has("workloads") && has("services"):
 		return nil, notDump("the input is a ztunnel config dump; kubectl mesh reads Envoy dumps")
+	case has("kind") && has("apiVersion"):
+		return nil, notDump("the input is a Kubernetes manifest (%s %s), not an Envoy dump", v.Get("kind").Str(), v.Get("metadata", "name").Str())
+	case has("resources") && v.Get("resources").Kind() == jsonscan.Array:
+		// An xDS DiscoveryResponse ({version_info, resources, type_url}) or a
+		// generator's resource set ({resources: [{name, resource}]}).
+		rd, err := loadList(v.Get("resources"))
+		if err != nil {
+			return nil, err
+		}
+		rd.Name = name
+		return []*Dump{rd}, nil
+	case byKind(keys):
+		// A control plane's resources by kind: {listeners: [...], clusters: [...]}
+		// (Envoy Gateway's and kgateway's translator outputs, Emissary's), or
+		// Kuma's inspect output {TYPE_URL: {NAME: resource}} under "xds".
+		if err := d.addByKind(v); err != nil {
+			return nil, err
+		}
+		return []*Dump{d}, nil
 	case has("virtual_hosts"):
 		d.add(resourceEntry(KindRouteConfig, v))
 		return []*Dump{d}, nil
@@ -343,7 +399,66 @@ func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
 			return dumps, nil
 		}
 	}
-	return nil, notDump("the input is JSON but not an Envoy config dump (top-level keys: %s); expected \"configs\" (/config_dump) or \"cluster_statuses\" (/clusters?format=json)", keyList(keys))
+	return nil, notDump("the input is not an Envoy config dump (top-level keys: %s): it holds no Envoy config; a dump has \"configs\" (/config_dump) or \"cluster_statuses\" (/clusters?format=json), or is a list of resources", keyList(keys))
+}
+
+// kindKeys name the kinds of resource collections, in any case.
+var kindKeys = map[string]Kind{
+	"listeners": KindListener, "clusters": KindCluster, "routes": KindRouteConfig, "route_configs": KindRouteConfig,
+	"routeconfigurations": KindRouteConfig, "route_configurations": KindRouteConfig, "endpoints": KindEndpoints,
+	"cluster_load_assignments": KindEndpoints, "secrets": KindSecret,
+}
+
+// collectionKind is the kind a key of a resource collection names: a kind
+// word, or the type URL of a resource.
+func collectionKind(key string) (Kind, bool) {
+	if k, ok := resourceKind(key); ok && strings.Contains(key, ".") {
+		return k, true
+	}
+	for w, k := range kindKeys {
+		if jsonscan.KeyIs([]byte(key), w) {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// byKind tells an object whose every key names a kind of resource.
+func byKind(keys []string) bool {
+	if len(keys) == 0 {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := collectionKind(k); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// addByKind reads the resources of an object keyed by kind: each value a
+// list of resources, or an object of resources by name (Kuma's).
+func (d *Dump) addByKind(v jsonscan.Value) error {
+	var err error
+	_ = v.Fields(func(key []byte, val jsonscan.Value) bool {
+		k, _ := collectionKind(string(key))
+		add := func(item jsonscan.Value) {
+			if item.Kind() == jsonscan.Object {
+				d.add(resourceEntry(k, item))
+			}
+		}
+		switch val.Kind() {
+		case jsonscan.Array:
+			_ = val.Items(func(_ int, item jsonscan.Value) bool { add(item); return true })
+		case jsonscan.Object:
+			_ = val.Fields(func(_ []byte, item jsonscan.Value) bool { add(item); return true })
+		case jsonscan.Null:
+		default:
+			err = notDump("%q holds a JSON %s, not a list of resources", key, kindWord(val))
+		}
+		return err == nil
+	})
+	return err
 }
 
 func kindWord(v jsonscan.Value) string {
@@ -370,6 +485,28 @@ func keyList(keys []string) string {
 	return strings.Join(keys, ", ")
 }
 
+// routeConfigLike tells a RouteConfiguration without virtual hosts by the
+// fields only route configurations have.
+func routeConfigLike(v jsonscan.Value) bool {
+	for _, x := range v.Pick("validate_clusters", "vhds", "internal_only_headers", "most_specific_header_mutations_wins",
+		"ignore_port_in_host_matching", "request_headers_to_remove", "max_direct_response_body_size_bytes", "cluster_specifier_plugins") {
+		if x.Present() {
+			return true
+		}
+	}
+	return false
+}
+
+// secretLike tells a bare Secret (SDS resource) by its secret fields.
+func secretLike(v jsonscan.Value) bool {
+	for _, x := range v.Pick("tls_certificate", "validation_context", "generic_secret", "session_ticket_keys") {
+		if x.Present() {
+			return true
+		}
+	}
+	return false
+}
+
 // looksLikeCluster tells a bare Cluster by fields only clusters have.
 func looksLikeCluster(v jsonscan.Value) bool {
 	f := v.Pick("connect_timeout", "eds_cluster_config", "lb_policy", "type", "cluster_type", "load_assignment",
@@ -392,6 +529,10 @@ func loadList(v jsonscan.Value) (*Dump, error) {
 			err = notDump("the input is a list of %ss, not of Envoy resources", kindWord(item))
 			return false
 		}
+		// A generator's resource set: {name, resource: {...}}.
+		if r := item.Get("resource"); r.Kind() == jsonscan.Object && (r.Get("@type").Exists() || item.Get("name").Exists()) {
+			item = r
+		}
 		if typ := item.Get("@type").Str(); typ != "" {
 			if k, ok := resourceKind(typ); ok {
 				d.add(resourceEntry(k, item))
@@ -403,8 +544,10 @@ func loadList(v jsonscan.Value) (*Dump, error) {
 			}
 		}
 		switch {
-		case item.Get("virtual_hosts").Exists():
+		case item.Get("virtual_hosts").Exists() || routeConfigLike(item):
 			d.add(resourceEntry(KindRouteConfig, item))
+		case secretLike(item):
+			d.add(resourceEntry(KindSecret, item))
 		case item.Get("filter_chains").Exists() || item.Get("address").Exists() && !item.Get("cluster_name").Exists():
 			d.add(resourceEntry(KindListener, item))
 		case item.Get("cluster_name").Exists():

@@ -26,12 +26,18 @@ func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 			addr += "," + strings.Join(l.AdditionalAddresses, ",")
 		}
 		port := strconv.FormatUint(uint64(l.Port), 10)
+		if l.Protocol != "" && l.Protocol != "TCP" {
+			port += "/" + l.Protocol // as kubectl writes a Service's port: 443/UDP
+		}
 		chains := l.FilterChains
 		if len(chains) == 0 {
 			chains = []*xds.FilterChain{{Match: &listenerv3.FilterChainMatch{}}}
 		}
 		for _, fc := range chains {
 			match, dest := ChainMatch(fc), ChainDestination(fc)
+			if l.UDPDestination != "" && len(l.FilterChains) == 0 {
+				dest = "UDP proxy: " + l.UDPDestination
+			}
 			if l.Matcher.Exists() && !fc.Default {
 				match = "matcher tree: chain " + dash(fc.Name)
 			}
@@ -260,6 +266,9 @@ func chainTLS(fc *xds.FilterChain) string {
 	s := "TLS"
 	if fc.TLS.RequireClientCert {
 		s = "mTLS"
+	}
+	if fc.TLS.QUIC {
+		s = "QUIC " + s
 	}
 	if len(fc.TLS.Certificates) > 0 {
 		s += " cert=" + strings.Join(fc.TLS.Certificates, ",")

@@ -23,6 +23,14 @@ type Listener struct {
 
 	Address string // IP, unix socket path, or envoy://name for internal listeners
 	Port    uint32
+	// Protocol is the socket's, "TCP" unless the listener is UDP (a UDP
+	// proxy, or QUIC for HTTP/3).
+	Protocol string
+	// UDPDestination is where a UDP proxy listener sends datagrams (its
+	// route's cluster), "" for others.
+	UDPDestination string
+	// QUIC: the listener terminates QUIC (HTTP/3).
+	QUIC bool
 	// AdditionalAddresses are the extra addresses of a multi-address listener.
 	AdditionalAddresses []string
 	UseOriginalDst      bool
@@ -120,6 +128,35 @@ type DownstreamTLS struct {
 	// TrustDomains are the SPIFFE trust domains a client certificate must
 	// belong to (the SPIFFE certificate validator).
 	TrustDomains []string
+	// QUIC: the TLS of a QUIC transport (HTTP/3).
+	QUIC bool
+}
+
+// udpProxyCluster is where a UDP proxy sends datagrams: its cluster, or the
+// cluster of its matcher's routes (the no-match route's, or each of them).
+func udpProxyCluster(cfg jsonscan.Value) string {
+	if c := cfg.Get("cluster").Str(); c != "" {
+		return c
+	}
+	var clusters []string
+	var walk func(v jsonscan.Value)
+	walk = func(v jsonscan.Value) {
+		switch v.Kind() {
+		case jsonscan.Object:
+			_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+				if jsonscan.KeyIs(k, "cluster") && val.Kind() == jsonscan.String {
+					clusters = append(clusters, val.Str())
+				} else {
+					walk(val)
+				}
+				return true
+			})
+		case jsonscan.Array:
+			_ = v.Items(func(_ int, val jsonscan.Value) bool { walk(val); return true })
+		}
+	}
+	walk(cfg.Get("matcher"))
+	return strings.Join(clusters, ",")
 }
 
 // Network filter names, current and legacy.
@@ -142,6 +179,9 @@ func isTCPProxy(typ, name string) bool {
 // Type classifies a listener as istioctl does, by its filters: HTTP, TCP,
 // HTTP+TCP or UNKNOWN. TCP proxies that only black-hole traffic do not count.
 func (l *Listener) Type() string {
+	if l.UDPDestination != "" {
+		return "UDP"
+	}
 	nHTTP, nTCP := 0, 0
 	for _, fc := range l.FilterChains {
 		for _, f := range fc.Filters {
@@ -182,6 +222,13 @@ func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
 		l.Name = n
 	}
 	l.Address, l.Port = socketAddress(f[1])
+	l.Protocol = "TCP"
+	if p := f[1].Get("socket_address", "protocol").Str(); p != "" {
+		l.Protocol = p
+	}
+	if e.Resource.Get("udp_listener_config", "quic_options").Present() {
+		l.QUIC = true
+	}
 	_ = f[2].Items(func(_ int, a jsonscan.Value) bool {
 		addr, port := socketAddress(a.Get("address"))
 		l.AdditionalAddresses = append(l.AdditionalAddresses, joinHostPort(addr, port))
@@ -200,7 +247,9 @@ func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
 		nf := lf.Pick("name", "typed_config")
 		l.ListenerFilters = append(l.ListenerFilters, nf[0].Str())
 		if nf[1].Exists() {
-			typedConfig(nf[1], o)
+			if strings.HasSuffix(typedConfig(nf[1], o), ".udp_proxy.v3.UdpProxyConfig") || nf[0].Str() == "envoy.filters.udp_listener.udp_proxy" {
+				l.UDPDestination = udpProxyCluster(nf[1])
+			}
 		}
 		return true
 	})
@@ -299,8 +348,13 @@ func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain
 			cfg = ts.Get("config")
 		}
 		typ := typedConfig(cfg, o)
-		if strings.HasSuffix(typ, "DownstreamTlsContext") || ts.Get("name").Str() == "envoy.transport_sockets.tls" || ts.Get("name").Str() == "tls" {
+		switch {
+		case strings.HasSuffix(typ, "DownstreamTlsContext") || ts.Get("name").Str() == "envoy.transport_sockets.tls" || ts.Get("name").Str() == "tls":
 			fc.TLS = downstreamTLS(cfg)
+		case strings.HasSuffix(typ, ".quic.v3.QuicDownstreamTransport"):
+			// QUIC carries TLS 1.3 inside: the certificate is the TLS context's.
+			fc.TLS = downstreamTLS(cfg.Get("downstream_tls_context"))
+			fc.TLS.QUIC = true
 		}
 	} else if tc := f[4]; tc.Exists() { // v2
 		fc.TLS = downstreamTLS(tc)

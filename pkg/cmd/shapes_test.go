@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,69 @@ func TestListenerKindsBeyondTCP(t *testing.T) {
 		for _, w := range tc.want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s: no %q in\n%s", tc.file, w, out)
+			}
+		}
+	}
+}
+
+// TestSecretsMatchIstioctlSPIRE: istioctl's SPIRE golden (a workload
+// certificate and one trust bundle per SPIFFE trust domain): our rows carry
+// every fact of its rows.
+func TestSecretsMatchIstioctlSPIRE(t *testing.T) {
+	dir := "../xds/testdata/istioctl-spire/"
+	golden := parseTableGap(readFile(t, dir+"output"), 3)
+	out, _, err := run(t, "", "secrets", "-f", dir+"config_dump.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := parseTable(out)
+	if len(ours.rows) != len(golden.rows) {
+		t.Fatalf("%d rows, istioctl prints %d:\n%s", len(ours.rows), len(golden.rows), out)
+	}
+	for i, want := range golden.rows {
+		for _, col := range golden.cols {
+			if got := ours.rows[i][col]; got != want[col] {
+				t.Errorf("row %d %s: %q, istioctl prints %q", i, col, got, want[col])
+			}
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestBootstrapOfOtherMeshes: a proxy that is not Istio's gets no empty
+// Istio rows; its Envoy version is labelled Envoy's, and the node's own
+// words for the workload are shown (Kuma's dataplane, OSM's service
+// account and namespace).
+func TestBootstrapOfOtherMeshes(t *testing.T) {
+	for _, tc := range []struct {
+		file      string
+		want, not []string
+	}{
+		{"../../examples/envoy-gateway.json", []string{"Envoy Version:       1.26.0", "Envoy Build:         14111e3c"}, []string{"Istio"}},
+		{fixture("kuma/admin-sanitize/full_config.json"), []string{"Mesh:                Kuma dev-9fd12f2f3", "Dataplane         backend-1", "Kuma mesh         default"}, []string{"Istio"}},
+		{fixture("osm/config_dump/sample-envoy-config-dump-bookbuyer.json"), []string{"Open Service Mesh", "Service account   bookbuyer", "Namespace         bookbuyer"}, []string{"Istio"}},
+		{"../../examples/istio-sidecar.json", []string{"Istio Version:       1.26.2", "Pod                   frontend-694f65c7d-g7hz4"}, nil},
+	} {
+		out, _, err := run(t, "", "bootstrap", "-f", tc.file, "-o", "wide")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: no %q in\n%s", tc.file, w, out)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(out, n) {
+				t.Errorf("%s: %q shown for a proxy that is not Istio's:\n%s", tc.file, n, out)
 			}
 		}
 	}

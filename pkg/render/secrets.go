@@ -13,16 +13,28 @@ import (
 // of a private key is ever shown.
 func Secrets(w io.Writer, ss []*xds.Secret, now time.Time, opts TableOptions) error {
 	cols := []string{"RESOURCE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE"}
+	trustDomains := false
+	for _, s := range ss {
+		// SPIFFE trust bundles: CA rows per trust domain (a CA from a file or
+		// inline has no trust domain of its own).
+		trustDomains = trustDomains || (s.Type == "CA" && s.TrustDomain != "")
+	}
+	if trustDomains {
+		cols = append(cols, "TRUST DOMAIN") // as istioctl shows it for SPIRE
+	}
 	if opts.Wide {
-		cols = append(cols, "IDENTITY", "ISSUER", "CERTS", "VERSION")
+		cols = append(cols, "IDENTITY", "ISSUER", "CERTS", "FILE", "VERSION")
 	}
 	t := NewTable(w, opts, cols...)
 	var ns []note
 	for _, s := range ss {
 		ns = addNote(ns, note{s.Name, s.State, s.Version, s.LastUpdated, s.Error})
 		cells := []string{s.Name, s.Type, string(s.State), strconv.FormatBool(s.Valid(now)), s.Serial, certTime(s.NotAfter), certTime(s.NotBefore)}
+		if trustDomains {
+			cells = append(cells, dash(s.TrustDomain))
+		}
 		if opts.Wide {
-			cells = append(cells, dash(strings.Join(s.Identity, ",")), dash(s.Issuer), strconv.Itoa(s.Certs), dash(s.Version))
+			cells = append(cells, dash(strings.Join(s.Identity, ",")), dash(s.Issuer), strconv.Itoa(s.Certs), dash(s.File), dash(s.Version))
 		}
 		t.Row(cells...)
 	}

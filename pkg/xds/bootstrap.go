@@ -23,7 +23,59 @@ type Bootstrap struct {
 	ClusterID    string
 	XDSServer    string // the cluster (or address) the proxy gets xDS from
 	AdminAddress string
-	Raw          jsonscan.Value
+	// Mesh is whose proxy it is, from its node: Istio, Kuma, Open Service
+	// Mesh, Consul, or "" when the node does not say.
+	Mesh string
+	// MeshVersion is that mesh's agent version (kuma-dp's), when known.
+	MeshVersion string
+	// EnvoySHA is the Envoy build's commit.
+	EnvoySHA       string
+	ServiceAccount string
+	Raw            jsonscan.Value
+}
+
+// identify says whose proxy this is, and the workload it serves, from the
+// node each mesh writes: Istio's TYPE~IP~POD.NS~DOMAIN id and ISTIO_*
+// metadata; Kuma's MESH.NAME id with its dataplane resource; Open Service
+// Mesh's UUID.KIND.SERVICEACCOUNT.NAMESPACE.TRUSTDOMAIN id; Consul's
+// namespace and partition metadata.
+func (bs *Bootstrap) identify(node, md jsonscan.Value) {
+	id := node.Get("id").Str()
+	switch {
+	case md.Get("ISTIO_VERSION").Exists() || strings.Count(id, "~") == 3:
+		bs.Mesh = "Istio"
+	case md.Get("dataplane.resource").Exists() || md.Get("dataplane.proxyType").Exists():
+		bs.Mesh = "Kuma"
+		r := md.Get("dataplane.resource")
+		bs.Pod, bs.Namespace = r.Get("name").Str(), r.Get("mesh").Str()
+		if mesh, name, ok := strings.Cut(id, "."); ok && bs.Pod == "" {
+			bs.Namespace, bs.Pod = mesh, name
+		}
+		bs.MeshVersion = md.Get("version", "kumaDp", "version").Str()
+		bs.IP = r.Get("networking", "address").Str()
+	case osmNodeID(id) != nil:
+		bs.Mesh = "Open Service Mesh"
+		parts := osmNodeID(id)
+		bs.ProxyType, bs.ServiceAccount, bs.Namespace = parts[1], parts[2], parts[3]
+	case md.Get("partition").Exists() || strings.Contains(bs.Cluster, "consul"):
+		bs.Mesh = "Consul"
+		bs.Namespace = md.Get("namespace").Str()
+		bs.Pod = id
+	}
+}
+
+// osmNodeID splits Open Service Mesh's node id
+// UUID.KIND.SERVICEACCOUNT.NAMESPACE.TRUSTDOMAIN, or is nil.
+func osmNodeID(id string) []string {
+	parts := strings.SplitN(id, ".", 5)
+	if len(parts) != 5 || len(parts[0]) != 36 || strings.Count(parts[0], "-") != 4 {
+		return nil
+	}
+	switch parts[1] {
+	case "sidecar", "gateway":
+		return parts
+	}
+	return nil
 }
 
 func decodeBootstrap(b jsonscan.Value) *Bootstrap {
@@ -45,9 +97,11 @@ func decodeBootstrap(b jsonscan.Value) *Bootstrap {
 	}
 	bv := node.Get("user_agent_build_version")
 	bs.ProxySHA = strings.TrimPrefix(md.Get("ISTIO_PROXY_SHA").Str(), "istio-proxy:")
-	if bs.ProxySHA == "" {
-		bs.ProxySHA = bv.Get("metadata", "revision.sha").Str()
+	bs.EnvoySHA = bv.Get("metadata", "revision.sha").Str()
+	if bs.EnvoySHA == "" {
+		bs.EnvoySHA, _, _ = strings.Cut(node.Get("build_version").Str(), "/")
 	}
+	bs.identify(node, md)
 	if s := node.Get("build_version").Str(); s != "" && !bv.Exists() { // v2: "sha/1.12.0-dev/Clean/RELEASE/BoringSSL"
 		if _, rest, ok := strings.Cut(s, "/"); ok {
 			bs.EnvoyVersion = rest

@@ -89,7 +89,7 @@ func (c *Config) Endpoints() []*Endpoint {
 func (c *Config) Secrets() []*Secret {
 	var out []*Secret
 	for _, e := range c.Dump.Entries(envoyadmin.KindSecret) {
-		out = append(out, decodeSecret(e))
+		out = append(out, decodeSecrets(e)...)
 	}
 	return out
 }

@@ -28,6 +28,13 @@ type Secret struct {
 	Identity  []string // URI SANs (SPIFFE IDs) and DNS SANs
 	Issuer    string
 	Certs     int // certificates in the chain or bundle
+	// TrustDomain is the SPIFFE trust domain of the certificate: the one a
+	// trust bundle of a SPIFFE validator is for, or the workload
+	// certificate's own.
+	TrustDomain string
+	// File is where a certificate is read from on the proxy, when it is not
+	// inline (Istio 1.0 to 1.4 mounted them at /etc/certs).
+	File string
 	// CertError says why the certificate could not be read, if it could not.
 	CertError string
 	Entry     envoyadmin.Entry
@@ -36,6 +43,31 @@ type Secret struct {
 // Valid reports whether the certificate is within its validity period at now.
 func (s *Secret) Valid(now time.Time) bool {
 	return !s.NotAfter.IsZero() && now.After(s.NotBefore) && now.Before(s.NotAfter)
+}
+
+// decodeSecrets reads an SDS secret: one row, or for a SPIFFE validator one
+// CA row per trust domain, as istioctl shows SPIRE's trust bundles.
+func decodeSecrets(e envoyadmin.Entry) []*Secret {
+	s := decodeSecret(e)
+	tds := e.Resource.Get("validation_context", "custom_validator_config", "typed_config", "trust_domains")
+	if !tds.Exists() || tds.Empty() {
+		return []*Secret{s}
+	}
+	var out []*Secret
+	_ = tds.Items(func(_ int, td jsonscan.Value) bool {
+		b := *s
+		b.Type, b.TrustDomain, b.Identity, b.CertError, b.Certs, b.File = "CA", td.Get("name").Str(), nil, "", 0, ""
+		pemBytes, err := dataSource(td.Get("trust_bundle"))
+		switch {
+		case err != nil:
+			b.File, b.CertError = td.Get("trust_bundle", "filename").Str(), err.Error()
+		case len(pemBytes) > 0:
+			b.readCerts(pemBytes)
+		}
+		out = append(out, &b)
+		return true
+	})
+	return out
 }
 
 func decodeSecret(e envoyadmin.Entry) *Secret {
@@ -63,7 +95,7 @@ func decodeSecret(e envoyadmin.Entry) *Secret {
 	}
 	pemBytes, err := dataSource(data)
 	if err != nil {
-		s.CertError = err.Error()
+		s.File, s.CertError = data.Get("filename").Str(), err.Error()
 		return s
 	}
 	if len(pemBytes) == 0 {
@@ -116,6 +148,9 @@ func (s *Secret) readCerts(data []byte) {
 		s.Issuer = cert.Issuer.String()
 		for _, u := range cert.URIs {
 			s.Identity = append(s.Identity, u.String())
+			if u.Scheme == "spiffe" && s.TrustDomain == "" {
+				s.TrustDomain = u.Host
+			}
 		}
 		s.Identity = append(s.Identity, cert.DNSNames...)
 	}

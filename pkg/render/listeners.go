@@ -26,7 +26,9 @@ func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 			addr += "," + strings.Join(l.AdditionalAddresses, ",")
 		}
 		port := strconv.FormatUint(uint64(l.Port), 10)
-		if l.Protocol != "" && l.Protocol != "TCP" {
+		switch {
+		case l.Protocol == "internal": // port 0, as istioctl prints it; the address says envoy://NAME
+		case l.Protocol != "" && l.Protocol != "TCP":
 			port += "/" + l.Protocol // as kubectl writes a Service's port: 443/UDP
 		}
 		chains := l.FilterChains

@@ -24,7 +24,7 @@ type Listener struct {
 	Address string // IP, unix socket path, or envoy://name for internal listeners
 	Port    uint32
 	// Protocol is the socket's, "TCP" unless the listener is UDP (a UDP
-	// proxy, or QUIC for HTTP/3).
+	// proxy, or QUIC for HTTP/3); "internal" for an internal listener.
 	Protocol string
 	// UDPDestination is where a UDP proxy listener sends datagrams (its
 	// route's cluster), "" for others.
@@ -222,7 +222,14 @@ func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
 		l.Name = n
 	}
 	l.Address, l.Port = socketAddress(f[1])
-	l.Protocol = "TCP"
+	if l.Address == "" && e.Resource.Get("internal_listener").Present() {
+		// An internal listener has no socket: other listeners reach it by
+		// name (envoy_internal_address server_listener_name).
+		l.Address, l.Protocol = "envoy://"+l.Name, "internal"
+	}
+	if l.Protocol == "" {
+		l.Protocol = "TCP"
+	}
 	if p := f[1].Get("socket_address", "protocol").Str(); p != "" {
 		l.Protocol = p
 	}

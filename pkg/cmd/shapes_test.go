@@ -17,7 +17,7 @@ func TestListenerKindsBeyondTCP(t *testing.T) {
 		{"udp-route.listeners.yaml", []string{"10080/UDP", "UDP proxy: udp-route-dest", "UDP"}},
 		{"http3.listeners.yaml", []string{"10443/UDP", "QUIC TLS cert=envoy-gateway-tls-secret-1", "10443 ", "TLS cert=envoy-gateway-tls-secret-1"}},
 		// Istio's waypoint: internal listeners by their envoy:// address.
-		{"../../../examples/istio-waypoint.json", []string{"envoy://connect_originate", "envoy://main_internal"}},
+		{"../../../../examples/istio-waypoint.json", []string{"envoy://connect_originate", "envoy://main_internal"}},
 	} {
 		out, errOut, err := run(t, "", "listeners", "-f", "../xds/testdata/envoy-gateway/"+tc.file, "-o", "wide")
 		if err != nil {

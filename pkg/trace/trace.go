@@ -438,16 +438,19 @@ func (t *tracer) transportOK(fc *xds.FilterChain) bool {
 	return true
 }
 
-// requiresIstioMTLS is a chain whose server certificate is Istio's
-// workload certificate (SDS secret "default", or the files Istio 1.0 to
-// 1.4 mounted at /etc/certs) and that asks for a client certificate: a
-// chain only Istio mTLS can open.
+// requiresIstioMTLS is a chain only mesh mTLS can open: Istio's workload
+// certificate (SDS secret "default", or the files Istio 1.0 to 1.4 mounted
+// at /etc/certs), or a chain that requires a client certificate whose
+// identity it checks (another mesh's).
 func requiresIstioMTLS(fc *xds.FilterChain) bool {
 	if fc.TLS == nil || len(fc.TLS.Certificates) == 0 {
 		return false
 	}
 	c := fc.TLS.Certificates[0]
-	return c == "default" || c == "/etc/certs/cert-chain.pem"
+	// Other meshes' mTLS chains (Kuma's, Consul's) ask for a client
+	// certificate of the mesh: one whose identity they check.
+	return c == "default" || c == "/etc/certs/cert-chain.pem" ||
+		fc.TLS.RequireClientCert && (len(fc.TLS.SANMatchers) > 0 || len(fc.TLS.TrustDomains) > 0)
 }
 
 // trustDomainsOnly tells whether a chain checks no more of a client

@@ -148,3 +148,16 @@ func TestEveryListingAnswersOnEveryDump(t *testing.T) {
 		t.Errorf("only %d files read as Envoy config", answered)
 	}
 }
+
+// TestLegacyFileCertificates: Istio 1.0-1.4 read their workload
+// certificate from files: listeners and clusters show the path, never
+// "inline".
+func TestLegacyFileCertificates(t *testing.T) {
+	f := fixture("istio/config_dump/legacy-v2/productpage-v1-7bbd79f8fd-k6j79.json")
+	for c, want := range map[string]string{"listeners": "mTLS cert=/etc/certs/cert-chain.pem", "clusters": "ISTIO_MUTUAL (/etc/certs/cert-chain.pem)"} {
+		out, _, err := run(t, "", c, "-f", f, "-o", "wide")
+		if err != nil || !strings.Contains(out, want) || strings.Contains(out, "inline") {
+			t.Errorf("%s: %v; want %q and no inline\n%.2000s", c, err, want, out)
+		}
+	}
+}

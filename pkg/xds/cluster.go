@@ -168,7 +168,8 @@ func tlsContextMode(ctx jsonscan.Value) string {
 	if !f[0].Exists() && !f[1].Exists() {
 		return "TLS"
 	}
-	// Istio's workload certificate is the SDS secret "default".
+	// Istio's workload certificate is the SDS secret "default" (before 1.5,
+	// the files mounted at /etc/certs).
 	mode := "mTLS"
 	_ = f[0].Items(func(_ int, s jsonscan.Value) bool {
 		if s.Get("name").Str() == "default" {
@@ -176,6 +177,15 @@ func tlsContextMode(ctx jsonscan.Value) string {
 			return false
 		}
 		return true
+	})
+	_ = f[1].Items(func(_ int, c jsonscan.Value) bool {
+		if file := c.Get("certificate_chain", "filename").Str(); file != "" {
+			if file == "/etc/certs/cert-chain.pem" {
+				mode = "ISTIO_MUTUAL"
+			}
+			mode += " (" + file + ")"
+		}
+		return false
 	})
 	return mode
 }

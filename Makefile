@@ -15,12 +15,14 @@ help:
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 build: ## build bin/kubectl-mesh
+	@echo "building bin/kubectl-mesh $(VERSION) (the first build fetches and compiles its modules: a few minutes on 2 cores)"
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-mesh ./cmd/kubectl-mesh
 
 install: build ## install kubectl-mesh into BINDIR (default /usr/local/bin), where kubectl finds plugins, with kubectl_complete-mesh for completion
 	install -d $(BINDIR)
 	install -m 0755 bin/kubectl-mesh $(BINDIR)/kubectl-mesh
 	ln -sf kubectl-mesh $(BINDIR)/kubectl_complete-mesh
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on your PATH: add it (export PATH=\"$(BINDIR):\$$PATH\") so kubectl finds the plugin";; esac
 
 test: lint ## vet, format check, unit/golden/fuzz-seed tests and the kubectl plugin test
 	go test -count=1 ./...

@@ -64,3 +64,21 @@ const (
 	colorYellowForTest = "\x1b[33m"
 	colorRedForTest    = "\x1b[31m"
 )
+
+// TestNoColourOnADumbTerminal: TERM=dumb means no escapes, on a terminal too.
+func TestNoColourOnADumbTerminal(t *testing.T) {
+	t.Setenv("TERM", "dumb")
+	if out := runOnTerminal(t, "secrets", "-f", fixture("istio/istioctl-golden/secret/istio/config_dump.json")); ansi.MatchString(out) {
+		t.Errorf("colour with TERM=dumb:\n%q", out)
+	}
+}
+
+// TestInformationalNotesOnlyWithV: the count of typed configs kept opaque
+// is information, shown with -v only.
+func TestInformationalNotesOnlyWithV(t *testing.T) {
+	_, quiet, _ := run(t, "", "listeners", "-f", "../../examples/istio-sidecar.json")
+	_, loud, _ := run(t, "", "listeners", "-f", "../../examples/istio-sidecar.json", "-v", "1")
+	if strings.Contains(quiet, "kept opaque") || !strings.Contains(loud, "kept opaque") {
+		t.Errorf("without -v: %q; with -v 1: %q", quiet, loud)
+	}
+}

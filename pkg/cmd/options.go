@@ -227,7 +227,9 @@ func (o *ProxyOptions) none(cfg *xds.Config, n int, what string, kinds ...envoya
 
 // notes tells, on stderr, what was read but not understood.
 func (o *ProxyOptions) notes(cfg *xds.Config) {
-	if s := cfg.Opaque.Summary(); s != "" {
+	// What was read but kept opaque is information (-v); sections skipped
+	// unread are always said.
+	if s := cfg.Opaque.Summary(); s != "" && o.deps.Verbose() {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", s)
 	}
 	for t, n := range cfg.Dump.SkippedSections {

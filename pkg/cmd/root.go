@@ -48,6 +48,7 @@ type Deps struct {
 	IsTerminal func(io.Writer) bool
 
 	noColor *bool // --no-color, read once flags are parsed
+	verbose *int  // -v: informational notes from 1
 
 	// source, when set, is where proxy commands read a named proxy's config
 	// from instead of its admin port: istiod, for "pilot lds POD".
@@ -55,13 +56,17 @@ type Deps struct {
 }
 
 // Color tells whether output to w may be coloured: on a terminal, unless
-// NO_COLOR is set (https://no-color.org) or --no-color given.
+// NO_COLOR is set (https://no-color.org), --no-color given, or the
+// terminal is dumb.
 func (d Deps) Color(w io.Writer) bool {
-	if d.noColor != nil && *d.noColor || os.Getenv("NO_COLOR") != "" {
+	if d.noColor != nil && *d.noColor || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
 	return d.terminal(w)
 }
+
+// Verbose tells whether informational notes are wanted (-v 1 or more).
+func (d Deps) Verbose() bool { return d.verbose != nil && *d.verbose > 0 }
 
 func (d Deps) terminal(w io.Writer) bool {
 	if d.IsTerminal != nil {
@@ -134,7 +139,8 @@ its answer depends on.`,
 		deps.Now = time.Now
 	}
 	deps.KubeFlags.AddFlags(root.PersistentFlags())
-	deps.noColor = root.PersistentFlags().Bool("no-color", false, "never colour the output (also: the NO_COLOR environment variable; colour is only ever used on a terminal)")
+	deps.noColor = root.PersistentFlags().Bool("no-color", false, "never colour the output (also: the NO_COLOR environment variable, or TERM=dumb; colour is only ever used on a terminal)")
+	deps.verbose = root.PersistentFlags().IntP("v", "v", 0, "verbosity: 1 adds informational notes (such as the typed configs of types outside Envoy's API, kept opaque)")
 	_ = root.RegisterFlagCompletionFunc("namespace", completeNamespaces(deps.KubeFlags))
 	_ = root.RegisterFlagCompletionFunc("context", completeContexts(deps.KubeFlags))
 

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 
@@ -328,9 +329,11 @@ func defaultALPN(protocol, tls string) []string {
 	return nil
 }
 
+// stripHostPort is the host of HOST[:PORT] (an IPv6 address without its
+// brackets).
 func stripHostPort(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.HasSuffix(h, "]") {
-		return h[:i]
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
 	}
 	return strings.Trim(h, "[]")
 }

@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	uritemplatev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/path/match/uri_template/v3"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
@@ -251,29 +252,13 @@ func (t *tracer) cluster(name string) {
 	}
 }
 
-// uriTemplate reads the path_template of an UriTemplateMatchConfig from its
-// serialized bytes (field 1).
-func uriTemplate(b []byte) string {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return ""
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return ""
-			}
-			return string(v)
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return ""
-		}
-		b = b[n:]
+// uriTemplate reads the path_template of an UriTemplateMatchConfig.
+func uriTemplate(a *anypb.Any) string {
+	var c uritemplatev3.UriTemplateMatchConfig
+	if a.UnmarshalTo(&c) != nil {
+		return ""
 	}
-	return ""
+	return c.GetPathTemplate()
 }
 
 // templateMatches matches a path against an Envoy URI template: "*" and

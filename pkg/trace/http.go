@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -130,11 +131,17 @@ func (t *tracer) virtualHost(rc *xds.RouteConfig, hcm jsonscan.Value) *xds.Virtu
 	return best.vh
 }
 
+// stripPort drops the port of a Host header as Envoy does: an IPv6
+// literal keeps its brackets ("[fd00::1]:80" is "[fd00::1]").
 func stripPort(host string) string {
-	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
-		return host[:i]
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		return host
 	}
-	return host
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
 }
 
 // route walks the virtual host's routes in order: the first whose every
@@ -212,7 +219,7 @@ func (t *tracer) routeMatches(m *routev3.RouteMatch) (bool, string) {
 		}
 		why = append(why, "CONNECT")
 	case *routev3.RouteMatch_PathMatchPolicy:
-		tmpl := uriTemplate(p.PathMatchPolicy.GetTypedConfig().GetValue())
+		tmpl := uriTemplate(p.PathMatchPolicy.GetTypedConfig())
 		if tmpl == "" {
 			return false, "a path match policy this trace cannot read"
 		}

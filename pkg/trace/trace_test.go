@@ -324,3 +324,22 @@ func TestURITemplates(t *testing.T) {
 		}
 	}
 }
+
+// stripPort drops a Host header's port as Envoy's virtual host matching
+// does; an IPv6 literal keeps its brackets, as Istio writes its domains
+// ("[fd00::1]", "[fd00::1]:80").
+func TestStripPortKeepsIPv6Brackets(t *testing.T) {
+	for in, want := range map[string]string{
+		"reviews:9080":    "reviews",
+		"reviews":         "reviews",
+		"10.0.0.1:80":     "10.0.0.1",
+		"[fd00::1]:80":    "[fd00::1]",
+		"[fd00::1]":       "[fd00::1]",
+		"fd00::1":         "fd00::1",
+		"*.example.com:8": "*.example.com",
+	} {
+		if got := stripPort(in); got != want {
+			t.Errorf("stripPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package xds
 
-import "strings"
+import (
+	"net"
+	"strconv"
+	"strings"
+)
 
 // ListenerFilter selects listeners; zero fields match everything.
 type ListenerFilter struct {
@@ -70,20 +74,20 @@ func (f EndpointFilter) Match(e *Endpoint) bool {
 }
 
 func splitHostPort(addr string) (string, uint32) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 || strings.Contains(addr, "://") && !strings.HasPrefix(addr, "envoy://") {
-		return addr, 0
-	}
-	var p uint32
-	for _, c := range addr[i+1:] {
-		if c < '0' || c > '9' {
+	if strings.Contains(addr, "://") {
+		if !strings.HasPrefix(addr, "envoy://") {
 			return addr, 0
 		}
-		p = p*10 + uint32(c-'0')
+		// envoy://LISTENER/ID:PORT: the endpoint id is the host.
+		addr = addr[strings.LastIndexByte(addr, '/')+1:]
 	}
-	host := strings.TrimSuffix(strings.TrimPrefix(addr[:i], "["), "]")
-	if j := strings.LastIndexByte(host, '/'); strings.HasPrefix(host, "envoy://") && j >= 0 {
-		host = host[j+1:]
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return strings.Trim(addr, "[]"), 0
 	}
-	return host, p
+	p, err := strconv.ParseUint(port, 10, 32)
+	if err != nil {
+		return host, 0
+	}
+	return host, uint32(p)
 }

@@ -2,6 +2,8 @@ package xds
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -297,13 +299,13 @@ func socketAddress(a jsonscan.Value) (string, uint32) {
 }
 
 func joinHostPort(addr string, port uint32) string {
-	if port == 0 {
+	switch {
+	case port == 0:
 		return addr
+	case strings.Contains(addr, "://"): // unix:// and envoy:// addresses take no brackets
+		return fmt.Sprintf("%s:%d", addr, port)
 	}
-	if strings.Contains(addr, ":") && !strings.Contains(addr, "://") {
-		return fmt.Sprintf("[%s]:%d", addr, port)
-	}
-	return fmt.Sprintf("%s:%d", addr, port)
+	return net.JoinHostPort(addr, strconv.FormatUint(uint64(port), 10))
 }
 
 func decodeFilterChain(v jsonscan.Value, isDefault bool, o *Opaque) *FilterChain {

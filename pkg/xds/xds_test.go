@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
@@ -196,5 +197,49 @@ func TestClusterFilterBySubsetAndPort(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "outbound|9080|v2|reviews.default.svc.cluster.local" {
 		t.Errorf("matched %v", got)
+	}
+}
+
+// IPv6 endpoints print as Envoy's admin prints them, "[fd00::1]:8080" (an
+// unbracketed "fd00::1:8080" cannot be split back), and --address/--port
+// select them by the bare address.
+func TestIPv6EndpointsAreBracketedAndFilterable(t *testing.T) {
+	cfg := load(t, `{"cluster_statuses":[{"name":"c","host_statuses":[
+	  {"address":{"socket_address":{"address":"fd00::1","port_value":8080}},"health_status":{"eds_health_status":"HEALTHY"}},
+	  {"address":{"socket_address":{"address":"fd00::1:8080","port_value":0}},"health_status":{"eds_health_status":"HEALTHY"}},
+	  {"address":{"socket_address":{"address":"10.0.0.1","port_value":8080}},"health_status":{"eds_health_status":"HEALTHY"}},
+	  {"address":{"pipe":{"path":"/var/run/app.sock"}},"health_status":{"eds_health_status":"HEALTHY"}}]}]}`)
+	es := cfg.Endpoints()
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Address)
+	}
+	want := []string{"[fd00::1]:8080", "fd00::1:8080", "10.0.0.1:8080", "unix:///var/run/app.sock"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("endpoint %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+	for _, tc := range []struct {
+		f    EndpointFilter
+		want []string
+	}{
+		{EndpointFilter{Address: "fd00::1"}, []string{"[fd00::1]:8080"}},
+		{EndpointFilter{Address: "fd00::1", Port: 8080}, []string{"[fd00::1]:8080"}},
+		{EndpointFilter{Address: "fd00::1:8080"}, []string{"fd00::1:8080"}},
+		{EndpointFilter{Port: 8080}, []string{"[fd00::1]:8080", "10.0.0.1:8080"}},
+	} {
+		var m []string
+		for _, e := range es {
+			if tc.f.Match(e) {
+				m = append(m, e.Address)
+			}
+		}
+		if strings.Join(m, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%+v matched %q, want %q", tc.f, m, tc.want)
+		}
 	}
 }

@@ -14,10 +14,17 @@ import (
 // runOnTerminal runs kubectl mesh as if standard output were a terminal.
 func runOnTerminal(t *testing.T, args ...string) string {
 	t.Helper()
+	return runOnTerminalWidth(t, 0, args...)
+}
+
+// runOnTerminalWidth runs kubectl mesh on a terminal width columns wide (0:
+// unknown, tables not fitted).
+func runOnTerminalWidth(t *testing.T, width int, args ...string) string {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	root := NewRootCmdWith(Deps{IOStreams: streams, Now: func() time.Time { return testNow },
-		IsTerminal: func(io.Writer) bool { return true }})
+		IsTerminal: func(io.Writer) bool { return true }, TerminalWidth: func(io.Writer) int { return width }})
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)

@@ -240,7 +240,7 @@ func (o *ProxyOptions) notes(cfg *xds.Config) {
 func (o *ProxyOptions) wide() bool { return o.Output == outWide }
 
 func (o *ProxyOptions) table() render.TableOptions {
-	return render.TableOptions{Wide: o.wide(), NoHeaders: o.NoHeaders, Color: o.Color != nil && o.Color(o.Out)}
+	return render.TableOptions{Wide: o.wide(), NoHeaders: o.NoHeaders, Color: o.Color != nil && o.Color(o.Out), Width: o.deps.Width(o.Out)}
 }
 
 func (o *ProxyOptions) structured() bool { return o.Output == outJSON || o.Output == outYAML }

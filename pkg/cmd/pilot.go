@@ -60,7 +60,7 @@ func (o *IstiodOptions) validate() error {
 }
 
 func (o *IstiodOptions) table() render.TableOptions {
-	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out)}
+	return render.TableOptions{Wide: o.Output == outWide, NoHeaders: o.NoHeaders, Color: o.deps.Color(o.deps.Out), Width: o.deps.Width(o.deps.Out)}
 }
 
 // run prints once, or with --watch keeps printing what changed.

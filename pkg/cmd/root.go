@@ -7,6 +7,7 @@ package cmd
 import (
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,10 @@ type Deps struct {
 	// *os.File that is one. Colour (and progress, for commands reading
 	// several pods) is for terminals only.
 	IsTerminal func(io.Writer) bool
+	// TerminalWidth is the width in columns of a terminal stream; nil
+	// means: $COLUMNS, else what the terminal says. Tables are fitted to
+	// it; 0 leaves them whole.
+	TerminalWidth func(io.Writer) int
 
 	noColor *bool // --no-color, read once flags are parsed
 	verbose *int  // -v: informational notes from 1
@@ -67,6 +72,26 @@ func (d Deps) Color(w io.Writer) bool {
 
 // Verbose tells whether informational notes are wanted (-v 1 or more).
 func (d Deps) Verbose() bool { return d.verbose != nil && *d.verbose > 0 }
+
+// Width is how wide a table written to w may be: the terminal's width, or
+// 0 (no limit) when w is not a terminal.
+func (d Deps) Width(w io.Writer) int {
+	if !d.terminal(w) {
+		return 0
+	}
+	if d.TerminalWidth != nil {
+		return d.TerminalWidth(w)
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := w.(*os.File); ok {
+		if n, _, err := term.GetSize(int(f.Fd())); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
+}
 
 func (d Deps) terminal(w io.Writer) bool {
 	if d.IsTerminal != nil {

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/cli-runtime/pkg/printers"
 )
@@ -23,6 +24,13 @@ type Table struct {
 	// VALID CERT), when colour is on.
 	status []bool
 	header bool
+	// width, when set, is the terminal's: rows are kept until Flush so
+	// the widest columns can be cut to fit it.
+	width int
+	rows  [][]string
+	// headerKept: rows[0] is the header, not yet written.
+	headerKept bool
+	cuttable   []bool
 }
 
 // TableOptions are how a table is printed: -o wide, --no-headers, and
@@ -31,6 +39,10 @@ type TableOptions struct {
 	Wide      bool
 	NoHeaders bool
 	Color     bool
+	// Width is the terminal's width in columns: a table wider than it has
+	// its widest columns cut, each cut cell ending in "…". 0 (piped
+	// output) and Wide leave every cell whole.
+	Width int
 }
 
 // statusColumns are the columns whose words colour marks.
@@ -41,6 +53,13 @@ var statusColumns = map[string]bool{"STATE": true, "STATUS": true, "VALID CERT":
 func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 	out := bufio.NewWriterSize(w, 64<<10)
 	t := &Table{tw: printers.GetNewTabWriter(out), out: out}
+	if !opts.Wide && opts.Width > 0 {
+		t.width = opts.Width
+		t.cuttable = make([]bool, len(columns))
+		for i, c := range columns {
+			t.cuttable[i] = freeText[c]
+		}
+	}
 	if opts.Color {
 		t.status = make([]bool, len(columns))
 		for i, c := range columns {
@@ -51,12 +70,21 @@ func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 		t.header = true
 		t.Row(columns...)
 		t.header = false
+		t.headerKept = t.width > 0
 	}
 	return t
 }
 
 // Row adds one row; empty cells are written as they are.
 func (t *Table) Row(cells ...string) {
+	if t.width > 0 {
+		t.rows = append(t.rows, append([]string(nil), cells...))
+		return
+	}
+	t.write(cells)
+}
+
+func (t *Table) write(cells []string) {
 	t.buf.Reset()
 	for i, c := range cells {
 		if i > 0 {
@@ -83,10 +111,112 @@ func (t *Table) Row(cells ...string) {
 
 // Flush writes the table out.
 func (t *Table) Flush() error {
+	if t.width > 0 {
+		t.fit()
+	}
 	if err := t.tw.Flush(); err != nil {
 		return err
 	}
 	return t.out.Flush()
+}
+
+// freeText are the columns fitting may cut: names, matches and
+// destinations, long and read from the left. Addresses, ports, states,
+// versions, times and serial numbers are never cut: a cut one misleads.
+var freeText = map[string]bool{
+	"NAME": true, "RESOURCE NAME": true, "DOMAINS": true, "MATCH": true, "DESTINATION": true,
+	"CLUSTER": true, "SERVICE FQDN": true, "VIRTUAL SERVICE": true, "DESTINATION RULE": true,
+	"VHOST NAME": true, "ROUTE": true, "PATH": true, "AUTHORITY": true, "UPSTREAM CLUSTER": true,
+	"DETAILS": true, "ERROR": true, "REWRITE": true, "ECDS NAME": true, "EDS SERVICE": true,
+	"LISTENER FILTERS": true, "ISSUER": true, "IDENTITY": true, "SNI": true, "HOSTNAME": true,
+	"VALUE": true, "ACTION": true, "CIRCUIT BREAKERS": true, "FILE": true, "UPSTREAM FAILURE": true,
+}
+
+// Cuttable tells whether fitting a table to the terminal may cut the cells
+// of a column.
+func Cuttable(column string) bool { return freeText[column] }
+
+// Column layout of kubectl's tab writer (printers.GetNewTabWriter).
+const (
+	cellMinWidth = 6
+	cellPadding  = 3
+	// cutMinWidth is as narrow as fitting makes a column (or its header's
+	// width, if wider): narrower, names stop telling rows apart.
+	cutMinWidth = 12
+)
+
+// fit writes the kept rows, the widest columns cut until the table fits
+// the terminal's width (or every column is at its narrowest).
+func (t *Table) fit() {
+	rows := t.rows
+	t.rows = nil
+	var widths, floor []int
+	for r, row := range rows {
+		for i, c := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+				floor = append(floor, cutMinWidth)
+			}
+			n := utf8.RuneCountInString(cellSafe.Replace(c))
+			widths[i] = max(widths[i], n)
+			if r == 0 && t.headerKept || i >= len(t.cuttable) || !t.cuttable[i] {
+				floor[i] = max(floor[i], n) // headers and all but free text stay whole
+			}
+		}
+	}
+	// The tab writer pads every column but the last to at least
+	// cellMinWidth, padding included.
+	total := 0
+	for i, w := range widths {
+		if i == len(widths)-1 {
+			total += w
+			break
+		}
+		total += max(w+cellPadding, cellMinWidth)
+	}
+	// Cut one character at a time from the widest column that may be cut:
+	// the columns of free text (names, matches, destinations) go first
+	// and the narrow ones are left alone.
+	cut := append([]int(nil), widths...)
+	for total > t.width {
+		widest := -1
+		for i, w := range cut {
+			if w > floor[i] && (widest < 0 || w > cut[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break
+		}
+		cut[widest]-- // wider than cutMinWidth: the line loses one character
+		total--
+	}
+	for r, row := range rows {
+		for i, c := range row {
+			if i < len(cut) && cut[i] < widths[i] {
+				row[i] = ellipsize(cellSafe.Replace(c), cut[i])
+			}
+		}
+		t.header = r == 0 && t.headerKept
+		t.write(row)
+	}
+	t.header, t.headerKept = false, false
+}
+
+// ellipsize cuts s to n characters, the last an ellipsis.
+func ellipsize(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, k := 0, 0
+	for j := range s {
+		if k == n-1 {
+			i = j
+			break
+		}
+		k++
+	}
+	return s[:i] + "…"
 }
 
 // cellSafe keeps a cell on its line: a tab or newline would break the columns.

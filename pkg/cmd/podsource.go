@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -217,7 +218,7 @@ func (s *podSource) connect(ctx context.Context) error {
 	}
 	s.tunnel, err = portforward.Open(ctx, at.cfg, at.client, s.namespace, s.name, s.port)
 	if err != nil {
-		if strings.Contains(err.Error(), "forbidden") || strings.Contains(err.Error(), "Forbidden") {
+		if forbidden := (*portforward.ForbiddenError)(nil); errors.As(err, &forbidden) {
 			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs get and create on pods/portforward in namespace %s (see deploy/rbac.yaml)", s.namespace, s.name, s.namespace)
 		}
 		return failure("%v", err)
@@ -272,7 +273,7 @@ func (s *podSource) Get(ctx context.Context, path string) ([]byte, error) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, failure("pod %s/%s: the Envoy admin port %d did not answer %s within --request-timeout %s", s.namespace, s.name, s.port, path, s.timeout)
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(fmt.Sprint(err), "connection reset"):
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
 		// The tunnel closes the connection when the pod's port refuses it.
 		return nil, failure("pod %s/%s: nothing answered on the Envoy admin port %d; is the proxy running? "+
 			"See 'kubectl logs -n %s %s -c %s', or give --admin-port for another Envoy", s.namespace, s.name, s.port, s.namespace, s.name, istioProxy)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -59,6 +60,9 @@ func Open(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, na
 		if err == nil {
 			err = errors.New(strings.TrimSpace(errOut.String()))
 		}
+		if forbidden(err) {
+			return nil, &ForbiddenError{Namespace: namespace, Pod: pod, Err: err}
+		}
 		return nil, fmt.Errorf("port-forward to %s/%s:%d: %w", namespace, pod, port, err)
 	case <-ctx.Done():
 		cancel()
@@ -71,6 +75,33 @@ func Open(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, na
 	}
 	t.LocalPort = ports[0].Local
 	return t, nil
+}
+
+// ForbiddenError is a port-forward the API server refused: the user may not
+// create pods/portforward in the namespace.
+type ForbiddenError struct {
+	Namespace, Pod string
+	Err            error
+}
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("port-forward to %s/%s forbidden: %v", e.Namespace, e.Pod, e.Err)
+}
+
+func (e *ForbiddenError) Unwrap() error { return e.Err }
+
+// forbidden tells whether a port-forward failed on authorization. The API
+// server answers the upgrade with a 403 Status, but client-go's forwarder
+// flattens the dial error into text ("error upgrading connection: ...",
+// formatted with %s), so past a typed check only the Status's reason in
+// that text is left to read. This is the one place that reads it.
+func forbidden(err error) bool {
+	if apierrors.IsForbidden(err) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "error upgrading connection") &&
+		(strings.Contains(msg, "forbidden") || strings.Contains(msg, "Forbidden"))
 }
 
 // URL is the base URL of the tunnel: http://127.0.0.1:PORT.

@@ -62,7 +62,7 @@ mutating endpoints are out of reach.`,
 				return err
 			}
 			if o.Path == "" {
-				fmt.Fprintf(o.Out, "Envoy admin of %s/%s at %s (Ctrl-C to close)\n", src.namespace, src.name, src.tunnel.URL())
+				fmt.Fprintf(o.Out, "Envoy admin of %s/%s at %s (Ctrl-C to close)\n", src.namespace, src.name, src.base)
 				<-c.Context().Done()
 				return nil
 			}

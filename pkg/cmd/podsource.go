@@ -40,7 +40,13 @@ type podSource struct {
 	// inNamespace, when set, is the pod's namespace (istiod's, for one),
 	// instead of the kube flags' namespace.
 	inNamespace string
-	tunnel      *portforward.Tunnel
+	// cluster, when set, is the API server to resolve the target on
+	// instead of the kube flags' (tests give a fake clientset).
+	cluster *cluster
+	tunnel  *portforward.Tunnel
+	// base is the admin endpoint's URL once connected: the tunnel's, or
+	// (in tests) a server standing in for Envoy's admin port.
+	base string
 	// Once connected: the pod, its admin port, and the request timeout.
 	namespace, name string
 	port            int
@@ -172,18 +178,21 @@ type located struct {
 // locate resolves the target to a Running pod with a proxy, without
 // opening anything to it yet.
 func (s *podSource) locate(ctx context.Context) (*located, error) {
-	c, err := connectCluster(s.flags)
-	if err != nil {
-		return nil, err
+	c := s.cluster
+	if c == nil {
+		var err error
+		if c, err = connectCluster(s.flags); err != nil {
+			return nil, err
+		}
 	}
 	cfg, client := c.cfg, c.client
 	s.timeout = cfg.Timeout
-	ns, _, err := s.flags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return nil, failure("cannot tell the namespace: %v", err)
-	}
-	if s.inNamespace != "" {
-		ns = s.inNamespace
+	ns := s.inNamespace
+	if ns == "" {
+		var err error
+		if ns, _, err = s.flags.ToRawKubeConfigLoader().Namespace(); err != nil {
+			return nil, failure("cannot tell the namespace: %v", err)
+		}
 	}
 	pod, err := s.resolve(ctx, client, ns)
 	if isUnreachable(err) {
@@ -209,7 +218,7 @@ func (s *podSource) locate(ctx context.Context) (*located, error) {
 
 // connect resolves the target and opens a tunnel to its admin port.
 func (s *podSource) connect(ctx context.Context) error {
-	if s.tunnel != nil {
+	if s.base != "" {
 		return nil
 	}
 	at, err := s.locate(ctx)
@@ -223,6 +232,7 @@ func (s *podSource) connect(ctx context.Context) error {
 		}
 		return failure("%v", err)
 	}
+	s.base = s.tunnel.URL()
 	return nil
 }
 
@@ -284,7 +294,7 @@ func (s *podSource) Get(ctx context.Context, path string) ([]byte, error) {
 }
 
 func (s *podSource) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.tunnel.URL()+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +364,6 @@ func (s *podSource) Evict() {}
 func (s *podSource) Close() {
 	if s.tunnel != nil {
 		s.tunnel.Close()
-		s.tunnel = nil // a later Dump (--watch) opens a new one
+		s.tunnel, s.base = nil, "" // a later Dump (--watch) opens a new one
 	}
 }

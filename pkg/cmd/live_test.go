@@ -1,0 +1,225 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+)
+
+// The live paths without the e2e stack: pod resolution against client-go's
+// fake clientset, the admin client against an httptest server standing in
+// for Envoy's admin port.
+
+func pod(name string, phase corev1.PodPhase, ready bool, containers ...string) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": "frontend"}},
+		Status:     corev1.PodStatus{Phase: phase},
+	}
+	for _, c := range containers {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: c})
+	}
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+	return p
+}
+
+func fakeSource(target Target, objs ...runtime.Object) (*podSource, *fake.Clientset) {
+	client := fake.NewSimpleClientset(objs...)
+	return &podSource{cluster: &cluster{cfg: &rest.Config{Host: "https://api.test"}, client: client},
+		target: target, inNamespace: "default"}, client
+}
+
+func TestLocateAgainstTheAPI(t *testing.T) {
+	frontend := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "frontend", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "frontend"}}}}
+	headless := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "external", Namespace: "default"}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "frontend", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "frontend"}}}
+	nativeSidecar := pod("native", corev1.PodRunning, true, "app")
+	nativeSidecar.Spec.InitContainers = []corev1.Container{{Name: istioProxy}}
+	for _, tc := range []struct {
+		name    string
+		target  Target
+		objs    []runtime.Object
+		wantPod string
+		wantErr string
+		code    int
+	}{
+		{"pod", Target{Kind: "pod", Name: "a"}, []runtime.Object{pod("a", corev1.PodRunning, true, "app", istioProxy)}, "a", "", 0},
+		{"native sidecar", Target{Kind: "pod", Name: "native"}, []runtime.Object{nativeSidecar}, "native", "", 0},
+		{"not found", Target{Kind: "pod", Name: "gone"}, nil, "", "pod default/gone not found; list them with 'kubectl get pods -n default'", ExitFailure},
+		{"pending", Target{Kind: "pod", Name: "p"}, []runtime.Object{pod("p", corev1.PodPending, false, "app", istioProxy)}, "",
+			"pod default/p is Pending, not Running; its proxy cannot be read yet", ExitFailure},
+		{"no sidecar", Target{Kind: "pod", Name: "plain"}, []runtime.Object{pod("plain", corev1.PodRunning, true, "app")}, "",
+			"pod default/plain has no istio-proxy container; is injection enabled for namespace default", ExitFailure},
+		{"deployment: the first ready pod by name", Target{Kind: "deployment", Name: "frontend"}, []runtime.Object{frontend,
+			pod("frontend-c", corev1.PodRunning, true, istioProxy), pod("frontend-a", corev1.PodRunning, false, istioProxy),
+			pod("frontend-b", corev1.PodRunning, true, istioProxy)}, "frontend-b", "", 0},
+		{"service", Target{Kind: "service", Name: "frontend"}, []runtime.Object{svc, pod("frontend-a", corev1.PodRunning, true, istioProxy)}, "frontend-a", "", 0},
+		{"service without selector", Target{Kind: "service", Name: "external"}, []runtime.Object{headless}, "",
+			"service default/external has no selector, so no pods behind it", ExitFailure},
+		{"selector, nothing ready", Target{Selector: "app=frontend"}, []runtime.Object{pod("frontend-a", corev1.PodPending, false, istioProxy)}, "",
+			"no Running and Ready pod behind selector app=frontend in namespace default (1 pods match)", ExitFailure},
+		{"deployment not found", Target{Kind: "deployment", Name: "nope"}, nil, "", "deployment default/nope not found", ExitFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := fakeSource(tc.target, tc.objs...)
+			at, err := s.locate(context.Background())
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || ExitCode(err) != tc.code {
+					t.Fatalf("got %v (exit %d), want %q (exit %d)", err, ExitCode(err), tc.wantErr, tc.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at.pod.Name != tc.wantPod || s.port != istioAdminPort {
+				t.Errorf("got pod %s port %d, want %s on %d", at.pod.Name, s.port, tc.wantPod, istioAdminPort)
+			}
+		})
+	}
+}
+
+// A refusal by RBAC names the verb the role lacks; an API server that does
+// not answer is exit 3 naming its address.
+func TestLocateForbiddenAndUnreachable(t *testing.T) {
+	s, client := fakeSource(Target{Kind: "pod", Name: "a"})
+	client.PrependReactor("get", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "a", errors.New("RBAC"))
+	})
+	_, err := s.locate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not allowed to read pod default/a: your RBAC role needs 'get pods' in namespace default") {
+		t.Errorf("forbidden: %v", err)
+	}
+
+	s, client = fakeSource(Target{Selector: "app=x"})
+	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC"))
+	})
+	if _, err = s.locate(context.Background()); err == nil || !strings.Contains(err.Error(), "needs 'list pods'") {
+		t.Errorf("forbidden list: %v", err)
+	}
+}
+
+// adminServer stands in for Envoy's admin port; it records the paths asked.
+func adminServer(t *testing.T, h http.HandlerFunc) (*podSource, *[]string) {
+	t.Helper()
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.RequestURI())
+		mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return &podSource{base: srv.URL, namespace: "default", name: "frontend-a", port: istioAdminPort}, &paths
+}
+
+const tinyDump = `{"configs":[{"@type":"type.googleapis.com/envoy.admin.v3.ListenersConfigDump","dynamic_listeners":[{"name":"l","active_state":{"listener":{"@type":"type.googleapis.com/envoy.config.listener.v3.Listener","name":"l","address":{"socket_address":{"address":"0.0.0.0","port_value":80}}}}}]}]}`
+
+func TestAdminClient(t *testing.T) {
+	t.Run("an Envoy without the mask's field names: the whole dump", func(t *testing.T) {
+		s, paths := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Has("mask") {
+				http.Error(w, "FieldMask paths invalid", http.StatusBadRequest)
+				return
+			}
+			_, _ = w.Write([]byte(tinyDump))
+		})
+		d, err := s.Dump(context.Background(), envoyadmin.KindListener)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(*paths) != 2 || !strings.HasPrefix((*paths)[0], "/config_dump?mask=") || (*paths)[1] != "/config_dump" {
+			t.Errorf("asked %q, want the masked dump then the whole one", *paths)
+		}
+		if d == nil {
+			t.Error("no dump")
+		}
+	})
+	t.Run("another refusal is not retried", func(t *testing.T) {
+		s, paths := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", http.StatusServiceUnavailable)
+		})
+		_, err := s.Dump(context.Background(), envoyadmin.KindListener)
+		if err == nil || !strings.Contains(err.Error(), "pod default/frontend-a: GET /config_dump?mask=") ||
+			!strings.Contains(err.Error(), "admin answered 503") || ExitCode(err) != ExitFailure || len(*paths) != 1 {
+			t.Errorf("got %v (exit %d) after %q", err, ExitCode(err), *paths)
+		}
+	})
+	t.Run("the port refuses: the tunnel closes the connection", func(t *testing.T) {
+		s, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		})
+		_, err := s.Dump(context.Background(), envoyadmin.KindListener)
+		if err == nil || !strings.Contains(err.Error(), "nothing answered on the Envoy admin port 15000; is the proxy running?") {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("the port resets the connection", func(t *testing.T) {
+		s, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			if tcp, ok := conn.(*net.TCPConn); ok {
+				_ = tcp.SetLinger(0) // close with RST
+			}
+			conn.Close()
+		})
+		_, err := s.Dump(context.Background(), envoyadmin.KindListener)
+		if err == nil || !strings.Contains(err.Error(), "nothing answered on the Envoy admin port 15000; is the proxy running?") {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		release := make(chan struct{})
+		s, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		defer close(release)
+		s.timeout = 50 * time.Millisecond
+		_, err := s.Dump(context.Background(), envoyadmin.KindListener)
+		if err == nil || !strings.Contains(err.Error(), "did not answer /config_dump?mask=") || !strings.Contains(err.Error(), "within --request-timeout 50ms") {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("not a dump", func(t *testing.T) {
+		s, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("<html>login</html>"))
+		})
+		_, err := s.Dump(context.Background(), envoyadmin.KindListener)
+		if err == nil || !strings.HasPrefix(err.Error(), "pod default/frontend-a: ") || ExitCode(err) == 0 {
+			t.Errorf("got %v", err)
+		}
+	})
+}

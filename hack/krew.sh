@@ -53,7 +53,7 @@ spec:
   caveats: |
     Reading live pods needs RBAC to:
       - get and list pods; get and create pods/portforward (Envoy admin port)
-      - get deployments and services (deploy/NAME and svc/NAME targets)
+      - get workloads and services (deploy/NAME, sts/NAME, ds/NAME, svc/NAME, ... targets)
       - get pods/log (access logs)
       - create serviceaccounts/token (istiod's xDS debug port, 15012)
     Saved dumps need no cluster access: kubectl mesh listeners -f dump.json

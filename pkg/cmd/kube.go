@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
 
@@ -15,6 +16,9 @@ import (
 type cluster struct {
 	cfg    *rest.Config
 	client kubernetes.Interface
+	// pods finds the pod a target names (kube.NewFinder over the kube
+	// flags; tests give fixed objects).
+	pods *kube.Finder
 }
 
 // connectCluster reads the kube flags (--kubeconfig, --context, ...).
@@ -30,7 +34,7 @@ func connectCluster(flags *genericclioptions.ConfigFlags) (*cluster, error) {
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
 	}
-	return &cluster{cfg: cfg, client: client}, nil
+	return &cluster{cfg: cfg, client: client, pods: kube.NewFinder(flags, client)}, nil
 }
 
 // unreachable is an API server that did not answer; it says which when

@@ -22,6 +22,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 )
 
 // The live paths without the e2e stack: pod resolution against client-go's
@@ -44,9 +45,33 @@ func pod(name string, phase corev1.PodPhase, ready bool, containers ...string) *
 	return p
 }
 
+// older makes a pod created an hour before the others.
+func older(p *corev1.Pod) *corev1.Pod {
+	p.CreationTimestamp = metav1.NewTime(time.Now().Add(-time.Hour))
+	return p
+}
+
 func fakeSource(target Target, objs ...runtime.Object) (*podSource, *fake.Clientset) {
 	client := fake.NewSimpleClientset(objs...)
-	return &podSource{cluster: &cluster{cfg: &rest.Config{Host: "https://api.test"}, client: client},
+	finder := &kube.Finder{Pods: client, Object: func(ns, typeName string) (runtime.Object, error) {
+		// The resource builder's part, over the fake clientset.
+		typ, name, _ := strings.Cut(typeName, "/")
+		ctx := context.Background()
+		switch typ {
+		case "pod":
+			return client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		case "deployment":
+			return client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		case "statefulset", "sts":
+			return client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		case "service":
+			return client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		case "configmap":
+			return client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		}
+		return nil, &kube.UnknownTypeError{Type: typ}
+	}}
+	return &podSource{cluster: &cluster{cfg: &rest.Config{Host: "https://api.test"}, client: client, pods: finder},
 		target: target, inNamespace: "default"}, client
 }
 
@@ -56,6 +81,9 @@ func TestLocateAgainstTheAPI(t *testing.T) {
 	headless := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "external", Namespace: "default"}}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "frontend", Namespace: "default"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "frontend"}}}
+	db := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
+		Spec: appsv1.StatefulSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "frontend"}}}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "default"}}
 	nativeSidecar := pod("native", corev1.PodRunning, true, "app")
 	nativeSidecar.Spec.InitContainers = []corev1.Container{{Name: istioProxy}}
 	for _, tc := range []struct {
@@ -73,9 +101,17 @@ func TestLocateAgainstTheAPI(t *testing.T) {
 			"pod default/p is Pending, not Running; its proxy cannot be read yet", ExitFailure},
 		{"no sidecar", Target{Kind: "pod", Name: "plain"}, []runtime.Object{pod("plain", corev1.PodRunning, true, "app")}, "",
 			"pod default/plain has no istio-proxy container; is injection enabled for namespace default", ExitFailure},
-		{"deployment: the first ready pod by name", Target{Kind: "deployment", Name: "frontend"}, []runtime.Object{frontend,
-			pod("frontend-c", corev1.PodRunning, true, istioProxy), pod("frontend-a", corev1.PodRunning, false, istioProxy),
-			pod("frontend-b", corev1.PodRunning, true, istioProxy)}, "frontend-b", "", 0},
+		{"deployment: kubectl's pod, the oldest ready", Target{Kind: "deployment", Name: "frontend"}, []runtime.Object{frontend,
+			older(pod("frontend-c", corev1.PodRunning, true, istioProxy)), pod("frontend-a", corev1.PodRunning, false, istioProxy),
+			pod("frontend-b", corev1.PodRunning, true, istioProxy)}, "frontend-c", "", 0},
+		{"deployment: ready pods kubectl cannot tell apart, by name", Target{Kind: "deployment", Name: "frontend"}, []runtime.Object{frontend,
+			pod("frontend-c", corev1.PodRunning, true, istioProxy), pod("frontend-b", corev1.PodRunning, true, istioProxy)}, "frontend-b", "", 0},
+		{"statefulset", Target{Kind: "sts", Name: "db"}, []runtime.Object{db, pod("db-0", corev1.PodRunning, true, istioProxy)}, "db-0", "", 0},
+		{"statefulset, nothing ready", Target{Kind: "statefulset", Name: "db"}, []runtime.Object{db, pod("db-0", corev1.PodPending, false, istioProxy)}, "",
+			"no Running and Ready pod behind statefulset default/db in namespace default (1 pods match)", ExitFailure},
+		{"statefulset not found", Target{Kind: "statefulset", Name: "nope"}, nil, "", "statefulset default/nope not found", ExitFailure},
+		{"a kind that selects no pods", Target{Kind: "configmap", Name: "cm"}, []runtime.Object{cm}, "", "configmap default/cm selects no pods", ExitFailure},
+		{"an unknown type", Target{Kind: "frobs", Name: "x"}, nil, "", `frobs/x: the API server has no resource type "frobs"`, ExitUsage},
 		{"service", Target{Kind: "service", Name: "frontend"}, []runtime.Object{svc, pod("frontend-a", corev1.PodRunning, true, istioProxy)}, "frontend-a", "", 0},
 		{"service without selector", Target{Kind: "service", Name: "external"}, []runtime.Object{headless}, "",
 			"service default/external has no selector, so no pods behind it", ExitFailure},

@@ -92,7 +92,7 @@ func (o *ProxyOptions) Complete(args []string) error {
 	case o.Filename != "":
 		o.Source = &fileSource{path: o.Filename, pod: o.Pod, in: o.In}
 	case len(args) == 0 && o.Selector == "":
-		return usageError("name a pod (POD, deploy/NAME, svc/NAME or -l SELECTOR), or read a saved dump with -f FILE")
+		return usageError("name a pod (POD, TYPE/NAME such as deploy/NAME or svc/NAME, or -l SELECTOR), or read a saved dump with -f FILE")
 	case len(args) > 1:
 		return usageError("name one pod, not %d", len(args))
 	default:

@@ -8,14 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -23,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/portforward"
 )
 
@@ -53,16 +52,16 @@ type podSource struct {
 	timeout         time.Duration
 }
 
-// Target is what the user named: a pod, a workload or Service whose ready
-// pod to use, or a label selector.
+// Target is what the user named: a pod, any workload or Service whose
+// ready pod to use (TYPE/NAME, as kubectl takes it), or a label selector.
 type Target struct {
-	Kind     string // pod, deployment, service, or "" with Selector
+	Kind     string // pod, deployment, service, another TYPE as given, or "" with Selector
 	Name     string
 	Selector string
 }
 
-// ParseTarget reads POD, TYPE/NAME (pod, deploy, svc and their long
-// forms), or a label selector given with -l.
+// ParseTarget reads POD, TYPE/NAME (any type kubectl knows; pod, deploy and
+// svc are named in their long form) or a label selector given with -l.
 func ParseTarget(arg, selector string) (Target, error) {
 	if selector != "" {
 		if arg != "" {
@@ -81,62 +80,73 @@ func ParseTarget(arg, selector string) (Target, error) {
 		kind = "deployment"
 	case "svc", "service", "services":
 		kind = "service"
-	default:
-		return Target{}, usageError("%s: name a pod, deploy/NAME or svc/NAME", arg)
+	case "":
+		return Target{}, usageError("%s: the type is missing; name a pod or TYPE/NAME (deploy/NAME, sts/NAME, svc/NAME, ...)", arg)
 	}
-	if name == "" {
-		return Target{}, usageError("%s: the name is missing", arg)
+	if name == "" || strings.Contains(name, "/") {
+		return Target{}, usageError("%s: name one object, TYPE/NAME", arg)
 	}
 	return Target{Kind: kind, Name: name}, nil
 }
 
-// resolve finds the pod a target names: for a workload, a Service or a
-// selector, a Running and Ready pod behind it (the first by name).
-func (s *podSource) resolve(ctx context.Context, client kubernetes.Interface, ns string) (*corev1.Pod, error) {
+// resolve finds the pod a target names: a pod by name; behind a workload,
+// a Service or a selector, the Running and Ready pod kubectl would attach to
+// (pkg/kube).
+func (s *podSource) resolve(ctx context.Context, c *cluster, ns string) (*corev1.Pod, error) {
 	t := s.target
-	selector := t.Selector
-	switch t.Kind {
-	case "pod":
-		pod, err := client.CoreV1().Pods(ns).Get(ctx, t.Name, metav1.GetOptions{})
+	var (
+		pod *corev1.Pod
+		err error
+	)
+	switch {
+	case t.Selector != "":
+		pod, err = c.pods.ForSelector(ctx, ns, t.Selector)
+		if err != nil && !isNoPod(err) {
+			return nil, apiError(err, "pods", ns, t.Selector, "list pods")
+		}
+	case t.Kind == "pod":
+		pod, err = c.client.CoreV1().Pods(ns).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return nil, apiError(err, "pod", ns, t.Name, "get pods")
 		}
-		return pod, nil
-	case "deployment":
-		d, err := client.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, apiError(err, "deployment", ns, t.Name, "get deployments")
+	default:
+		pod, err = c.pods.ForObject(ctx, ns, t.Kind+"/"+t.Name)
+		if unknown := (*kube.UnknownTypeError)(nil); errors.As(err, &unknown) {
+			return nil, usageError("%s/%s: the API server has no resource type %q; name a pod or TYPE/NAME as kubectl takes it (deploy/NAME, sts/NAME, ds/NAME, svc/NAME, ...)", t.Kind, t.Name, t.Kind)
 		}
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil {
-			return nil, failure("deployment %s/%s has an unusable selector: %v", ns, t.Name, err)
+		var none *kube.NoSelectorError
+		if errors.As(err, &none) {
+			if none.Kind == "Service" {
+				return nil, failure("service %s/%s has no selector, so no pods behind it", ns, t.Name)
+			}
+			return nil, failure("%v", err)
 		}
-		selector = sel.String()
-	case "service":
-		svc, err := client.CoreV1().Services(ns).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, apiError(err, "service", ns, t.Name, "get services")
+		if err != nil && !isNoPod(err) {
+			kind := resourceOf(err, t.Kind)
+			return nil, apiError(err, kind, ns, t.Name, "get "+kind+"s")
 		}
-		if len(svc.Spec.Selector) == 0 {
-			return nil, failure("service %s/%s has no selector, so no pods behind it", ns, t.Name)
-		}
-		selector = labels.SelectorFromSet(svc.Spec.Selector).String()
 	}
-	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
-		return nil, apiError(err, "pods", ns, selector, "list pods")
+		return nil, failure("%v", err)
 	}
-	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
-	for i := range pods.Items {
-		if isReady(&pods.Items[i]) {
-			return &pods.Items[i], nil
+	return pod, nil
+}
+
+func isNoPod(err error) bool {
+	var none *kube.NoPodError
+	return errors.As(err, &none)
+}
+
+// resourceOf is the kind an API error names, singular ("deployment" for
+// deployments.apps), or fallback.
+func resourceOf(err error, fallback string) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		if d := status.Status().Details; d != nil && d.Kind != "" {
+			return strings.TrimSuffix(d.Kind, "s")
 		}
 	}
-	what := "selector " + selector
-	if t.Kind != "" {
-		what = t.Kind + " " + ns + "/" + t.Name
-	}
-	return nil, failure("no Running and Ready pod behind %s in namespace %s (%d pods match)", what, ns, len(pods.Items))
+	return fallback
 }
 
 func isReady(pod *corev1.Pod) bool {
@@ -194,7 +204,7 @@ func (s *podSource) locate(ctx context.Context) (*located, error) {
 			return nil, failure("cannot tell the namespace: %v", err)
 		}
 	}
-	pod, err := s.resolve(ctx, client, ns)
+	pod, err := s.resolve(ctx, c, ns)
 	if isUnreachable(err) {
 		return nil, &unreachable{host: cfg.Host, err: err}
 	}

@@ -116,7 +116,8 @@ clusters, endpoints, secrets) from a live pod or a saved dump, with what istioct
 header and method matches, weighted clusters, redirects, warming and rejected config.
 
 A TARGET is a pod (POD or pod/NAME), a workload or Service whose ready pod to read
-(deploy/NAME, svc/NAME), -l SELECTOR, or -f FILE for a saved dump. Live reads port-forward
+(TYPE/NAME as kubectl takes it: deploy/NAME, sts/NAME, ds/NAME, svc/NAME, ...; the pod
+kubectl logs would pick), -l SELECTOR, or -f FILE for a saved dump. Live reads port-forward
 to the pod's Envoy admin port through the API server, as kubectl port-forward does.
 
 Exit status: 0 success, 1 a negative answer (a difference, a failing check), 2 bad usage

@@ -109,7 +109,7 @@ func TestSnapshotUsage(t *testing.T) {
 		{[]string{"snapshot", "pod1", "-o", "x.zip"}, "a snapshot is a .tar.gz"},
 		{[]string{"snapshot", "-o", "x.tar.gz"}, "name the proxies"},
 		{[]string{"snapshot", "pod1", "-A", "-o", "x.tar.gz"}, "name the proxies"},
-		{[]string{"snapshot", "bogus/x", "-o", "x.tar.gz"}, "name a pod, deploy/NAME or svc/NAME"},
+		{[]string{"snapshot", "deploy/", "-o", "x.tar.gz"}, "name one object, TYPE/NAME"},
 	} {
 		_, _, err := run(t, "", tc.args...)
 		if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {

@@ -17,7 +17,10 @@ func TestParseTarget(t *testing.T) {
 		{"service/reviews", "", Target{Kind: "service", Name: "reviews"}, false},
 		{"", "app=frontend", Target{Selector: "app=frontend"}, false},
 		{"x", "app=frontend", Target{}, true},
-		{"statefulset/db", "", Target{}, true},
+		{"statefulset/db", "", Target{Kind: "statefulset", Name: "db"}, false},
+		{"sts/db", "", Target{Kind: "sts", Name: "db"}, false},
+		{"/db", "", Target{}, true},
+		{"deploy/a/b", "", Target{}, true},
 		{"deploy/", "", Target{}, true},
 	} {
 		got, err := ParseTarget(tc.arg, tc.selector)

@@ -140,7 +140,7 @@ Exit status 1 when the request would fail, 4 when the result is unknown.`,
 	}
 	o.AddFlags(cmd)
 	cmd.Flags().Lookup("output").Usage = "output format: table (a tree), json, yaml or dot (Graphviz)"
-	cmd.Flags().StringVar(&o.From, "from", "", "the client: a pod, deploy/NAME, svc/NAME or an ingress gateway, read live")
+	cmd.Flags().StringVar(&o.From, "from", "", "the client: a pod, TYPE/NAME (deploy/NAME, svc/NAME, ...) or an ingress gateway, read live")
 	cmd.Flags().StringVar(&o.Mode, "mode", "", "where the request arrives: outbound (from the app, 15001), inbound (to the app, 15006) or gateway (default: outbound, gateway for a router)")
 	cmd.Flags().StringVar(&o.Address, "address", "", "the original destination IP (default: the URL's host when it is an IP, or its Service's ClusterIP with --from)")
 	cmd.Flags().Uint32Var(&o.Port, "port", 0, "the destination port (default: the URL's)")

@@ -253,6 +253,18 @@ func (s *Stack) FrontendWorkload(ctx context.Context, client kubernetes.Interfac
 	if _, err := client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		return err
 	}
+	// A StatefulSet and a DaemonSet over the same pods: targets of any
+	// workload kind kubectl takes (sts/NAME, ds/NAME) find them.
+	ss := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: appsv1.StatefulSetSpec{
+		Replicas: &one, Selector: d.Spec.Selector, Template: d.Spec.Template}}
+	if _, err := client.AppsV1().StatefulSets(ns).Create(ctx, ss, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: appsv1.DaemonSetSpec{
+		Selector: d.Spec.Selector, Template: d.Spec.Template}}
+	if _, err := client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		return err
+	}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: corev1.ServiceSpec{
 		Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}}
 	if _, err := client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {

@@ -288,7 +288,8 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		t.Errorf("the tunnel's port %s still accepts connections after Ctrl-C", url)
 	}
 	want, _, _ := mesh("clusters", "frontend")
-	for _, target := range [][]string{{"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"}} {
+	for _, target := range [][]string{{"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"},
+		{"sts/frontend"}, {"statefulsets.apps/frontend"}, {"daemonset/frontend"}} {
 		got, errOut, code := mesh(append([]string{"clusters"}, target...)...)
 		if code != 0 || got != want {
 			t.Errorf("clusters %v: exit %d (%s); want the frontend pod's clusters", target, code, errOut)
@@ -298,11 +299,15 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, errOut, code := mesh("listeners", "frobs/x"); code != 2 || !strings.Contains(errOut, `the API server has no resource type "frobs"`) {
+		t.Errorf("listeners frobs/x: exit %d, stderr %q; want status 2 naming the unknown type", code, errOut)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"listeners", "nosuchpod"}, "pod default/nosuchpod not found"},
+		{[]string{"listeners", "sts/nosuch"}, "statefulset default/nosuch not found"},
 		{[]string{"listeners", "plain"}, "has no istio-proxy container; is injection enabled"},
 		{[]string{"listeners", "deploy/nosuch"}, "deployment default/nosuch not found"},
 		{[]string{"listeners", "pending"}, "pod default/pending is Pending, not Running"},
@@ -365,7 +370,7 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range [][]string{{"frontend"}, {"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"}} {
+	for _, target := range [][]string{{"frontend"}, {"deploy/frontend"}, {"svc/frontend"}, {"-l", "app=frontend"}, {"sts/frontend"}} {
 		got, errOut, code := mesh(append([]string{"clusters", "--kubeconfig", jane}, target...)...)
 		if code != 0 || got != want {
 			t.Errorf("clusters %v as a user with deploy/rbac.yaml: exit %d (%s)", target, code, errOut)

@@ -1,0 +1,210 @@
+// Package kube finds the pod a TARGET names on kubectl's own machinery: the
+// resource builder reads any TYPE/NAME kubectl accepts (pods, deployments,
+// statefulsets, daemonsets, replicasets, jobs, services, their short names,
+// TYPE.GROUP, custom resources), the object's spec.selector names its pods,
+// and kubectl's podutils.ActivePods orders them as kubectl logs, exec and
+// port-forward do. It reads; it never opens anything to the pod.
+//
+// The selector is read from the object's own spec.selector (a label
+// selector, or a Service's or ReplicationController's label map) rather
+// than with polymorphichelpers.SelectorsForObject: that covers only the
+// built-in kinds, and linking it (with kubectl's describe, cmd/util and a
+// second scheme) adds 6 ms and 3 MB to every start of the plugin.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/kubernetes"
+	clientscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/kubectl/pkg/util/podutils"
+)
+
+// Finder finds pods. Its two seams are the API: Pods lists and gets pods,
+// Object reads one TYPE/NAME.
+type Finder struct {
+	Pods kubernetes.Interface
+	// Object reads TYPE/NAME (or NAME, a pod) in a namespace as kubectl
+	// does: any resource type or short name the API server knows.
+	Object func(namespace, typeName string) (runtime.Object, error)
+}
+
+// NewFinder reads objects with the resource builder over the kube flags'
+// REST mapping, and pods with client.
+func NewFinder(getter genericclioptions.RESTClientGetter, client kubernetes.Interface) *Finder {
+	return &Finder{Pods: client, Object: func(namespace, typeName string) (runtime.Object, error) {
+		// The builder says an unknown type only in text: ask the REST
+		// mapping (with kubectl's short names) first, for a typed answer.
+		if typ, _, ok := strings.Cut(typeName, "/"); ok {
+			mapper, err := getter.ToRESTMapper()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := mapper.ResourceFor(schema.ParseGroupResource(typ).WithVersion("")); meta.IsNoMatchError(err) {
+				return nil, &UnknownTypeError{Type: typ, Err: err}
+			}
+		}
+		return resource.NewBuilder(getter).
+			Unstructured().
+			NamespaceParam(namespace).DefaultNamespace().
+			ResourceNames("pods", typeName).
+			SingleResourceType().
+			Do().Object()
+	}}
+}
+
+// UnknownTypeError is a TYPE the API server does not serve.
+type UnknownTypeError struct {
+	Type string
+	Err  error
+}
+
+func (e *UnknownTypeError) Error() string {
+	return fmt.Sprintf("the API server has no resource type %q", e.Type)
+}
+
+func (e *UnknownTypeError) Unwrap() error { return e.Err }
+
+// NoPodError is a workload, Service or selector with no Running and Ready
+// pod behind it.
+type NoPodError struct {
+	What      string // "deployment default/frontend", "selector app=x"
+	Namespace string
+	Matched   int // pods the selector matches, none of them ready
+}
+
+func (e *NoPodError) Error() string {
+	return fmt.Sprintf("no Running and Ready pod behind %s in namespace %s (%d pods match)", e.What, e.Namespace, e.Matched)
+}
+
+// NoSelectorError is an object with no pods behind it by construction: a
+// Service without a selector, or a kind that selects no pods.
+type NoSelectorError struct {
+	What string
+	Kind string // Service, ConfigMap, ...
+	Err  error
+}
+
+func (e *NoSelectorError) Error() string { return fmt.Sprintf("%s selects no pods: %v", e.What, e.Err) }
+
+// ForObject is the pod TYPE/NAME names: the pod itself, or the pod kubectl
+// would attach to behind a workload or Service, which must be Running and
+// Ready.
+func (f *Finder) ForObject(ctx context.Context, namespace, typeName string) (*corev1.Pod, error) {
+	obj, err := f.Object(namespace, typeName)
+	if err != nil {
+		return nil, err
+	}
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	if u.GetKind() == "Pod" && u.GroupVersionKind().Group == "" {
+		var pod corev1.Pod
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
+			return nil, err
+		}
+		return &pod, nil
+	}
+	what := fmt.Sprintf("%s %s/%s", strings.ToLower(u.GetKind()), namespace, u.GetName())
+	selector, err := podSelector(u)
+	if err != nil {
+		return nil, &NoSelectorError{What: what, Kind: u.GetKind(), Err: err}
+	}
+	return f.first(ctx, namespace, selector.String(), what)
+}
+
+func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if u.GetKind() == "" { // typed objects from a clientset carry no kind
+		if gvks, _, err := clientscheme.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+			u.SetGroupVersionKind(gvks[0])
+		}
+	}
+	return u, nil
+}
+
+// podSelector is the selector of the pods an object runs or fronts: its
+// spec.selector, a label selector (matchLabels, matchExpressions) for
+// workloads, a label map for Services and ReplicationControllers.
+func podSelector(u *unstructured.Unstructured) (labels.Selector, error) {
+	raw, found, err := unstructured.NestedFieldNoCopy(u.Object, "spec", "selector")
+	if err != nil || !found || raw == nil {
+		return nil, fmt.Errorf("it has no spec.selector")
+	}
+	m, ok := raw.(map[string]any)
+	if !ok || len(m) == 0 {
+		return nil, fmt.Errorf("its spec.selector is empty")
+	}
+	_, hasLabels := m["matchLabels"]
+	_, hasExpressions := m["matchExpressions"]
+	if hasLabels || hasExpressions {
+		var ls metav1.LabelSelector
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ls); err != nil {
+			return nil, fmt.Errorf("its spec.selector: %v", err)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(&ls)
+		if err != nil {
+			return nil, fmt.Errorf("its spec.selector: %v", err)
+		}
+		if sel.Empty() {
+			return nil, fmt.Errorf("its spec.selector is empty")
+		}
+		return sel, nil
+	}
+	set := labels.Set{}
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("its spec.selector is not a label map")
+		}
+		set[k] = s
+	}
+	return labels.SelectorFromSet(set), nil
+}
+
+// ForSelector is the pod kubectl's order puts first among those a label
+// selector matches, which must be Running and Ready.
+func (f *Finder) ForSelector(ctx context.Context, namespace, selector string) (*corev1.Pod, error) {
+	return f.first(ctx, namespace, selector, "selector "+selector)
+}
+
+func (f *Finder) first(ctx context.Context, namespace, selector, what string) (*corev1.Pod, error) {
+	list, err := f.Pods.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	// kubectl's order (as polymorphichelpers.AttachablePodForObjectFn): the
+	// most active pod first: ready before not, running before pending,
+	// longer ready, fewer restarts, older. Stable over names, so pods
+	// kubectl's order cannot tell apart give the same answer every time.
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	sort.Stable(sort.Reverse(podutils.ActivePods(pods)))
+	if len(pods) == 0 || !podutils.IsPodReady(pods[0]) || pods[0].DeletionTimestamp != nil {
+		return nil, &NoPodError{What: what, Namespace: namespace, Matched: len(pods)}
+	}
+	return pods[0], nil
+}

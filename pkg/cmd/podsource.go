@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -250,14 +246,11 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
-	path := adminPath(kinds)
-	data, err := s.Get(ctx, path)
-	var status *statusError
-	if errors.As(err, &status) && status.code == http.StatusBadRequest && strings.Contains(path, "mask=") {
-		data, err = s.Get(ctx, "/config_dump") // an Envoy older than these field names
-	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	data, err := s.admin().FetchConfig(ctx, kinds...)
 	if err != nil {
-		return nil, err
+		return nil, s.adminError(err)
 	}
 	dumps, err := envoyadmin.Load(data)
 	if err != nil {
@@ -266,57 +259,44 @@ func (s *podSource) Dump(ctx context.Context, kinds ...envoyadmin.Kind) (*envoya
 	return dumps[0], nil
 }
 
-// adminPath is what a live read of kinds fetches: only what the command
-// shows (Envoy's field mask per kind), live health from /clusters for
-// endpoints, the whole dump with EDS for config.
-func adminPath(kinds []envoyadmin.Kind) string {
-	switch {
-	case wantsAny(kinds, envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) && !wantsAny(kinds, envoyadmin.KindListener):
-		return "/clusters?format=json"
-	case wantsAny(kinds, envoyadmin.KindEndpoints):
-		return "/config_dump?include_eds"
-	case len(kinds) == 1 && envoyadmin.Mask(kinds[0]) != "":
-		return "/config_dump?mask=" + url.QueryEscape(envoyadmin.Mask(kinds[0]))
+func (s *podSource) admin() *envoyadmin.Client { return &envoyadmin.Client{Base: s.base} }
+
+// withTimeout bounds one admin read by --request-timeout.
+func (s *podSource) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout > 0 {
+		return context.WithTimeout(ctx, s.timeout)
 	}
-	return "/config_dump"
+	return ctx, func() {}
 }
 
 // Get makes a GET request to the admin endpoint through the tunnel,
 // honouring --request-timeout.
 func (s *podSource) Get(ctx context.Context, path string) ([]byte, error) {
-	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
-	}
-	data, err := s.get(ctx, path)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, failure("pod %s/%s: the Envoy admin port %d did not answer %s within --request-timeout %s", s.namespace, s.name, s.port, path, s.timeout)
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
-		// The tunnel closes the connection when the pod's port refuses it.
-		return nil, failure("pod %s/%s: nothing answered on the Envoy admin port %d; is the proxy running? "+
-			"See 'kubectl logs -n %s %s -c %s', or give --admin-port for another Envoy", s.namespace, s.name, s.port, s.namespace, s.name, istioProxy)
-	case err != nil:
-		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("pod %s/%s: GET %s on the Envoy admin port %d: %w", s.namespace, s.name, path, s.port, err)}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	data, err := s.admin().Get(ctx, path)
+	if err != nil {
+		return nil, s.adminError(err)
 	}
 	return data, nil
 }
 
-func (s *podSource) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
-	if err != nil {
-		return nil, err
+// adminError is the line a failed admin read deserves.
+func (s *podSource) adminError(err error) error {
+	path := ""
+	var req *envoyadmin.RequestError
+	if errors.As(err, &req) {
+		path, err = req.Path, req.Err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return failure("pod %s/%s: the Envoy admin port %d did not answer %s within --request-timeout %s", s.namespace, s.name, s.port, path, s.timeout)
+	case errors.Is(err, envoyadmin.ErrNoAnswer):
+		// The tunnel closes the connection when the pod's port refuses it.
+		return failure("pod %s/%s: nothing answered on the Envoy admin port %d; is the proxy running? "+
+			"See 'kubectl logs -n %s %s -c %s', or give --admin-port for another Envoy", s.namespace, s.name, s.port, s.namespace, s.name, istioProxy)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, &statusError{code: resp.StatusCode, status: resp.Status}
-	}
-	return io.ReadAll(resp.Body)
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("pod %s/%s: GET %s on the Envoy admin port %d: %w", s.namespace, s.name, path, s.port, err)}
 }
 
 // isUnreachable tells a connection failure from an answer of the API server.
@@ -336,14 +316,6 @@ func rootCause(err error) error {
 	}
 }
 
-// statusError is an admin answer other than 200.
-type statusError struct {
-	code   int
-	status string
-}
-
-func (e *statusError) Error() string { return "admin answered " + e.status }
-
 func hasContainer(pod *corev1.Pod, name string) bool {
 	for _, c := range pod.Spec.Containers {
 		if c.Name == name {
@@ -353,17 +325,6 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 	for _, c := range pod.Spec.InitContainers { // native sidecars
 		if c.Name == name {
 			return true
-		}
-	}
-	return false
-}
-
-func wantsAny(kinds []envoyadmin.Kind, want ...envoyadmin.Kind) bool {
-	for _, k := range kinds {
-		for _, w := range want {
-			if k == w {
-				return true
-			}
 		}
 	}
 	return false

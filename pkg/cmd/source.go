@@ -68,7 +68,7 @@ func (s *fileSource) fromBundle(data []byte, kinds []envoyadmin.Kind) (*envoyadm
 		return nil, usageError("%s: %v", s.name(), err)
 	}
 	file := snapshot.ConfigDump
-	if strings.HasPrefix(adminPath(kinds), "/clusters") {
+	if strings.HasPrefix(envoyadmin.ConfigDumpPath(kinds), "/clusters") {
 		file = snapshot.Clusters
 	}
 	content, ok := b.File(p.Dir() + "/" + file)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
 )
 
 // PilotLogsOptions are the options of "kubectl mesh pilot logs".
@@ -123,7 +124,7 @@ func (o *PilotLogsOptions) Run(ctx context.Context) error {
 	for done := 0; done < running; {
 		select {
 		case l := <-lines:
-			fmt.Fprintln(o.deps.Out, l)
+			fmt.Fprintln(o.deps.Out, string(redact.Lines([]byte(l))))
 		case err := <-errs:
 			done++
 			if err != nil {

@@ -277,7 +277,7 @@ func (o *SnapshotOptions) takeProxy(ctx context.Context, w *snapshot.Writer, pod
 			log, err = io.ReadAll(r)
 			r.Close()
 		}
-		save(snapshot.AccessLog, redactLines(log), err)
+		save(snapshot.AccessLog, redact.Lines(log), err)
 	}
 	if len(p.Errors) == 0 {
 		p.Errors = nil
@@ -335,21 +335,6 @@ func redactJSON(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// redactLines redacts tokens (JWTs, bearer credentials) in log lines.
-func redactLines(log []byte) []byte {
-	lines := bytes.Split(log, []byte("\n"))
-	for i, line := range lines {
-		words := bytes.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '"' || r == '\t' })
-		for _, w := range words {
-			if redact.String(append([]byte{'"'}, w...)) { // as a JSON string, which String reads
-				line = bytes.ReplaceAll(line, w, []byte("[redacted]"))
-			}
-		}
-		lines[i] = line
-	}
-	return bytes.Join(lines, []byte("\n"))
 }
 
 func envoyVersion(serverInfo []byte) string {

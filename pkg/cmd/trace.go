@@ -3,8 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/netip"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -172,112 +170,12 @@ func (o *TraceOptions) Complete() error {
 	default:
 		return usageError("unknown output format %q: use table, json, yaml or dot", o.Output)
 	}
-	r := trace.Request{Mode: o.Mode, Method: strings.ToUpper(o.Method), Headers: map[string][]string{}}
-	if o.URL != "" {
-		u, err := trace.ParseURL(o.URL)
-		if err != nil {
-			return usageError("%v", err)
-		}
-		r.Port, r.Path, r.Host = u.Port, u.Path, u.Authority
-		switch u.Scheme {
-		case "https":
-			r.Protocol, r.TLS, r.SNI = "http", "tls", u.Host
-		case "grpc", "h2c":
-			r.Protocol = "grpc"
-		case "grpcs":
-			r.Protocol, r.TLS, r.SNI = "grpc", "tls", u.Host
-		case "tcp":
-			r.Protocol = "tcp"
-		default:
-			r.Protocol = "http"
-		}
-		if _, err := netip.ParseAddr(u.Host); err == nil {
-			r.Address = u.Host
-		}
+	r, err := trace.Spec{URL: o.URL, Mode: o.Mode, Method: o.Method, Address: o.Address, Port: o.Port, Protocol: o.Protocol,
+		TLS: o.TLS, SNI: o.SNI, ALPN: o.ALPN, Headers: o.Headers, Path: o.Path, Random: o.Random,
+		ClientCert: o.ClientCert, ClientIdentity: o.ClientIdentity, SourceIP: o.SourceIP}.Request()
+	if err != nil {
+		return usageError("%v", err)
 	}
-	if o.Port != 0 {
-		r.Port = o.Port
-	}
-	if o.Protocol != "" {
-		r.Protocol = o.Protocol
-	}
-	if o.TLS != "" {
-		r.TLS = o.TLS
-	}
-	if o.Address != "" {
-		r.Address = o.Address
-	}
-	if o.Path != "" {
-		r.Path = o.Path
-	}
-	if o.SNI != "" {
-		r.SNI = o.SNI
-	}
-	for _, h := range o.Headers {
-		name, value, err := trace.ParseHeader(h)
-		if err != nil {
-			return usageError("-H: %v", err)
-		}
-		if name == "host" || name == ":authority" {
-			r.Host = value
-			continue
-		}
-		r.Headers[name] = append(r.Headers[name], value)
-	}
-	if r.Protocol == "" {
-		r.Protocol = "http"
-	}
-	if r.TLS == "" {
-		r.TLS = "plaintext"
-	}
-	if r.Path == "" && r.Protocol != "tcp" {
-		r.Path = "/"
-	}
-	if r.Mode == "" {
-		r.Mode = trace.Outbound
-	}
-	switch {
-	case r.Port == 0:
-		return usageError("give a URL with a port, or --port")
-	case r.Mode != trace.Outbound && r.Mode != trace.Inbound && r.Mode != trace.Gateway:
-		return usageError("--mode must be outbound, inbound or gateway")
-	case r.Protocol != "http" && r.Protocol != "http2" && r.Protocol != "grpc" && r.Protocol != "tcp":
-		return usageError("--protocol must be http, http2, grpc or tcp")
-	case r.TLS != "plaintext" && r.TLS != "tls" && r.TLS != "mtls":
-		return usageError("--tls must be plaintext, tls or mtls")
-	case len(o.ALPN) > 0 && r.TLS == "plaintext":
-		return usageError("--alpn is offered in a TLS handshake: give --tls tls or mtls")
-	}
-	if r.Address != "" {
-		if _, err := netip.ParseAddr(r.Address); err != nil {
-			return usageError("--address %q is not an IP address", r.Address)
-		}
-	}
-	r.ALPN = o.ALPN
-	if len(r.ALPN) == 0 {
-		r.ALPN = defaultALPN(r.Protocol, r.TLS)
-	}
-	if r.TLS != "plaintext" && r.SNI == "" {
-		// A client sends no server name for an IP address (RFC 6066).
-		if _, err := netip.ParseAddr(stripHostPort(r.Host)); err != nil {
-			r.SNI = stripHostPort(r.Host)
-		}
-	}
-	if o.Random >= 0 {
-		v := uint64(o.Random)
-		r.Random = &v
-	}
-	switch {
-	case o.ClientCert != "" && r.TLS == "plaintext":
-		return usageError("--client-cert is presented in a TLS handshake: give --tls tls or mtls")
-	case o.ClientIdentity != "" && !strings.Contains(o.ClientIdentity, "://"):
-		return usageError("--client-identity %q is not a URI SAN (spiffe://TRUST-DOMAIN/ns/NAMESPACE/sa/ACCOUNT)", o.ClientIdentity)
-	case o.SourceIP != "":
-		if _, err := netip.ParseAddr(o.SourceIP); err != nil {
-			return usageError("--source-ip %q is not an IP address", o.SourceIP)
-		}
-	}
-	r.ClientCert, r.ClientIdentity, r.SourceIP = o.ClientCert, o.ClientIdentity, o.SourceIP
 	r.Now = o.Now
 	o.req = r
 	if o.ToPod != "" && o.From == "" {
@@ -306,37 +204,9 @@ func (o *TraceOptions) Complete() error {
 	return nil
 }
 
-// defaultALPN is what a client offers: Istio's mTLS ALPN (istio-h2, ...)
-// for mtls, the protocol's for tls, nothing for plaintext.
-func defaultALPN(protocol, tls string) []string {
-	switch tls {
-	case "mtls":
-		switch protocol {
-		case "http":
-			return []string{"istio-http/1.1"}
-		case "http2", "grpc":
-			return []string{"istio-h2"}
-		}
-		return []string{"istio"}
-	case "tls":
-		switch protocol {
-		case "http":
-			return []string{"http/1.1"}
-		case "http2", "grpc":
-			return []string{"h2"}
-		}
-	}
-	return nil
-}
-
 // stripHostPort is the host of HOST[:PORT] (an IPv6 address without its
 // brackets).
-func stripHostPort(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		return host
-	}
-	return strings.Trim(h, "[]")
-}
+func stripHostPort(h string) string { return trace.Hostname(h) }
 
 // Run traces the request and prints the hops.
 func (o *TraceOptions) Run(ctx context.Context) error {
@@ -598,7 +468,7 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 	req.Mode, req.Address = trace.Inbound, ip
 	fmt.Sscan(port, &req.Port)
 	if c := out.ClusterInfo; c != nil && strings.Contains(c.TLS, "ISTIO_MUTUAL") {
-		req.TLS, req.SNI, req.ALPN = "mtls", c.SNI, defaultALPN(req.Protocol, "mtls")
+		req.TLS, req.SNI, req.ALPN = "mtls", c.SNI, trace.DefaultALPN(req.Protocol, "mtls")
 		if req.ClientIdentity == "" {
 			req.ClientIdentity = meshIdentity(at.pod, o.clientTrustDomain)
 		}

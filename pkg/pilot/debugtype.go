@@ -1,0 +1,77 @@
+package pilot
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	authv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Forwarder opens a tunnel to a pod's port and says where it listens
+// (127.0.0.1:PORT); close ends it. The caller's port-forward is behind it.
+type Forwarder func(ctx context.Context, namespace, pod string, port int) (addr string, close func(), err error)
+
+// DebugType asks one istiod instance for a debug type over xDS: its
+// plaintext port 15010 first, else its TLS port 15012 with a token of the
+// namespace's default service account (audience istio-ca, from the
+// TokenRequest API) and istiod's root certificate (configmap
+// istio-ca-root-cert). The token is used, never printed. The error says
+// what each port answered.
+func DebugType(ctx context.Context, forward Forwarder, client kubernetes.Interface, in Instance, typeURL string, names []string) (*discoveryv3.DiscoveryResponse, error) {
+	var errs []string
+	fail := func(format string, args ...any) (*discoveryv3.DiscoveryResponse, error) {
+		errs = append(errs, fmt.Sprintf(format, args...))
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	if addr, closePlain, err := forward(ctx, in.Namespace, in.Pod, GRPCPort); err == nil {
+		r, err := XDSDebug{Addr: addr}.Get(ctx, typeURL, names)
+		closePlain()
+		switch {
+		case err == nil && len(r.GetResources()) > 0:
+			return r, nil
+		case err == nil:
+			// istiod answers debug types only to an authenticated caller.
+			errs = append(errs, fmt.Sprintf("port %d: an empty answer (debug types need an authenticated caller)", GRPCPort))
+		default:
+			errs = append(errs, fmt.Sprintf("port %d: %v", GRPCPort, rootCause(err)))
+		}
+	} else {
+		errs = append(errs, fmt.Sprintf("port %d: %v", GRPCPort, err))
+	}
+	expiry := int64(600)
+	tok, err := client.CoreV1().ServiceAccounts(in.Namespace).CreateToken(ctx, "default", &authv1.TokenRequest{
+		Spec: authv1.TokenRequestSpec{Audiences: []string{TokenAudience}, ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	if err != nil {
+		return fail("port %d: a token for it: %v (RBAC: create serviceaccounts/token in %s)", SecureGRPCPort, rootCause(err), in.Namespace)
+	}
+	roots := x509.NewCertPool()
+	if cm, err := client.CoreV1().ConfigMaps(in.Namespace).Get(ctx, "istio-ca-root-cert", metav1.GetOptions{}); err == nil {
+		roots.AppendCertsFromPEM([]byte(cm.Data["root-cert.pem"]))
+	}
+	addr, closeSecure, err := forward(ctx, in.Namespace, in.Pod, SecureGRPCPort)
+	if err != nil {
+		return fail("port %d: %v", SecureGRPCPort, err)
+	}
+	defer closeSecure()
+	r, err := XDSDebug{Addr: addr, TLS: true, Roots: roots, ServerName: "istiod." + in.Namespace + ".svc", Token: tok.Status.Token}.Get(ctx, typeURL, names)
+	if err != nil {
+		return fail("port %d: %v", SecureGRPCPort, rootCause(err))
+	}
+	return r, nil
+}
+
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}

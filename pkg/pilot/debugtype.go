@@ -39,7 +39,7 @@ func DebugType(ctx context.Context, forward Forwarder, client kubernetes.Interfa
 			// istiod answers debug types only to an authenticated caller.
 			errs = append(errs, fmt.Sprintf("port %d: an empty answer (debug types need an authenticated caller)", GRPCPort))
 		default:
-			errs = append(errs, fmt.Sprintf("port %d: %v", GRPCPort, rootCause(err)))
+			errs = append(errs, fmt.Sprintf("port %d: %v", GRPCPort, err)) // a gRPC status: its own cause
 		}
 	} else {
 		errs = append(errs, fmt.Sprintf("port %d: %v", GRPCPort, err))
@@ -48,7 +48,7 @@ func DebugType(ctx context.Context, forward Forwarder, client kubernetes.Interfa
 	tok, err := client.CoreV1().ServiceAccounts(in.Namespace).CreateToken(ctx, "default", &authv1.TokenRequest{
 		Spec: authv1.TokenRequestSpec{Audiences: []string{TokenAudience}, ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
 	if err != nil {
-		return fail("port %d: a token for it: %v (RBAC: create serviceaccounts/token in %s)", SecureGRPCPort, rootCause(err), in.Namespace)
+		return fail("port %d: a token for it: %v (RBAC: create serviceaccounts/token in %s)", SecureGRPCPort, err, in.Namespace)
 	}
 	roots := x509.NewCertPool()
 	if cm, err := client.CoreV1().ConfigMaps(in.Namespace).Get(ctx, "istio-ca-root-cert", metav1.GetOptions{}); err == nil {
@@ -61,17 +61,7 @@ func DebugType(ctx context.Context, forward Forwarder, client kubernetes.Interfa
 	defer closeSecure()
 	r, err := XDSDebug{Addr: addr, TLS: true, Roots: roots, ServerName: "istiod." + in.Namespace + ".svc", Token: tok.Status.Token}.Get(ctx, typeURL, names)
 	if err != nil {
-		return fail("port %d: %v", SecureGRPCPort, rootCause(err))
+		return fail("port %d: %v", SecureGRPCPort, err)
 	}
 	return r, nil
-}
-
-func rootCause(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
-		}
-		err = next
-	}
 }

@@ -31,11 +31,7 @@ type table struct {
 // gateway dumps.
 func tables(t testing.TB) []table {
 	var raws []struct{ name, json string }
-	configs, _ := filepath.Glob(filepath.Join(corpus, "*.yaml"))
-	for _, f := range configs {
-		if strings.Contains(f, "golden") {
-			continue
-		}
+	add := func(f string, name func(rc *xds.RouteConfig) string) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -45,22 +41,18 @@ func tables(t testing.TB) []table {
 			t.Fatal(err)
 		}
 		for _, rc := range xds.New(dumps[0]).RouteConfigs() {
-			raws = append(raws, struct{ name, json string }{filepath.Base(f), string(rc.Raw.Raw())})
+			raws = append(raws, struct{ name, json string }{name(rc), string(rc.Raw.Raw())})
+		}
+	}
+	configs, _ := filepath.Glob(filepath.Join(corpus, "*.yaml"))
+	for _, f := range configs {
+		if !strings.Contains(f, "golden") {
+			add(f, func(*xds.RouteConfig) string { return filepath.Base(f) })
 		}
 	}
 	for _, f := range []string{"../../examples/istio-sidecar.json", "../../examples/envoy-gateway.json", "../../examples/istio-waypoint.json",
 		"../../../shared/fixtures/istio/config_dump/istioctl-describe/http_config.json"} {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dumps, err := envoyadmin.Load(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, rc := range xds.New(dumps[0]).RouteConfigs() {
-			raws = append(raws, struct{ name, json string }{filepath.Base(f) + ":" + rc.Name, string(rc.Raw.Raw())})
-		}
+		add(f, func(rc *xds.RouteConfig) string { return filepath.Base(f) + ":" + rc.Name })
 	}
 	if len(raws) < 20 {
 		t.Fatalf("only %d route tables", len(raws))

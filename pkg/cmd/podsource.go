@@ -178,6 +178,7 @@ func failure(format string, args ...any) error {
 type located struct {
 	cfg    *rest.Config
 	client kubernetes.Interface
+	pods   *kube.Finder
 	pod    *corev1.Pod
 }
 
@@ -219,7 +220,7 @@ func (s *podSource) locate(ctx context.Context) (*located, error) {
 		}
 		s.port = istioAdminPort
 	}
-	return &located{cfg: cfg, client: client, pod: pod}, nil
+	return &located{cfg: cfg, client: client, pods: c.pods, pod: pod}, nil
 }
 
 // connect resolves the target and opens a tunnel to its admin port.

@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
@@ -386,19 +389,14 @@ func (o *TraceOptions) resolve(ctx context.Context, src *podSource, doc *render.
 		return err
 	}
 	host := stripHostPort(o.req.Host)
-	parts := strings.Split(host, ".")
-	name, ns := parts[0], src.namespace
-	if len(parts) > 1 && parts[1] != "svc" {
-		ns = parts[1]
-	}
-	svc, err := at.client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		fmt.Fprintf(o.ErrOut, "note: %s is not a Service in namespace %s (%v); give --address\n", host, ns, rootCause(err))
-		return nil
-	}
-	ip := svc.Spec.ClusterIP
-	if ip == "" || ip == "None" {
+	ip, ns, name, err := at.pods.ServiceIP(ctx, host, src.namespace)
+	var headless *kube.HeadlessError
+	switch {
+	case errors.As(err, &headless):
 		fmt.Fprintf(o.ErrOut, "note: Service %s/%s is headless: give --address (a pod IP)\n", ns, name)
+		return nil
+	case err != nil:
+		fmt.Fprintf(o.ErrOut, "note: %s is not a Service in namespace %s (%v); give --address\n", host, ns, rootCause(err))
 		return nil
 	}
 	o.req.Address, doc.Request.Address = ip, ip
@@ -432,28 +430,28 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 			return nil
 		}
 		pod = p
-		_, port, _ := strings.Cut(addr, ":")
+		_, port, _ := net.SplitHostPort(addr)
 		for _, e := range out.Endpoints {
-			if ip, p, _ := strings.Cut(e.Address, ":"); ip == pod.Status.PodIP {
+			if ip, p, err := net.SplitHostPort(e.Address); err == nil && ip == pod.Status.PodIP {
 				port = p
 			}
 		}
 		if port == "" {
 			port = fmt.Sprint(o.req.Port)
 		}
-		addr = pod.Status.PodIP + ":" + port
+		addr = net.JoinHostPort(pod.Status.PodIP, port)
 	}
-	ip, port, ok := strings.Cut(addr, ":")
-	if !ok {
+	ip, port, err := net.SplitHostPort(addr) // [fd00::1]:8080 too
+	if err != nil {
 		return nil
 	}
 	if pod == nil {
-		pods, err := at.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
-		if err != nil || len(pods.Items) == 0 {
+		p, err := at.pods.PodByIP(ctx, ip)
+		if err != nil || p == nil {
 			out.Notes = append(out.Notes, fmt.Sprintf("endpoint %s is no pod the API server knows: the destination's side is not traced", addr))
 			return nil
 		}
-		pod = &pods.Items[0]
+		pod = p
 	}
 	dst := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod.Name}, inNamespace: pod.Namespace}
 	defer dst.Close()

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
@@ -53,23 +54,45 @@ func older(p *corev1.Pod) *corev1.Pod {
 
 func fakeSource(target Target, objs ...runtime.Object) (*podSource, *fake.Clientset) {
 	client := fake.NewSimpleClientset(objs...)
-	finder := &kube.Finder{Pods: client, Object: func(ns, typeName string) (runtime.Object, error) {
-		// The resource builder's part, over the fake clientset.
+	finder := &kube.Finder{Pods: client, Object: func(ns, typeName string) (*unstructured.Unstructured, error) {
+		// The resource builder's part, over the fake clientset: the object
+		// as the API server returns it to an unstructured client.
 		typ, name, _ := strings.Cut(typeName, "/")
 		ctx := context.Background()
+		var (
+			obj  runtime.Object
+			kind schema.GroupVersionKind
+			err  error
+		)
 		switch typ {
 		case "pod":
-			return client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			obj, err = client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			kind = corev1.SchemeGroupVersion.WithKind("Pod")
 		case "deployment":
-			return client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+			obj, err = client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+			kind = appsv1.SchemeGroupVersion.WithKind("Deployment")
 		case "statefulset", "sts":
-			return client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+			obj, err = client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+			kind = appsv1.SchemeGroupVersion.WithKind("StatefulSet")
 		case "service":
-			return client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+			obj, err = client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+			kind = corev1.SchemeGroupVersion.WithKind("Service")
 		case "configmap":
-			return client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+			obj, err = client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+			kind = corev1.SchemeGroupVersion.WithKind("ConfigMap")
+		default:
+			return nil, &kube.UnknownTypeError{Type: typ}
 		}
-		return nil, &kube.UnknownTypeError{Type: typ}
+		if err != nil {
+			return nil, err
+		}
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{Object: m}
+		u.SetGroupVersionKind(kind)
+		return u, nil
 	}}
 	return &podSource{cluster: &cluster{cfg: &rest.Config{Host: "https://api.test"}, client: client, pods: finder},
 		target: target, inNamespace: "default"}, client

@@ -145,18 +145,6 @@ func resourceOf(err error, fallback string) string {
 	return fallback
 }
 
-func isReady(pod *corev1.Pod) bool {
-	if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // apiError turns an API error on one object into the line a user needs.
 func apiError(err error, kind, ns, name, verb string) error {
 	switch {

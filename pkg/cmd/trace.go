@@ -45,8 +45,6 @@ type TraceOptions struct {
 	SourceIP       string
 
 	req trace.Request
-	// color is decided when the output is known.
-	color bool
 }
 
 var traceKinds = []envoyadmin.Kind{envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindCluster, envoyadmin.KindEndpoints, envoyadmin.KindSecret}
@@ -207,10 +205,6 @@ func (o *TraceOptions) Complete() error {
 	return nil
 }
 
-// stripHostPort is the host of HOST[:PORT] (an IPv6 address without its
-// brackets).
-func stripHostPort(h string) string { return trace.Hostname(h) }
-
 // Run traces the request and prints the hops.
 func (o *TraceOptions) Run(ctx context.Context) error {
 	cfg, done, err := o.loadRequired(ctx, "listeners", traceKinds...)
@@ -315,7 +309,7 @@ func (o *TraceOptions) scrub(doc *render.TraceDoc) {
 // on the port. Several, or none, is for the user to settle (exit 2): a
 // guess would be a silent default.
 func (o *TraceOptions) inferDestination(cfg *xds.Config, doc *render.TraceDoc) error {
-	host := stripHostPort(o.req.Host)
+	host := trace.Hostname(o.req.Host)
 	cs := trace.Destinations(cfg, o.req.Host, o.req.Port)
 	specific := cs[:0:0]
 	for _, c := range cs {
@@ -388,7 +382,7 @@ func (o *TraceOptions) resolve(ctx context.Context, src *podSource, doc *render.
 	if err != nil {
 		return err
 	}
-	host := stripHostPort(o.req.Host)
+	host := trace.Hostname(o.req.Host)
 	ip, ns, name, err := at.pods.ServiceIP(ctx, host, src.namespace)
 	var headless *kube.HeadlessError
 	switch {

@@ -146,20 +146,3 @@ func TestTraceUnknownAndInference(t *testing.T) {
 		t.Errorf("a host no listener serves: %v, want exit 2 asking for --address", err)
 	}
 }
-
-// A Host of an IPv6 literal, with or without a port, is an address, not a
-// name: it sets no SNI and no destination name.
-func TestStripHostPortIPv6(t *testing.T) {
-	for in, want := range map[string]string{
-		"[fd00::1]:8080":      "fd00::1",
-		"[fd00::1]":           "fd00::1",
-		"fd00::1":             "fd00::1",
-		"reviews:9080":        "reviews",
-		"reviews.default.svc": "reviews.default.svc",
-		"10.0.0.1:80":         "10.0.0.1",
-	} {
-		if got := stripHostPort(in); got != want {
-			t.Errorf("stripHostPort(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

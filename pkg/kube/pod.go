@@ -28,7 +28,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
-	clientscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/kubectl/pkg/util/podutils"
 )
 
@@ -38,13 +37,13 @@ type Finder struct {
 	Pods kubernetes.Interface
 	// Object reads TYPE/NAME (or NAME, a pod) in a namespace as kubectl
 	// does: any resource type or short name the API server knows.
-	Object func(namespace, typeName string) (runtime.Object, error)
+	Object func(namespace, typeName string) (*unstructured.Unstructured, error)
 }
 
 // NewFinder reads objects with the resource builder over the kube flags'
 // REST mapping, and pods with client.
 func NewFinder(getter genericclioptions.RESTClientGetter, client kubernetes.Interface) *Finder {
-	return &Finder{Pods: client, Object: func(namespace, typeName string) (runtime.Object, error) {
+	return &Finder{Pods: client, Object: func(namespace, typeName string) (*unstructured.Unstructured, error) {
 		// The builder says an unknown type only in text: ask the REST
 		// mapping (with kubectl's short names) first, for a typed answer.
 		if typ, _, ok := strings.Cut(typeName, "/"); ok {
@@ -56,12 +55,20 @@ func NewFinder(getter genericclioptions.RESTClientGetter, client kubernetes.Inte
 				return nil, &UnknownTypeError{Type: typ, Err: err}
 			}
 		}
-		return resource.NewBuilder(getter).
+		obj, err := resource.NewBuilder(getter).
 			Unstructured().
 			NamespaceParam(namespace).DefaultNamespace().
 			ResourceNames("pods", typeName).
 			SingleResourceType().
 			Do().Object()
+		if err != nil {
+			return nil, err
+		}
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("%s: the API server returned %T, not one object", typeName, obj)
+		}
+		return u, nil
 	}}
 }
 
@@ -103,11 +110,7 @@ func (e *NoSelectorError) Error() string { return fmt.Sprintf("%s selects no pod
 // would attach to behind a workload or Service, which must be Running and
 // Ready.
 func (f *Finder) ForObject(ctx context.Context, namespace, typeName string) (*corev1.Pod, error) {
-	obj, err := f.Object(namespace, typeName)
-	if err != nil {
-		return nil, err
-	}
-	u, err := toUnstructured(obj)
+	u, err := f.Object(namespace, typeName)
 	if err != nil {
 		return nil, err
 	}
@@ -124,23 +127,6 @@ func (f *Finder) ForObject(ctx context.Context, namespace, typeName string) (*co
 		return nil, &NoSelectorError{What: what, Kind: u.GetKind(), Err: err}
 	}
 	return f.first(ctx, namespace, selector.String(), what)
-}
-
-func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return u, nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	u := &unstructured.Unstructured{Object: m}
-	if u.GetKind() == "" { // typed objects from a clientset carry no kind
-		if gvks, _, err := clientscheme.Scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
-			u.SetGroupVersionKind(gvks[0])
-		}
-	}
-	return u, nil
 }
 
 // podSelector is the selector of the pods an object runs or fronts: its

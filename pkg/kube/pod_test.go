@@ -82,7 +82,7 @@ func TestForObjectPicksAsKubectl(t *testing.T) {
 		{"none ready", []runtime.Object{readyPod("a-1", t0, false, 0)}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &Finder{Pods: fake.NewSimpleClientset(tc.pods...), Object: func(string, string) (runtime.Object, error) { return deploy, nil }}
+			f := &Finder{Pods: fake.NewSimpleClientset(tc.pods...), Object: func(string, string) (*unstructured.Unstructured, error) { return deploy, nil }}
 			pod, err := f.ForObject(context.Background(), "ns", "deploy/a")
 			if tc.want == "" {
 				var none *NoPodError

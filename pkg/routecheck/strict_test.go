@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
 // newer is Envoy's corpus beyond the shared fixtures (testdata/envoy/README.md).
@@ -16,19 +13,7 @@ const newer = "testdata/envoy"
 
 func checkerFor(t *testing.T, config string) *Checker {
 	t.Helper()
-	data, err := os.ReadFile(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dumps, err := envoyadmin.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcs := xds.New(dumps[0]).RouteConfigs()
-	if len(rcs) != 1 {
-		t.Fatalf("%s: %d route configurations", config, len(rcs))
-	}
-	return NewChecker(rcs[0])
+	return NewChecker(routeConfigAt(t, config))
 }
 
 func runAll(t *testing.T, c *Checker, tests string) []Result {

@@ -325,21 +325,26 @@ func TestURITemplates(t *testing.T) {
 	}
 }
 
-// stripPort drops a Host header's port as Envoy's virtual host matching
-// does; an IPv6 literal keeps its brackets, as Istio writes its domains
-// ("[fd00::1]", "[fd00::1]:80").
-func TestStripPortKeepsIPv6Brackets(t *testing.T) {
-	for in, want := range map[string]string{
-		"reviews:9080":    "reviews",
-		"reviews":         "reviews",
-		"10.0.0.1:80":     "10.0.0.1",
-		"[fd00::1]:80":    "[fd00::1]",
-		"[fd00::1]":       "[fd00::1]",
-		"fd00::1":         "fd00::1",
-		"*.example.com:8": "*.example.com",
+// The two readings of a Host header: stripPort drops its port as Envoy's
+// virtual host matching does, an IPv6 literal keeping its brackets (Istio
+// writes its domains "[fd00::1]", "[fd00::1]:80"); Hostname is the bare
+// host a DNS lookup or an SNI takes.
+func TestHostHeaderReadings(t *testing.T) {
+	for _, tc := range []struct{ in, stripped, hostname string }{
+		{"reviews:9080", "reviews", "reviews"},
+		{"reviews", "reviews", "reviews"},
+		{"reviews.default.svc", "reviews.default.svc", "reviews.default.svc"},
+		{"10.0.0.1:80", "10.0.0.1", "10.0.0.1"},
+		{"[fd00::1]:80", "[fd00::1]", "fd00::1"},
+		{"[fd00::1]", "[fd00::1]", "fd00::1"},
+		{"fd00::1", "fd00::1", "fd00::1"},
+		{"*.example.com:8", "*.example.com", "*.example.com"},
 	} {
-		if got := stripPort(in); got != want {
-			t.Errorf("stripPort(%q) = %q, want %q", in, got, want)
+		if got := stripPort(tc.in); got != tc.stripped {
+			t.Errorf("stripPort(%q) = %q, want %q", tc.in, got, tc.stripped)
+		}
+		if got := Hostname(tc.in); got != tc.hostname {
+			t.Errorf("Hostname(%q) = %q, want %q", tc.in, got, tc.hostname)
 		}
 	}
 }

@@ -14,7 +14,7 @@ func Lines(log []byte) []byte {
 		for j, w := range words {
 			quoted := append([]byte{'"'}, w...) // String reads a JSON string's raw text
 			afterScheme := j > 0 && (bytes.EqualFold(words[j-1], []byte("Bearer")) || bytes.EqualFold(words[j-1], []byte("Basic")))
-			if String(quoted) || afterScheme && len(w) >= 8 {
+			if String(quoted) || afterScheme {
 				secrets = append(secrets, w)
 			}
 		}

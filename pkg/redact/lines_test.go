@@ -14,6 +14,8 @@ func TestLines(t *testing.T) {
 		// An Envoy debug log printing request headers.
 		{`'authorization', 'Bearer opaque-token-0123456789'`, `'authorization', 'Bearer [redacted]'`},
 		{"authorization: Basic dXNlcjpwYXNzd29yZA==", "authorization: Basic [redacted]"},
+		// However short, what follows the scheme is the credential.
+		{"authorization: Bearer s3cr", "authorization: Bearer [redacted]"},
 		// Nothing secret: unchanged.
 		{`[2026-11-30T10:00:00.000Z] "GET /bearer HTTP/1.1" 404 NR route_not_found`, `[2026-11-30T10:00:00.000Z] "GET /bearer HTTP/1.1" 404 NR route_not_found`},
 		{"first " + jwt + "\nsecond line", "first [redacted]\nsecond line"},

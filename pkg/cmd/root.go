@@ -187,6 +187,7 @@ its answer depends on.`,
 		NewLogsCmd(deps),
 		NewSnapshotCmd(deps),
 		NewAdminCmd(deps),
+		NewZtunnelCmd(deps),
 		NewVersionCmd(deps),
 	)
 	root.InitDefaultHelpCmd()

@@ -38,6 +38,8 @@ type Manifest struct {
 	Context string    `json:"context,omitempty"`
 	Proxies []Proxy   `json:"proxies"`
 	Istiod  []Istiod  `json:"istiod"`
+	// Ztunnels are the ambient node proxies on the nodes of the pods taken.
+	Ztunnels []Ztunnel `json:"ztunnels,omitempty"`
 	// Notes are what the taker should know: istiod not found, and so on.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -72,6 +74,21 @@ type Istiod struct {
 
 // Dir is where the instance's files are in the bundle.
 func (i Istiod) Dir() string { return path.Join("istiod", i.Pod) }
+
+// ZtunnelFile is a ztunnel's /config_dump, under ztunnel/NAMESPACE/POD/.
+const ZtunnelFile = "ztunnel_config_dump.json"
+
+// Ztunnel is one ztunnel's part of the bundle.
+type Ztunnel struct {
+	Namespace string            `json:"namespace"`
+	Pod       string            `json:"pod"`
+	Node      string            `json:"node"`
+	Files     []string          `json:"files"`
+	Errors    map[string]string `json:"errors,omitempty"`
+}
+
+// Dir is where the ztunnel's files are in the bundle.
+func (z Ztunnel) Dir() string { return path.Join("ztunnel", z.Namespace, z.Pod) }
 
 // Writer writes a bundle: files as they come, the manifest last.
 type Writer struct {

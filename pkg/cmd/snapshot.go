@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/ztunnel"
 )
 
 // SnapshotOptions are the options of "kubectl mesh snapshot".
@@ -34,6 +35,9 @@ type SnapshotOptions struct {
 	IstioNamespace string
 	Tail           int64
 	targets        []Target
+	// ambient are the pods taken that have no sidecar but are in ambient
+	// mode: their node's ztunnel and their waypoints hold their config.
+	ambient []*corev1.Pod
 }
 
 // NewSnapshotCmd returns the snapshot command.
@@ -150,6 +154,7 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 		}
 		m.Proxies = append(m.Proxies, proxy)
 	}
+	m.Ztunnels = o.takeZtunnels(ctx, c, w, m)
 	instances, err := pilot.Find(ctx, client, o.IstioNamespace, "")
 	switch {
 	case err != nil:
@@ -178,7 +183,11 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 	if err := os.Rename(tmp.Name(), o.Output); err != nil {
 		return failure("writing %s: %v", o.Output, err)
 	}
-	fmt.Fprintf(o.deps.Out, "wrote %s: %d proxies, %d istiod instances\n", o.Output, len(m.Proxies), len(m.Istiod))
+	zt := ""
+	if len(m.Ztunnels) > 0 {
+		zt = fmt.Sprintf(", %d ztunnels", len(m.Ztunnels))
+	}
+	fmt.Fprintf(o.deps.Out, "wrote %s: %d proxies%s, %d istiod instances\n", o.Output, len(m.Proxies), zt, len(m.Istiod))
 	for _, line := range problems(m) {
 		fmt.Fprintln(o.deps.ErrOut, "warning: "+line)
 	}
@@ -202,6 +211,10 @@ func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface)
 		src := &podSource{flags: o.deps.KubeFlags, target: t, adminPort: o.AdminPort}
 		at, err := src.locate(ctx)
 		if err != nil {
+			if pod := o.ambientPod(ctx, src); pod != nil {
+				o.ambient = append(o.ambient, pod)
+				continue
+			}
 			return nil, err
 		}
 		add(at.pod)
@@ -223,11 +236,14 @@ func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface)
 			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 		})
 		for i := range list.Items {
-			if p := &list.Items[i]; o.AdminPort != 0 || hasContainer(p, istioProxy) {
+			switch p := &list.Items[i]; {
+			case o.AdminPort != 0 || hasContainer(p, istioProxy):
 				add(p)
+			case inAmbient(p):
+				o.ambient = append(o.ambient, p)
 			}
 		}
-		if len(out) == 0 {
+		if len(out) == 0 && len(o.ambient) == 0 {
 			return nil, failure("no Running pod with a proxy matches (namespace %q, selector %q)", ns, o.Selector)
 		}
 	}
@@ -283,6 +299,108 @@ func (o *SnapshotOptions) takeProxy(ctx context.Context, w *snapshot.Writer, pod
 		p.Errors = nil
 	}
 	return p
+}
+
+// inAmbient tells whether a pod's traffic is captured by its node's
+// ztunnel: istio-cni marks it so once redirection is in place.
+func inAmbient(p *corev1.Pod) bool {
+	return p.Annotations["ambient.istio.io/redirection"] == "enabled"
+}
+
+// ambientPod is the target's pod when it has no sidecar because it is in
+// ambient mode, else nil.
+func (o *SnapshotOptions) ambientPod(ctx context.Context, src *podSource) *corev1.Pod {
+	c, err := connectCluster(o.deps.KubeFlags)
+	if err != nil {
+		return nil
+	}
+	ns, _, err := o.deps.KubeFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil
+	}
+	pod, err := src.resolve(ctx, c, ns)
+	if err != nil || pod.Status.Phase != corev1.PodRunning || !inAmbient(pod) {
+		return nil
+	}
+	return pod
+}
+
+// takeZtunnels saves the ztunnel dump of each ambient pod's node, and
+// takes the waypoints those pods use as proxies.
+func (o *SnapshotOptions) takeZtunnels(ctx context.Context, c *cluster, w *snapshot.Writer, m *snapshot.Manifest) []snapshot.Ztunnel {
+	var out []snapshot.Ztunnel
+	byNode := map[string][]*corev1.Pod{}
+	var nodes []string
+	for _, p := range o.ambient {
+		if _, ok := byNode[p.Spec.NodeName]; !ok {
+			nodes = append(nodes, p.Spec.NodeName)
+		}
+		byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+	}
+	taken := map[string]bool{}
+	for _, p := range m.Proxies {
+		taken[p.Name()] = true
+	}
+	for _, node := range nodes {
+		found, err := ztunnel.Find(ctx, c.client, "", node)
+		var in *ztunnel.Instance
+		for i := range found {
+			if found[i].Running {
+				in = &found[i]
+				break
+			}
+		}
+		if err != nil || in == nil {
+			m.Notes = append(m.Notes, fmt.Sprintf("no running ztunnel (%s) on node %s: the config of its ambient pods is not saved", ztunnel.Selector, node))
+			continue
+		}
+		z := snapshot.Ztunnel{Namespace: in.Namespace, Pod: in.Pod, Node: node, Errors: map[string]string{}}
+		src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: in.Pod}, adminPort: ztunnel.AdminPort, inNamespace: in.Namespace}
+		data, err := func() ([]byte, error) {
+			defer src.Close()
+			if err := src.connect(ctx); err != nil {
+				return nil, err
+			}
+			data, err := src.Get(ctx, "/config_dump")
+			if err != nil {
+				return nil, err
+			}
+			return redactJSON(data)
+		}()
+		if err == nil {
+			err = w.Add(z.Dir()+"/"+snapshot.ZtunnelFile, data)
+		}
+		if err != nil {
+			z.Errors[snapshot.ZtunnelFile] = err.Error()
+			out = append(out, z)
+			continue
+		}
+		z.Files, z.Errors = []string{snapshot.ZtunnelFile}, nil
+		out = append(out, z)
+		// The waypoints the node's ambient pods use are Envoys: take them.
+		d, err := ztunnel.Load(data)
+		if err != nil {
+			continue
+		}
+		for _, p := range byNode[node] {
+			wl := d.WorkloadNamed(p.Namespace, p.Name)
+			if wl == nil {
+				m.Notes = append(m.Notes, fmt.Sprintf("ztunnel %s/%s does not know pod %s/%s", in.Namespace, in.Pod, p.Namespace, p.Name))
+				continue
+			}
+			for _, wp := range d.Waypoints(wl) {
+				for _, b := range d.Backends(wp) {
+					if key := b.Namespace + "/" + b.Name; !taken[key] {
+						taken[key] = true
+						pod := &corev1.Pod{}
+						pod.Namespace, pod.Name = b.Namespace, b.Name
+						m.Proxies = append(m.Proxies, o.takeProxy(ctx, w, pod))
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // takeIstiod saves one istiod instance's views and its config for each proxy.
@@ -351,6 +469,11 @@ func problems(m *snapshot.Manifest) []string {
 	for _, p := range m.Proxies {
 		for _, f := range slices.Sorted(maps.Keys(p.Errors)) {
 			out = append(out, fmt.Sprintf("%s: %s not saved: %s", p.Name(), f, p.Errors[f]))
+		}
+	}
+	for _, z := range m.Ztunnels {
+		for _, f := range slices.Sorted(maps.Keys(z.Errors)) {
+			out = append(out, fmt.Sprintf("ztunnel %s/%s: %s not saved: %s", z.Namespace, z.Pod, f, z.Errors[f]))
 		}
 	}
 	for _, in := range m.Istiod {

@@ -20,8 +20,11 @@ import (
 // on a pod's node, a named ztunnel pod, the one on --node) or which file,
 // the filters and the output.
 type ZtunnelOptions struct {
-	deps      Deps
-	Filename  string
+	deps     Deps
+	Filename string
+	// Pod picks the ztunnel in a snapshot holding several: NS/POD, POD or
+	// its node.
+	Pod       string
 	Output    string
 	NoHeaders bool
 	Selector  string
@@ -116,6 +119,7 @@ every field ztunnel wrote.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Filename, "filename", "f", "", "read a saved ztunnel /config_dump (JSON or YAML) or a snapshot instead of a live ztunnel; - for standard input")
+	f.StringVar(&o.Pod, "pod", "", "with -f on a snapshot holding several ztunnels, the one to read: NAMESPACE/POD, POD or its node")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
 	f.StringVarP(&o.Selector, "selector", "l", "", "the ztunnel on the node of a Running and Ready pod matching this label selector")
@@ -143,6 +147,8 @@ func (o *ZtunnelOptions) validate(args []string) error {
 		return usageError("give either a target (or --node) or -f FILE, not both")
 	case len(args) > 0 && o.Selector != "":
 		return usageError("give a pod or -l SELECTOR, not both")
+	case o.Pod != "" && o.Filename == "":
+		return usageError("--pod picks a ztunnel inside a snapshot given with -f; name a live pod as TARGET")
 	case o.Node != "" && (len(args) > 0 || o.Selector != ""):
 		return usageError("give a target or --node, not both: a target's ztunnel is the one on its node")
 	}
@@ -202,22 +208,27 @@ func (o *ZtunnelOptions) fromBundle(data []byte) ([]byte, error) {
 		return nil, usageError("%s: %v", o.Filename, err)
 	}
 	var names []string
-	var found []byte
+	var found [][]byte
 	for _, z := range b.Manifest.Ztunnels {
 		d, ok := b.File(z.Dir() + "/" + snapshot.ZtunnelFile)
 		if !ok {
 			continue
 		}
-		names = append(names, z.Namespace+"/"+z.Pod)
-		found = d
+		name := z.Namespace + "/" + z.Pod
+		names = append(names, name)
+		if o.Pod == "" || o.Pod == name || o.Pod == z.Pod || o.Pod == z.Node {
+			found = append(found, d)
+		}
 	}
-	switch len(names) {
-	case 0:
+	switch {
+	case len(names) == 0:
 		return nil, usageError("%s holds no ztunnel dump; take one with kubectl mesh snapshot on a pod in ambient mode", o.Filename)
-	case 1:
-		return found, nil
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0:
+		return nil, usageError("%s holds no ztunnel %q; it holds %s", o.Filename, o.Pod, strings.Join(names, ", "))
 	}
-	return nil, usageError("%s holds %d ztunnel dumps (%s); read one with kubectl mesh ztunnel -f after extracting it, or snapshot one node", o.Filename, len(names), strings.Join(names, ", "))
+	return nil, usageError("%s holds %d ztunnel dumps (%s); name one with --pod NAMESPACE/POD or its node", o.Filename, len(names), strings.Join(names, ", "))
 }
 
 // fetch finds the ztunnel and reads its /config_dump.

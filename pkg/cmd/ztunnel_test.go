@@ -1,10 +1,15 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
 )
 
 // parseAligned reads a table whose columns are separated by as little as
@@ -160,4 +165,54 @@ func TestZtunnelViewsMatchIstioctl(t *testing.T) {
 			t.Errorf("%d workloads, istioctl has %d", len(ours), len(theirs))
 		}
 	})
+}
+
+// A snapshot's ztunnel dump reads like the file; a snapshot without one
+// says so.
+func TestZtunnelReadsSnapshots(t *testing.T) {
+	dump := []byte(readFixture(t, "istio/istioctl-golden/ztunnel/dump.json"))
+	write := func(zs ...snapshot.Ztunnel) string {
+		var buf bytes.Buffer
+		w := snapshot.NewWriter(&buf, testNow)
+		m := &snapshot.Manifest{Version: 1, Tool: "kubectl-mesh test"}
+		for _, z := range zs {
+			if err := w.Add(z.Dir()+"/"+snapshot.ZtunnelFile, dump); err != nil {
+				t.Fatal(err)
+			}
+			z.Files = []string{snapshot.ZtunnelFile}
+			m.Ztunnels = append(m.Ztunnels, z)
+		}
+		if err := w.Close(m); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "snap.tar.gz")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	one := write(snapshot.Ztunnel{Namespace: "istio-system", Pod: "ztunnel-qk2pp", Node: "ambient-worker2"})
+	out, _, err := run(t, "", "ztunnel", "policies", "-f", one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, parseAligned(readFixture(t, "istio/istioctl-golden/ztunnel/policies.txt")), parseTable(out))
+
+	_, _, err = run(t, "", "ztunnel", "policies", "-f", write())
+	if err == nil || !strings.Contains(err.Error(), "holds no ztunnel dump") || ExitCode(err) != ExitUsage {
+		t.Errorf("no ztunnel: %v", err)
+	}
+	two := write(snapshot.Ztunnel{Namespace: "istio-system", Pod: "a", Node: "n1"}, snapshot.Ztunnel{Namespace: "istio-system", Pod: "b", Node: "n2"})
+	_, _, err = run(t, "", "ztunnel", "policies", "-f", two)
+	if err == nil || !strings.Contains(err.Error(), "holds 2 ztunnel dumps (istio-system/a, istio-system/b); name one with --pod") {
+		t.Errorf("two ztunnels: %v", err)
+	}
+	for _, pick := range []string{"istio-system/b", "b", "n2"} {
+		if _, _, err := run(t, "", "ztunnel", "policies", "-f", two, "--pod", pick); err != nil {
+			t.Errorf("--pod %s: %v", pick, err)
+		}
+	}
+	if _, _, err := run(t, "", "ztunnel", "policies", "-f", two, "--pod", "c"); err == nil || !strings.Contains(err.Error(), `holds no ztunnel "c"`) {
+		t.Errorf("--pod c: %v", err)
+	}
 }

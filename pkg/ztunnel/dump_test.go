@@ -179,3 +179,27 @@ func FuzzLoad(f *testing.F) {
 		d.ConnectionRows(Filter{}, false)
 	})
 }
+
+// istioctl's dump: details in bookinfo uses the namespace waypoint, whose
+// pod is namespace-istio-waypoint-d94944bf6-z89g2.
+func TestWaypointsOfAWorkload(t *testing.T) {
+	d, err := Load(older(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := d.WorkloadNamed("bookinfo", "details-v1-698d88b-dqrbr")
+	if w == nil {
+		t.Fatal("no details workload")
+	}
+	wps := d.Waypoints(w)
+	if len(wps) != 1 || wps[0].Name != "namespace-istio-waypoint" {
+		t.Fatalf("waypoints %v", wps)
+	}
+	pods := d.Backends(wps[0])
+	if len(pods) != 1 || pods[0].Name != "namespace-istio-waypoint-d94944bf6-z89g2" {
+		t.Errorf("waypoint pods %v", pods)
+	}
+	if wps := d.Waypoints(d.WorkloadNamed("default", "sleep-7656cf8794-lxcmx")); len(wps) != 0 {
+		t.Errorf("sleep has no waypoint, got %v", wps)
+	}
+}

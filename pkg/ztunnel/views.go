@@ -478,3 +478,66 @@ func (d *Dump) ConnectionRows(f Filter, raw bool) []ConnectionRow {
 	}
 	return out
 }
+
+// WorkloadNamed is the workload of a pod, or nil.
+func (d *Dump) WorkloadNamed(namespace, name string) *Workload {
+	for _, w := range d.Workloads {
+		if w.Namespace == namespace && w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// ServicesOf are the services a workload is an endpoint of.
+func (d *Dump) ServicesOf(w *Workload) []*Service {
+	var out []*Service
+	for _, s := range d.Services {
+		for _, ep := range s.Endpoints {
+			if ep.WorkloadUID == w.UID {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Waypoints are the waypoint Services traffic to a workload goes through:
+// its own waypoint, and those of the services it backs.
+func (d *Dump) Waypoints(w *Workload) []*Service {
+	var out []*Service
+	seen := map[*Service]bool{}
+	add := func(g *GatewayAddress) {
+		if g == nil {
+			return
+		}
+		if s := d.ServiceFor(g.Destination); s != nil && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	add(w.Waypoint)
+	for _, s := range d.ServicesOf(w) {
+		add(s.Waypoint)
+	}
+	return out
+}
+
+// Backends are the workloads behind a service.
+func (d *Dump) Backends(s *Service) []*Workload {
+	var out []*Workload
+	for _, w := range d.Workloads {
+		if _, ok := s.Endpoints[w.UID]; ok {
+			out = append(out, w)
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if ep.WorkloadUID == w.UID {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -188,6 +188,7 @@ its answer depends on.`,
 		NewSnapshotCmd(deps),
 		NewAdminCmd(deps),
 		NewZtunnelCmd(deps),
+		NewAmbientCmd(deps),
 		NewVersionCmd(deps),
 	)
 	root.InitDefaultHelpCmd()

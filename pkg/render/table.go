@@ -130,7 +130,7 @@ var freeText = map[string]bool{
 	"DETAILS": true, "ERROR": true, "REWRITE": true, "ECDS NAME": true, "EDS SERVICE": true,
 	"LISTENER FILTERS": true, "ISSUER": true, "IDENTITY": true, "SNI": true, "HOSTNAME": true,
 	"VALUE": true, "ACTION": true, "CIRCUIT BREAKERS": true, "FILE": true, "UPSTREAM FAILURE": true,
-	"POD NAME": true, "RULES": true, "CERTIFICATE NAME": true, "REMOTE TARGET": true,
+	"POD NAME": true, "RULES": true, "WHY": true, "WAYPOINT WHY": true, "CERTIFICATE NAME": true, "REMOTE TARGET": true,
 }
 
 // Cuttable tells whether fitting a table to the terminal may cut the cells

@@ -43,6 +43,10 @@ type TraceOptions struct {
 	ClientCert     string
 	ClientIdentity string
 	SourceIP       string
+	// Ztunnel and Waypoint are an ambient trace's saved dumps: a ztunnel's
+	// /config_dump and a waypoint's Envoy dump.
+	Ztunnel  string
+	Waypoint string
 
 	req trace.Request
 }
@@ -154,7 +158,11 @@ Exit status 1 when the request would fail, 4 when the result is unknown.`,
 	cmd.Flags().Int64Var(&o.Random, "random-value", -1, "the random value Envoy would draw: picks weighted clusters, runtime fractions and fault percentages reproducibly")
 	cmd.Flags().StringVar(&o.ClientCert, "client-cert", "", "the certificate the client presents in TLS: mesh (Istio's workload identity; the default with --tls mtls), none, or an SDS or file certificate's name")
 	cmd.Flags().StringVar(&o.ClientIdentity, "client-identity", "", "the client certificate's identity (URI SAN), e.g. spiffe://cluster.local/ns/default/sa/sleep: what RBAC principals match")
-	cmd.Flags().StringVar(&o.SourceIP, "source-ip", "", "the client's IP address, for RBAC source and remote IP rules")
+	cmd.Flags().StringVar(&o.SourceIP, "source-ip", "", "the client's IP address, for RBAC source and remote IP rules; with --ztunnel, the client workload's")
+	cmd.Flags().StringVar(&o.Ztunnel, "ztunnel", "", "ambient mode: trace through this saved ztunnel /config_dump (or a snapshot holding one) from the workload at --source-ip")
+	cmd.Flags().StringVar(&o.Waypoint, "waypoint", "", "ambient mode, with --ztunnel: the saved Envoy dump of the waypoint the destination uses")
+	_ = cmd.MarkFlagFilename("ztunnel", "json", "yaml", "tar.gz", "tgz")
+	_ = cmd.MarkFlagFilename("waypoint", "json", "yaml", "tar.gz", "tgz")
 	for flag, words := range map[string][]string{
 		"mode": {trace.Outbound, trace.Inbound, trace.Gateway}, "protocol": {"http", "http2", "grpc", "tcp"},
 		"tls": {"plaintext", "tls", "mtls"}, "output": {"table", "json", "yaml", "dot"},
@@ -182,6 +190,20 @@ func (o *TraceOptions) Complete() error {
 	if o.ToPod != "" && o.From == "" {
 		return usageError("--to-pod is for a live trace: give --from TARGET")
 	}
+	if o.Waypoint != "" && o.Ztunnel == "" {
+		return usageError("--waypoint is the waypoint of an ambient trace: give the ztunnel's dump with --ztunnel too")
+	}
+	if o.Ztunnel != "" {
+		switch {
+		case o.From != "" || o.Filename != "":
+			return usageError("--ztunnel traces from saved dumps: give neither --from nor -f with it")
+		case o.SourceIP == "":
+			return usageError("an ambient trace starts at a workload: give its pod IP with --source-ip")
+		case o.Output == "dot":
+			return usageError("-o dot is for sidecar traces; use table, json or yaml")
+		}
+		return nil
+	}
 	if o.From != "" {
 		if o.Filename != "" {
 			return usageError("give either --from TARGET or -f DUMP, not both")
@@ -207,19 +229,19 @@ func (o *TraceOptions) Complete() error {
 
 // Run traces the request and prints the hops.
 func (o *TraceOptions) Run(ctx context.Context) error {
+	if o.Ztunnel != "" {
+		doc := o.newDoc()
+		if err := o.runAmbientOffline(ctx, doc); err != nil {
+			return err
+		}
+		return o.finish(doc)
+	}
 	cfg, done, err := o.loadRequired(ctx, "listeners", traceKinds...)
 	if err != nil {
 		return err
 	}
 	defer done()
-	doc := &render.TraceDoc{Request: render.TraceRequest{URL: o.URL, Method: o.req.Method, Address: o.req.Address, Port: o.req.Port,
-		Protocol: o.req.Protocol, TLS: o.req.TLS, SNI: o.req.SNI, ALPN: o.req.ALPN, Host: o.req.Host, Path: o.req.Path, Mode: o.req.Mode, From: o.From}}
-	if len(o.req.Headers) > 0 {
-		doc.Request.Headers = map[string]string{}
-		for k, v := range o.req.Headers {
-			doc.Request.Headers[k] = strings.Join(v, ",")
-		}
-	}
+	doc := o.newDoc()
 	// The proxy as its node names it (POD.NAMESPACE), else as the file does.
 	proxy := proxyName(cfg)
 	if proxy == "" {
@@ -252,6 +274,25 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 			doc.Hops = append(doc.Hops, next)
 		}
 	}
+	return o.finish(doc)
+}
+
+// newDoc starts the printed trace with the request.
+func (o *TraceOptions) newDoc() *render.TraceDoc {
+	doc := &render.TraceDoc{Request: render.TraceRequest{URL: o.URL, Method: o.req.Method, Address: o.req.Address, Port: o.req.Port,
+		Protocol: o.req.Protocol, TLS: o.req.TLS, SNI: o.req.SNI, ALPN: o.req.ALPN, Host: o.req.Host, Path: o.req.Path, Mode: o.req.Mode, From: o.From}}
+	if len(o.req.Headers) > 0 {
+		doc.Request.Headers = map[string]string{}
+		for k, v := range o.req.Headers {
+			doc.Request.Headers[k] = strings.Join(v, ",")
+		}
+	}
+	return doc
+}
+
+// finish prints the trace; the exit status says whether the request
+// fails (1) or depends on what was not evaluated (4).
+func (o *TraceOptions) finish(doc *render.TraceDoc) error {
 	if err := o.print(doc); err != nil {
 		return err
 	}

@@ -54,6 +54,12 @@ var passiveTypes = []string{
 // the well-known names of older Envoys.
 func classifyHTTP(name, typeURL string, config jsonscan.Value) filterKind {
 	t := typeURL[strings.LastIndexByte(typeURL, '/')+1:]
+	// A TypedStruct wraps a config by its type URL (Istio's own filters).
+	if t == "udpa.type.v1.TypedStruct" || t == "xds.type.v3.TypedStruct" {
+		if inner := config.Get("type_url").Str(); inner != "" && !strings.HasSuffix(inner, "TypedStruct") {
+			return classifyHTTP(name, inner, config.Get("value"))
+		}
+	}
 	switch {
 	case strings.HasSuffix(t, ".router.v3.Router") || strings.HasSuffix(t, ".router.v2.Router") || t == "" && (name == "envoy.router" || name == "envoy.filters.http.router"):
 		return filterRouter

@@ -56,6 +56,10 @@ type Request struct {
 	ClientIdentity string
 	// SourceIP is the client's address; "" when not known.
 	SourceIP string
+	// Listener, when set, is the listener the connection arrives at, by
+	// name: an internal listener such as a waypoint's main_internal, which
+	// HBONE traffic reaches after its CONNECT tunnel ends on 15008.
+	Listener string
 	// Now is the clock for JWT expiry; nil: the time now.
 	Now func() time.Time
 	// ActiveRuntime, when set, is router_check_tool's runtime: the one key
@@ -286,6 +290,16 @@ func (t *tracer) activeListeners() []*xds.Listener {
 func (t *tracer) listener() *xds.Listener {
 	ls := t.activeListeners()
 	addr, port := t.req.Address, t.req.Port
+	if t.req.Listener != "" {
+		for _, l := range ls {
+			if l.Name == t.req.Listener {
+				t.step("listener", l.Name, "the connection arrives at this listener; its filter chains match the original destination %s:%d", dash(addr), port)
+				return l
+			}
+		}
+		t.note("no active listener %s", t.req.Listener)
+		return nil
+	}
 	if t.req.Mode == Inbound {
 		for _, l := range ls {
 			if l.Name == "virtualInbound" || (l.Port == 15006 && l.Direction != "OUTBOUND" && l.UseOriginalDst == false && strings.Contains(l.Name, "Inbound")) {

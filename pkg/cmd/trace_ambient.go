@@ -1,0 +1,173 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/ztunnel"
+)
+
+// ambientPath is what an ambient trace reads: the client's ztunnel, the
+// destination's (the same dump offline), and a waypoint's Envoy config.
+type ambientPath struct {
+	client *ztunnel.Dump
+	// clientName names the client's ztunnel in the hops.
+	clientName string
+	// dest is the ztunnel on a destination workload's node.
+	dest func(ctx context.Context, w *ztunnel.Workload) (*ztunnel.Dump, string, error)
+	// waypoint is a waypoint pod's Envoy config; nil config: not given.
+	waypoint func(ctx context.Context, w *ztunnel.Workload) (*xds.Config, error)
+}
+
+// waypointListener is where a waypoint's HBONE tunnels (terminated on
+// 15008) hand the connection over: an internal listener whose chains
+// match the original destination.
+const waypointListener = "main_internal"
+
+// traceAmbient follows the request through ztunnel and waypoint hops:
+// the client's ztunnel, the waypoint (when the destination uses one), the
+// destination's ztunnel, and the pod.
+func (o *TraceOptions) traceAmbient(ctx context.Context, p ambientPath, src *ztunnel.Workload, doc *render.TraceDoc) error {
+	if o.req.Address == "" {
+		svc := p.client.ServiceByHost(trace.Hostname(o.req.Host))
+		if svc == nil || len(svc.VIPs) == 0 {
+			return usageError("%s is no service ztunnel knows; give its address with --address", trace.Hostname(o.req.Host))
+		}
+		_, ip, _ := strings.Cut(svc.VIPs[0], "/")
+		o.req.Address, doc.Request.Address = ip, ip
+		doc.Request.Inferred = fmt.Sprintf("destination %s inferred: the VIP of service %s/%s, as ztunnel's DNS proxy answers", ip, svc.Namespace, svc.Name)
+	}
+	identity := o.req.ClientIdentity
+	if identity == "" && src != nil {
+		identity = src.Identity()
+	}
+	srcIP := o.req.SourceIP
+	if srcIP == "" && src != nil && len(src.IPs) > 0 {
+		srcIP = src.IPs[0]
+	}
+	conn := ztunnel.Conn{SrcIP: srcIP, SrcIdentity: identity, DstIP: o.req.Address, DstPort: o.req.Port, Random: o.req.Random}
+	out, next := p.client.Outbound(p.clientName, src, conn)
+	doc.Hops = append(doc.Hops, out)
+	if trace.Failed(out.Result) || next.Kind == "" || next.Kind == "passthrough" {
+		return nil
+	}
+	if next.Kind == "waypoint" {
+		wp := o.waypointHop(ctx, p, next, identity, srcIP)
+		doc.Hops = append(doc.Hops, wp)
+		if wp.Result != trace.Forwarded {
+			return nil
+		}
+		// The waypoint sends the request on to the endpoint its cluster
+		// picked, over HBONE, as itself.
+		ip, port := firstEndpoint(wp)
+		dst := p.client.WorkloadByIP(ip)
+		if dst == nil {
+			wp.Notes = append(wp.Notes, fmt.Sprintf("endpoint %s is no workload ztunnel knows: the destination's side is not traced", net.JoinHostPort(ip, strconv.Itoa(int(port)))))
+			return nil
+		}
+		identity, srcIP = next.Workload.Identity(), next.Address
+		next = ztunnel.Next{Kind: "workload", Workload: dst, Address: ip, Port: ztunnel.HBONEPort, Target: net.JoinHostPort(ip, strconv.Itoa(int(port))), Protocol: dst.Protocol}
+	}
+	if next.Protocol != "HBONE" {
+		return nil // plain TCP to a pod outside ambient mode: no ztunnel takes it
+	}
+	dz, name, err := p.dest(ctx, next.Workload)
+	if err != nil {
+		out.Notes = append(out.Notes, fmt.Sprintf("the destination's ztunnel could not be read (%v): its authorization is not evaluated", err))
+		h := &trace.Hop{Proxy: "ztunnel", Direction: "inbound", Result: trace.Unknown, UnknownDependsOn: "the destination's ztunnel (" + err.Error() + ")",
+			Notes: []string{}, Rejected: []trace.Rejection{}, Steps: []trace.Step{}, Endpoints: []trace.Endpoint{}}
+		doc.Hops = append(doc.Hops, h)
+		return nil
+	}
+	host, portStr, _ := net.SplitHostPort(next.Target)
+	port, _ := strconv.Atoi(portStr)
+	in := dz.Inbound(name, next.Workload, ztunnel.Conn{SrcIP: srcIP, SrcIdentity: identity, DstIP: host, DstPort: uint32(port)})
+	doc.Hops = append(doc.Hops, in)
+	return nil
+}
+
+// waypointHop traces the request inside the waypoint: its HBONE tunnel
+// ends on 15008 and the connection reaches main_internal with the
+// original destination, where the chain, routes, L7 policies and cluster
+// are those of any Envoy trace.
+func (o *TraceOptions) waypointHop(ctx context.Context, p ambientPath, next ztunnel.Next, identity, srcIP string) *trace.Hop {
+	name := next.Workload.String()
+	unknown := func(why string) *trace.Hop {
+		return &trace.Hop{Proxy: name, Direction: "waypoint", Result: trace.Unknown, UnknownDependsOn: why,
+			Notes: []string{}, Rejected: []trace.Rejection{}, Steps: []trace.Step{}, Endpoints: []trace.Endpoint{}}
+	}
+	if p.waypoint == nil {
+		return unknown("the waypoint's config: give its dump with --waypoint FILE (kubectl mesh config " + name + " -o json)")
+	}
+	cfg, err := p.waypoint(ctx, next.Workload)
+	if err != nil {
+		return unknown("the waypoint's config (" + err.Error() + ")")
+	}
+	req := o.req
+	req.Mode, req.Listener = trace.Inbound, waypointListener
+	req.TLS, req.SNI, req.ALPN = "plaintext", "", nil // the tunnel's mTLS ended on 15008
+	req.ClientIdentity, req.SourceIP = identity, srcIP
+	h := trace.Trace(cfg, req)
+	h.Proxy, h.Direction = name, "waypoint"
+	return h
+}
+
+// firstEndpoint is the endpoint the waypoint's cluster would pick: the
+// first healthy one, as for a sidecar's round robin.
+func firstEndpoint(h *trace.Hop) (string, uint32) {
+	for _, e := range h.Endpoints {
+		if e.Health == "HEALTHY" || e.Health == "UNKNOWN" {
+			addr := e.Address
+			// A waypoint reaches pods through its connect_originate internal
+			// listener: envoy://connect_originate/IP:PORT.
+			if rest, ok := strings.CutPrefix(addr, "envoy://"); ok {
+				addr = rest[strings.LastIndexByte(rest, '/')+1:]
+			}
+			host, port, err := net.SplitHostPort(addr)
+			if err == nil {
+				p, _ := strconv.Atoi(port)
+				return host, uint32(p)
+			}
+		}
+	}
+	return "", 0
+}
+
+// offlineAmbient is the path read from files: one ztunnel dump (every
+// ztunnel holds every workload and policy) and a waypoint's Envoy dump.
+func (o *TraceOptions) offlineAmbient() (ambientPath, error) {
+	zo := &ZtunnelOptions{deps: o.deps, Filename: o.Ztunnel}
+	d, err := zo.loadFile()
+	if err != nil {
+		return ambientPath{}, err
+	}
+	p := ambientPath{client: d, clientName: "ztunnel",
+		dest: func(context.Context, *ztunnel.Workload) (*ztunnel.Dump, string, error) { return d, "ztunnel", nil }}
+	if o.Waypoint != "" {
+		src := &fileSource{path: o.Waypoint, in: o.In}
+		dump, err := src.Dump(context.Background(), traceKinds...)
+		if err != nil {
+			return ambientPath{}, err
+		}
+		cfg := xds.New(dump)
+		p.waypoint = func(context.Context, *ztunnel.Workload) (*xds.Config, error) { return cfg, nil }
+	}
+	return p, nil
+}
+
+// runAmbientOffline traces through the ztunnel dump of --ztunnel (and the
+// waypoint of --waypoint), from the workload at --source-ip.
+func (o *TraceOptions) runAmbientOffline(ctx context.Context, doc *render.TraceDoc) error {
+	p, err := o.offlineAmbient()
+	if err != nil {
+		return err
+	}
+	src := p.client.WorkloadByIP(o.req.SourceIP)
+	return o.traceAmbient(ctx, p, src, doc)
+}

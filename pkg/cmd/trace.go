@@ -47,6 +47,7 @@ type TraceOptions struct {
 	// /config_dump and a waypoint's Envoy dump.
 	Ztunnel  string
 	Waypoint string
+	seams    *ambientSeams
 
 	req trace.Request
 }
@@ -235,6 +236,20 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 			return err
 		}
 		return o.finish(doc)
+	}
+	if o.From != "" {
+		// A pod without a sidecar in ambient mode: through its ztunnel.
+		pod, c, err := o.ambientClient(ctx)
+		if err != nil {
+			return err
+		}
+		if pod != nil {
+			doc := o.newDoc()
+			if err := o.runAmbientLive(ctx, pod, c, doc); err != nil {
+				return err
+			}
+			return o.finish(doc)
+		}
 	}
 	cfg, done, err := o.loadRequired(ctx, "listeners", traceKinds...)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/trace"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
@@ -169,5 +171,128 @@ func (o *TraceOptions) runAmbientOffline(ctx context.Context, doc *render.TraceD
 		return err
 	}
 	src := p.client.WorkloadByIP(o.req.SourceIP)
+	return o.traceAmbient(ctx, p, src, doc)
+}
+
+// ambientSeams stand in for the API server and the admin ports of a live
+// ambient trace (tests).
+type ambientSeams struct {
+	cluster *cluster
+	// bases are admin endpoints by NAMESPACE/POD.
+	bases map[string]string
+}
+
+// admin is a source for a pod's admin port.
+func (o *TraceOptions) admin(ns, pod string, port int) *podSource {
+	s := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod}, inNamespace: ns, adminPort: port}
+	if o.seams != nil {
+		s.cluster, s.base = o.seams.cluster, o.seams.bases[ns+"/"+pod]
+		s.namespace, s.name, s.port = ns, pod, port
+	}
+	return s
+}
+
+// ambientClient tells whether the --from pod is in ambient mode (no
+// sidecar, its traffic captured by its node's ztunnel), and returns it.
+func (o *TraceOptions) ambientClient(ctx context.Context) (*corev1.Pod, *cluster, error) {
+	c := (*cluster)(nil)
+	if o.seams != nil {
+		c = o.seams.cluster
+	}
+	if c == nil {
+		var err error
+		if c, err = connectCluster(o.kubeFlags); err != nil {
+			return nil, nil, err
+		}
+	}
+	t, err := ParseTarget(o.From, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, _, err := o.kubeFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, nil, failure("cannot tell the namespace: %v", err)
+	}
+	pod, err := (&podSource{flags: o.kubeFlags, target: t}).resolve(ctx, c, ns)
+	if err != nil {
+		return nil, nil, err
+	}
+	if hasContainer(pod, istioProxy) || !inAmbient(pod) {
+		return nil, c, nil
+	}
+	return pod, c, nil
+}
+
+// runAmbientLive traces from an ambient pod: its node's ztunnel, the
+// waypoint's Envoy and the destination node's ztunnel, each read live.
+func (o *TraceOptions) runAmbientLive(ctx context.Context, pod *corev1.Pod, c *cluster, doc *render.TraceDoc) error {
+	dumps := map[string]*ztunnel.Dump{}
+	names := map[string]string{}
+	ztunnelOn := func(ctx context.Context, node string) (*ztunnel.Dump, string, error) {
+		if d, ok := dumps[node]; ok {
+			return d, names[node], nil
+		}
+		all, err := ztunnel.Find(ctx, c.client, "", node)
+		if err != nil {
+			return nil, "", fmt.Errorf("listing ztunnel pods on node %s: %v", node, rootCause(err))
+		}
+		var in *ztunnel.Instance
+		for i := range all {
+			if all[i].Running {
+				in = &all[i]
+				break
+			}
+		}
+		if in == nil {
+			return nil, "", fmt.Errorf("no running ztunnel pod (%s) on node %s", ztunnel.Selector, node)
+		}
+		src := o.admin(in.Namespace, in.Pod, ztunnel.AdminPort)
+		defer src.Close()
+		if err := src.connect(ctx); err != nil {
+			return nil, "", err
+		}
+		data, err := src.Get(ctx, "/config_dump")
+		if err != nil {
+			return nil, "", err
+		}
+		d, err := ztunnel.Load(data)
+		if err != nil {
+			return nil, "", fmt.Errorf("ztunnel %s/%s: %v", in.Namespace, in.Pod, err)
+		}
+		dumps[node], names[node] = d, "ztunnel "+in.Pod+" (node "+node+")"
+		return d, names[node], nil
+	}
+	client, name, err := ztunnelOn(ctx, pod.Spec.NodeName)
+	if err != nil {
+		return failure("pod %s/%s is in ambient mode, but its node's ztunnel could not be read: %v", pod.Namespace, pod.Name, err)
+	}
+	p := ambientPath{client: client, clientName: name,
+		dest: func(ctx context.Context, w *ztunnel.Workload) (*ztunnel.Dump, string, error) {
+			if w.Node == "" {
+				return client, name, nil
+			}
+			return ztunnelOn(ctx, w.Node)
+		},
+		waypoint: func(ctx context.Context, w *ztunnel.Workload) (*xds.Config, error) {
+			src := o.admin(w.Namespace, w.Name, istioAdminPort)
+			defer src.Close()
+			d, err := src.Dump(ctx, traceKinds...)
+			if err != nil {
+				return nil, err
+			}
+			return xds.New(d), nil
+		}}
+	src := client.WorkloadNamed(pod.Namespace, pod.Name)
+	if src == nil && pod.Status.PodIP != "" {
+		src = client.WorkloadByIP(pod.Status.PodIP)
+	}
+	if src == nil {
+		return failure("pod %s/%s is labelled for ambient mode but its node's ztunnel does not know it yet; see kubectl mesh ambient -n %s", pod.Namespace, pod.Name, pod.Namespace)
+	}
+	if o.req.Address == "" && o.req.Host != "" {
+		if ip, _, _, err := c.pods.ServiceIP(ctx, trace.Hostname(o.req.Host), pod.Namespace); err == nil && ip != "" {
+			o.req.Address, doc.Request.Address = ip, ip
+		}
+	}
 	return o.traceAmbient(ctx, p, src, doc)
 }

@@ -1,11 +1,21 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 )
@@ -130,4 +140,79 @@ func TestAmbientTraceUsage(t *testing.T) {
 			t.Errorf("%v: %v (exit %d), want %q", tc.args, err, ExitCode(err), tc.want)
 		}
 	}
+}
+
+// The live path: from sleep (ambient, on worker-1) the ztunnel of its
+// node, the waypoint pod's Envoy, and the ztunnel of httpbin's node
+// (worker-2) are read through their admin ports.
+func TestAmbientTraceLive(t *testing.T) {
+	serve := func(path string) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(data) })
+		return s.base
+	}
+	ztunnel := serve(ambientZtunnel)
+	sleep := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "sleep-7656cf8794-8vbzk",
+		Annotations: map[string]string{"ambient.istio.io/redirection": "enabled"}},
+		Spec: corev1.PodSpec{NodeName: "worker-1", Containers: []corev1.Container{{Name: "sleep"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "192.168.195.240"}}
+	src, _ := fakeSource(Target{}, sleep,
+		ztunnelPod("ztunnel-a", "worker-1", corev1.PodRunning), ztunnelPod("ztunnel-b", "worker-2", corev1.PodRunning))
+	ns := "default"
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.Namespace = &ns
+	var out, errOut bytes.Buffer
+	deps := Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, Now: func() time.Time { return testNow }, KubeFlags: flags}
+	for _, tc := range []struct {
+		name     string
+		waypoint string
+		results  string
+		code     int
+	}{
+		{"all the way, allowed", serve(realWaypoint(t, true)), "forwarded,forwarded,forwarded", 0},
+		{"the waypoint's admin port refuses", "", "forwarded,unknown", ExitUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out.Reset()
+			o := &TraceOptions{ProxyOptions: newProxyOptions(deps), Random: -1, From: "sleep-7656cf8794-8vbzk", URL: "http://httpbin.default:8100/get"}
+			o.Output = outJSON
+			o.seams = &ambientSeams{cluster: src.cluster, bases: map[string]string{
+				"istio-system/ztunnel-a": ztunnel, "istio-system/ztunnel-b": ztunnel,
+				"default/httpbin-istio-waypoint-58f646c5ff-dbfkz": tc.waypoint}}
+			if tc.waypoint == "" {
+				o.seams.bases["default/httpbin-istio-waypoint-58f646c5ff-dbfkz"] = closedServer(t)
+			}
+			if err := o.Complete(); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Run(context.Background())
+			if ExitCode(err) != tc.code {
+				t.Fatalf("exit %d (%v)\n%s", ExitCode(err), err, out.String())
+			}
+			var doc render.TraceDoc
+			if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range doc.Hops {
+				got = append(got, h.Result)
+			}
+			if strings.Join(got, ",") != tc.results {
+				t.Errorf("hops %v, want %s\n%s", got, tc.results, out.String())
+			}
+			if tc.code == 0 && (doc.Hops[0].Proxy != "ztunnel ztunnel-a (node worker-1)" || doc.Hops[2].Proxy != "ztunnel ztunnel-b (node worker-2)") {
+				t.Errorf("proxies %s, %s", doc.Hops[0].Proxy, doc.Hops[2].Proxy)
+			}
+		})
+	}
+}
+
+// closedServer is an admin endpoint that is gone.
+func closedServer(t *testing.T) string {
+	s := httptest.NewServer(http.NotFoundHandler())
+	s.Close()
+	return s.URL
 }

@@ -157,7 +157,7 @@ func TestAmbientTraceLive(t *testing.T) {
 	ztunnel := serve(ambientZtunnel)
 	sleep := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "sleep-7656cf8794-8vbzk",
 		Annotations: map[string]string{"ambient.istio.io/redirection": "enabled"}},
-		Spec: corev1.PodSpec{NodeName: "worker-1", Containers: []corev1.Container{{Name: "sleep"}}},
+		Spec:   corev1.PodSpec{NodeName: "worker-1", Containers: []corev1.Container{{Name: "sleep"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "192.168.195.240"}}
 	src, _ := fakeSource(Target{}, sleep,
 		ztunnelPod("ztunnel-a", "worker-1", corev1.PodRunning), ztunnelPod("ztunnel-b", "worker-2", corev1.PodRunning))

@@ -33,10 +33,23 @@ type SyncStatus struct {
 	Sent map[string]time.Time `json:"sent,omitempty"`
 }
 
+// AmbientSyncTypes are the xDS types istiod sends ztunnels: workloads
+// and services (WDS, istio.workload.Address) and L4 policies
+// (istio.security.Authorization).
+var AmbientSyncTypes = []struct{ URL, Name string }{
+	{"type.googleapis.com/istio.workload.Address", "WDS"},
+	{"type.googleapis.com/istio.security.Authorization", "AUTHZ"},
+}
+
 var typeURLs = map[string]string{
 	ClusterType: "CDS", ListenerType: "LDS", EndpointType: "EDS", RouteType: "RDS",
 	"type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig": "ECDS",
+	"type.googleapis.com/istio.workload.Address":                    "WDS",
+	"type.googleapis.com/istio.security.Authorization":              "AUTHZ",
 }
+
+// IsZtunnel tells a ztunnel's status from an Envoy's.
+func (s SyncStatus) IsZtunnel() bool { return s.ProxyType == "ztunnel" }
 
 // InSync tells whether no type is stale or in error.
 func (s SyncStatus) InSync() bool {
@@ -76,6 +89,29 @@ func ParseSyncz(data []byte, istiod string) ([]SyncStatus, error) {
 					s.Sent[name] = t
 				}
 			}
+		}
+		if res, ok := r["resources"].(map[string]any); ok {
+			for _, t := range AmbientSyncTypes {
+				m, ok := res[t.URL].(map[string]any)
+				switch {
+				case !ok:
+					if s.IsZtunnel() {
+						s.Types[t.Name] = NotSent
+					}
+				case str(m["lastError"]) != "":
+					s.Types[t.Name] = Error
+				case str(m["sent"]) == "":
+					s.Types[t.Name] = NotSent
+				case str(m["sent"]) == str(m["acked"]):
+					s.Types[t.Name] = Synced
+				default:
+					s.Types[t.Name] = Stale
+				}
+			}
+		}
+		if s.IsZtunnel() {
+			out = append(out, s) // Envoy's types are not a ztunnel's
+			continue
 		}
 		for _, t := range SyncTypes {
 			sent, acked := str(r[t.Key+"_sent"]), str(r[t.Key+"_acked"])

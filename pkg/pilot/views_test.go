@@ -2,6 +2,7 @@ package pilot
 
 import (
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -88,5 +89,39 @@ func TestSynczSentTimes(t *testing.T) {
 	}
 	if _, ok := ss[0].Sent["RDS"]; ok || ss[0].ProxyType != "sidecar" {
 		t.Errorf("%+v", ss[0])
+	}
+}
+
+// A ztunnel in istiod's /debug/syncz (the SyncStatus and ResourceStatus
+// of pilot/pkg/xds/debug.go, istio/istio 86c9f01fd735): only its
+// resources say anything, for istio.workload.Address and
+// istio.security.Authorization.
+func TestSynczWithZtunnels(t *testing.T) {
+	data := []byte(`[
+ {"cluster_id":"Kubernetes","proxy":"ztunnel-qk2pp.istio-system","proxy_type":"ztunnel","istio_version":"1.28.0",
+  "resources":{"type.googleapis.com/istio.workload.Address":{"sent":"a1","acked":"a1","sentTime":"2026-11-30T10:00:00Z"},
+               "type.googleapis.com/istio.security.Authorization":{"sent":"b2","acked":"b1","sentTime":"2026-11-30T10:00:01Z"}}},
+ {"cluster_id":"Kubernetes","proxy":"ztunnel-xljhg.istio-system","proxy_type":"ztunnel",
+  "resources":{"type.googleapis.com/istio.workload.Address":{"sent":"a1","acked":"a0","lastError":"bad address"}}},
+ {"cluster_id":"Kubernetes","proxy":"waypoint-5cdd6745d5-rc2gg.bookinfo","proxy_type":"waypoint",
+  "cluster_sent":"c1","cluster_acked":"c1","listener_sent":"l1","listener_acked":"l1",
+  "resources":{"type.googleapis.com/envoy.config.cluster.v3.Cluster":{"sent":"c1","acked":"c1"}}}
+]`)
+	ss, err := ParseSyncz(data, "istiod-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]string{
+		{"WDS": Synced, "AUTHZ": Stale},
+		{"WDS": Error, "AUTHZ": NotSent},
+		{"CDS": Synced, "LDS": Synced, "EDS": NotSent, "RDS": NotSent, "ECDS": NotSent},
+	}
+	for i, w := range want {
+		if !reflect.DeepEqual(ss[i].Types, w) {
+			t.Errorf("%s: %v, want %v", ss[i].Proxy, ss[i].Types, w)
+		}
+	}
+	if ss[0].InSync() || ss[1].InSync() || !ss[2].InSync() {
+		t.Error("a stale or rejected ztunnel type must put the ztunnel out of sync")
 	}
 }

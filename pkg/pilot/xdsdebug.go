@@ -99,7 +99,15 @@ func SyncFromXDS(r *discoveryv3.DiscoveryResponse, istiod string) ([]SyncStatus,
 			s.IstioVersion = md["ISTIO_VERSION"].GetStringValue()
 			s.ClusterID = md["CLUSTER_ID"].GetStringValue()
 		}
-		for _, t := range SyncTypes {
+		types := SyncTypes[:0:0]
+		if s.ProxyType == "ztunnel" {
+			for _, t := range AmbientSyncTypes {
+				types = append(types, struct{ Key, Name string }{t.URL, t.Name})
+			}
+		} else {
+			types = SyncTypes
+		}
+		for _, t := range types {
 			s.Types[t.Name] = NotSent
 		}
 		for _, g := range cc.GetGenericXdsConfigs() {

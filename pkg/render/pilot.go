@@ -16,19 +16,42 @@ import (
 // each xDS type, out-of-sync proxies first.
 func SyncStatus(w io.Writer, ss []pilot.SyncStatus, now time.Time, opts TableOptions) error {
 	cols := []string{"NAME", "CLUSTER"}
+	types := []string{}
 	for _, t := range pilot.SyncTypes {
-		cols = append(cols, t.Name)
+		types = append(types, t.Name)
+	}
+	// Ambient's types, when a ztunnel is connected: a ztunnel has no
+	// Envoy type (-), an Envoy no ambient one.
+	ambient := false
+	for _, s := range ss {
+		ambient = ambient || s.IsZtunnel()
+	}
+	if ambient {
+		for _, t := range pilot.AmbientSyncTypes {
+			types = append(types, t.Name)
+		}
+	}
+	cols = append(cols, types...)
+	if opts.Wide {
+		cols = append(cols, "TYPE")
 	}
 	cols = append(cols, "ISTIOD", "VERSION")
 	t := NewTable(w, opts, cols...)
 	for _, s := range ss {
 		row := []string{s.Proxy, dash(s.ClusterID)}
-		for _, typ := range pilot.SyncTypes {
-			cell := s.Types[typ.Name]
-			if t, ok := s.Sent[typ.Name]; ok && cell != pilot.NotSent {
+		for _, typ := range types {
+			cell, ok := s.Types[typ]
+			if !ok {
+				row = append(row, "-")
+				continue
+			}
+			if t, ok := s.Sent[typ]; ok && cell != pilot.NotSent {
 				cell += " " + age(now.Sub(t))
 			}
 			row = append(row, cell)
+		}
+		if opts.Wide {
+			row = append(row, dash(s.ProxyType))
 		}
 		row = append(row, dash(s.Istiod), dash(s.IstioVersion))
 		t.Row(row...)

@@ -47,7 +47,7 @@ type TableOptions struct {
 
 // statusColumns are the columns whose words colour marks.
 var statusColumns = map[string]bool{"STATE": true, "STATUS": true, "VALID CERT": true,
-	"CDS": true, "LDS": true, "EDS": true, "RDS": true, "ECDS": true}
+	"CDS": true, "LDS": true, "EDS": true, "RDS": true, "ECDS": true, "WDS": true, "AUTHZ": true}
 
 // NewTable starts a table on w with the given column names.
 func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {

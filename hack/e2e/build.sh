@@ -89,12 +89,33 @@ build_istiod() {
   echo "$dir"
 }
 
+# build_ztunnel_standin builds hack/e2e/ztunnel-standin (its own module)
+# against the istio.io/istio the stack's istiod is built from, for its
+# generated xDS types; rebuilt when its source changes. Prints the binary.
+build_ztunnel_standin() {
+  local here src sum out
+  here=$(cd "$(dirname "$0")" && pwd)
+  src="$here/ztunnel-standin/main.go"
+  sum=$(sha256sum "$src" | cut -c1-12)
+  out="$CACHE/e2e/istio-$ISTIO_VERSION/bin/ztunnel-standin-$sum"
+  [ -x "$out" ] && { echo "$out"; return; }
+  echo "e2e: building the ztunnel stand-in against istio.io/istio $ISTIO_VERSION (once)" >&2
+  mkdir -p "$(dirname "$out")"
+  ( workdir ztunnel-standin
+    cp "$src" main.go
+    quiet go get "istio.io/istio@$ISTIO_VERSION"
+    quiet go mod tidy
+    go build -trimpath -o "$out.tmp" . && mv "$out.tmp" "$out" )
+  echo "$out"
+}
+
 for c in "${@:-etcd kube-apiserver}"; do
   for one in $c; do
     case $one in
       etcd) build_etcd ;;
       kube-apiserver) build_apiserver ;;
       pilot-discovery) build_istiod; exit 0 ;;
+      ztunnel-standin) build_ztunnel_standin; exit 0 ;;
       *) echo "e2e: unknown component $one" >&2; exit 2 ;;
     esac
   done

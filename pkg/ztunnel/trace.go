@@ -378,7 +378,7 @@ func (d *Dump) Inbound(proxy string, dst *Workload, c Conn) *trace.Hop {
 	switch allowed {
 	case yes:
 		h.Result = trace.Forwarded
-		step(h, "app", netJoin(c.DstIP, c.DstPort), "ztunnel connects to the application port in the pod's network namespace")
+		h.Notes = append(h.Notes, "allowed: ztunnel connects to "+netJoin(c.DstIP, c.DstPort)+", the application port, in the pod's network namespace")
 	case no:
 		h.Result, h.Flag = trace.Denied, "RBAC"
 		h.Notes = append(h.Notes, "ztunnel closes the connection (a connection reset for the client): "+by)

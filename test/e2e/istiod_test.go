@@ -27,7 +27,7 @@ import (
 // the stack, as the issue prescribes, then stands its pod up in
 // istio-system so kubectl mesh reaches its debug port by port-forward like
 // any pod's.
-func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet) {
+func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet, env ...string) {
 	t.Helper()
 	out, err := exec.Command("../../hack/e2e/build.sh", "pilot-discovery").Output()
 	if err != nil {
@@ -52,7 +52,7 @@ func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet) {
 		"--meshConfig", filepath.Join(s.Dir, "no-mesh-config.yaml"),
 		"--httpAddr", "127.0.0.1:8080", "--grpcAddr", "127.0.0.1:15010", "--secureGRPCAddr", "127.0.0.1:15012",
 		"--monitoringAddr", "127.0.0.1:15014", "--httpsAddr", "127.0.0.1:15017")
-	cmd.Env = append(os.Environ(), "POD_NAMESPACE=istio-system", "REVISION=default", "KUBECONFIG="+s.Kubeconfig)
+	cmd.Env = append(append(os.Environ(), "POD_NAMESPACE=istio-system", "REVISION=default", "KUBECONFIG="+s.Kubeconfig), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,219 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// startZtunnel runs the ztunnel stand-in (hack/e2e/ztunnel-standin, built
+// against the istiod's own istio.io/istio): a delta ADS client of the real
+// istiod as a ztunnel node, serving what it receives on its admin
+// /config_dump in ztunnel's shape, behind a ztunnel pod of the node.
+func startZtunnel(t *testing.T, ctx context.Context, s *Stack, k *Kubelet) {
+	t.Helper()
+	out, err := exec.Command("../../hack/e2e/build.sh", "ztunnel-standin").Output()
+	if err != nil {
+		t.Fatalf("hack/e2e/build.sh ztunnel-standin: %v", err)
+	}
+	if _, err := k.RunPod(ctx, "istio-system", "ztunnel-e2e", "127.0.1.82", "192.0.2.82", map[string]string{"app": "ztunnel"}, "istio-proxy"); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.Create(filepath.Join(s.Dir, "ztunnel.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(strings.TrimSpace(string(out)), "--xds", "127.0.0.1:15010", "--admin", "127.0.1.82:15000",
+		"--pod", "ztunnel-e2e", "--namespace", "istio-system", "--ip", "192.0.2.82", "--node", k.NodeName)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		log.Close()
+	})
+}
+
+// ambientPod runs a pod istio-cni has captured (the test plays istio-cni:
+// it sets ambient.istio.io/redirection as istio-cni does once redirection
+// is in place).
+func ambientPod(t *testing.T, ctx context.Context, k *Kubelet, c interface {
+	Patch(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (*corev1.Pod, error)
+}, ns, name, loopback, ip string, labels map[string]string) {
+	t.Helper()
+	if _, err := k.RunPod(ctx, ns, name, loopback, ip, labels, name); err != nil {
+		t.Fatal(err)
+	}
+	patch := []byte(`{"metadata":{"annotations":{"ambient.istio.io/redirection":"enabled"}}}`)
+	if _, err := c.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAmbientWithRealIstiod: the real istiod in ambient mode sends a
+// ztunnel node real workloads, services and L4 policies; ztunnel views,
+// ambient, status and trace read them.
+func TestAmbientWithRealIstiod(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	s, client, k, _ := startWithKubelet(t, ctx)
+	startRealIstiod(t, ctx, s, k, "PILOT_ENABLE_AMBIENT=true")
+	_, mesh := meshRunner(t, ctx, s)
+	apply := func(yaml string) {
+		c := exec.CommandContext(ctx, "kubectl", "--kubeconfig", s.Kubeconfig, "apply", "-f", "-")
+		c.Stdin = strings.NewReader(yaml)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl apply: %v\n%s", err, out)
+		}
+	}
+	apply(`apiVersion: v1
+kind: Namespace
+metadata: {name: demo, labels: {istio.io/dataplane-mode: ambient}}
+`)
+	if err := s.DefaultServiceAccounts(ctx, client, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	pods := client.CoreV1().Pods("demo")
+	ambientPod(t, ctx, k, pods, "demo", "sleep", "127.0.1.80", "192.0.2.80", map[string]string{"app": "sleep"})
+	ambientPod(t, ctx, k, pods, "demo", "httpbin", "127.0.1.81", "192.0.2.81", map[string]string{"app": "httpbin"})
+	if _, err := k.RunPod(ctx, "demo", "legacy", "127.0.1.83", "192.0.2.83", map[string]string{"app": "legacy", "istio.io/dataplane-mode": "none"}, "legacy"); err != nil {
+		t.Fatal(err)
+	}
+	apply(`apiVersion: v1
+kind: Service
+metadata: {name: httpbin, namespace: demo}
+spec:
+  selector: {app: httpbin}
+  ports: [{name: http, port: 8000, targetPort: 80}]
+`)
+	startZtunnel(t, ctx, s, k)
+
+	// What istiod sent the ztunnel: the pods as workloads, HBONE for the
+	// captured ones; the Service with its VIP and endpoint.
+	var workloads string
+	if !eventually(60*time.Second, time.Second, func() bool {
+		workloads, _, _ = mesh("ztunnel", "workloads", "--workload-namespace", "demo", "--no-headers")
+		return strings.Contains(workloads, "sleep") && strings.Contains(workloads, "httpbin") && strings.Contains(workloads, "legacy")
+	}) {
+		t.Fatalf("the ztunnel never received demo's workloads:\n%s\nztunnel.log: %s", workloads, readLog(s, "ztunnel.log"))
+	}
+	for _, l := range strings.Split(strings.TrimSpace(workloads), "\n") {
+		f := strings.Fields(l)
+		want := "HBONE"
+		if f[1] == "legacy" {
+			want = "TCP"
+		}
+		if f[len(f)-1] != want || f[3] != k.NodeName {
+			t.Errorf("workload %s: %s, want protocol %s on node %s", f[1], l, want, k.NodeName)
+		}
+	}
+	svcs, errOut, code := mesh("ztunnel", "services", "--workload-namespace", "demo", "--no-headers")
+	if code != 0 || !strings.Contains(svcs, "httpbin") || !strings.Contains(svcs, "1/1") {
+		t.Errorf("ztunnel services: exit %d %s\n%s", code, errOut, svcs)
+	}
+	// ambient: which pods are captured and why.
+	if out, errOut, code := mesh("ambient", "-n", "demo", "-o", "json"); code != 0 {
+		t.Errorf("ambient: exit %d %s", code, errOut)
+	} else {
+		var v struct {
+			Pods []struct{ Name, Mode, Why, Captured string }
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		modes := map[string]string{}
+		for _, p := range v.Pods {
+			modes[p.Name] = p.Mode + "/" + p.Captured
+		}
+		if modes["sleep"] != "ambient/enabled" || modes["httpbin"] != "ambient/enabled" || modes["legacy"] != "none/" {
+			t.Errorf("ambient modes %v", modes)
+		}
+	}
+	// status: the ztunnel's WDS and AUTHZ are acknowledged.
+	var status string
+	if !eventually(30*time.Second, time.Second, func() bool {
+		status, _, _ = mesh("status", "--no-headers")
+		return strings.Contains(status, "ztunnel-e2e.istio-system") && strings.Contains(status, "SYNCED")
+	}) {
+		t.Errorf("status shows no synced ztunnel:\n%s", status)
+	}
+
+	// No policy: sleep reaches httpbin, straight (no waypoint), over HBONE.
+	out, errOut, code := mesh("trace", "--from", "sleep", "-n", "demo", "http://httpbin:8000/get", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"192.0.2.81:15008"`) && !strings.Contains(out, "192.0.2.81 port 15008") {
+		t.Errorf("trace without a policy: exit %d %s\n%s", code, errOut, out)
+	}
+	// An L4 policy applied to istiod reaches the ztunnel, and trace obeys it.
+	apply(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: httpbin-from-elsewhere, namespace: demo}
+spec:
+  selector: {matchLabels: {app: httpbin}}
+  action: ALLOW
+  rules:
+  - from: [{source: {namespaces: [elsewhere]}}]
+`)
+	var policies string
+	if !eventually(30*time.Second, time.Second, func() bool {
+		policies, _, _ = mesh("ztunnel", "policies", "-o", "wide", "--no-headers")
+		return strings.Contains(policies, "httpbin-from-elsewhere")
+	}) {
+		t.Fatalf("the policy never reached the ztunnel:\n%s", policies)
+	}
+	if !strings.Contains(policies, "WorkloadSelector") || !strings.Contains(policies, "namespace elsewhere") {
+		t.Errorf("policy row: %s", policies)
+	}
+	out, _, code = mesh("trace", "--from", "sleep", "-n", "demo", "http://httpbin:8000/get")
+	if code != 1 || !strings.Contains(out, "denied") || !strings.Contains(out, "demo/httpbin-from-elsewhere") {
+		t.Errorf("trace with an ALLOW policy sleep does not meet: exit %d\n%s", code, out)
+	}
+	apply(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: httpbin-from-demo, namespace: demo}
+spec:
+  selector: {matchLabels: {app: httpbin}}
+  action: ALLOW
+  rules:
+  - from: [{source: {namespaces: [demo]}}]
+    to: [{operation: {ports: ["80"]}}]
+`)
+	if !eventually(30*time.Second, time.Second, func() bool {
+		out, _, code = mesh("trace", "--from", "sleep", "-n", "demo", "http://httpbin:8000/get")
+		return code == 0
+	}) {
+		t.Errorf("trace once sleep's namespace is allowed: exit %d\n%s", code, out)
+	} else if !strings.Contains(out, "demo/httpbin-from-demo") {
+		t.Errorf("trace does not name the policy that allowed:\n%s", out)
+	}
+	// The snapshot of an ambient pod holds its node's ztunnel dump.
+	snap := filepath.Join(t.TempDir(), "ambient.tar.gz")
+	if out, errOut, code := mesh("snapshot", "sleep", "-n", "demo", "-o", snap); code != 0 || !strings.Contains(out, "1 ztunnels") {
+		t.Errorf("snapshot sleep: exit %d %s\n%s", code, errOut, out)
+	}
+	if out, errOut, code := mesh("ztunnel", "policies", "-f", snap, "--no-headers"); code != 0 || !strings.Contains(out, "httpbin-from-demo") {
+		t.Errorf("ztunnel policies -f snapshot: exit %d %s\n%s", code, errOut, out)
+	}
+}
+
+func readLog(s *Stack, name string) string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, name))
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}

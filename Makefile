@@ -53,6 +53,7 @@ release-test: dist krew-build ## validate krew.yaml and dist/krew.yaml with krew
 e2e-build: ## build etcd, kube-apiserver and istiod (pilot-discovery) from the Go module proxy for the e2e stack, cached in CACHE
 	CACHE=$(CACHE) hack/e2e/build.sh
 	CACHE=$(CACHE) hack/e2e/build.sh pilot-discovery
+	CACHE=$(CACHE) hack/e2e/build.sh ztunnel-standin
 
 e2e: e2e-build ## end-to-end tests on real etcd and kube-apiserver started on loopback (test/e2e)
 	go test -tags e2e -count=1 -timeout 15m ./test/e2e

@@ -78,14 +78,26 @@ build_apiserver() {
 # its directory.
 build_istiod() {
   local dir="$CACHE/e2e/istio-$ISTIO_VERSION/bin"
-  [ -x "$dir/pilot-discovery" ] && [ -f "$dir/crd-all.gen.yaml" ] && { echo "$dir"; return; }
-  echo "e2e: building pilot-discovery $ISTIO_VERSION (once; 10-20 minutes on 2 cores)" >&2
   mkdir -p "$dir"
-  ( cd "$(mktemp -d)" && quiet env GOBIN="$dir" go install "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION" )
-  # Istio's CRDs, from the same module.
+  if ! [ -x "$dir/pilot-discovery" ]; then
+    echo "e2e: building pilot-discovery $ISTIO_VERSION (once; 10-20 minutes on 2 cores)" >&2
+    ( cd "$(mktemp -d)" && quiet env GOBIN="$dir" go install "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION" )
+  fi
   local src
   src=$(go mod download -json "istio.io/istio@$ISTIO_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  cp "$src/manifests/charts/base/files/crd-all.gen.yaml" "$dir/crd-all.gen.yaml"
+  # Istio's CRDs, from the same module.
+  [ -f "$dir/crd-all.gen.yaml" ] || cp "$src/manifests/charts/base/files/crd-all.gen.yaml" "$dir/crd-all.gen.yaml"
+  # The Gateway API's standard CRDs (waypoints are Gateways), at the
+  # version that istio.io/istio requires.
+  if ! [ -f "$dir/gateway-api-crds.yaml" ]; then
+    local gwv gw
+    gwv=$(awk '$1 == "sigs.k8s.io/gateway-api" {print $2; exit}' "$src/go.mod")
+    gw=$(go mod download -json "sigs.k8s.io/gateway-api@$gwv" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    for f in gatewayclasses gateways httproutes grpcroutes referencegrants; do
+      cat "$gw/config/crd/standard/gateway.networking.k8s.io_$f.yaml"
+      echo "---"
+    done > "$dir/gateway-api-crds.yaml.tmp" && mv "$dir/gateway-api-crds.yaml.tmp" "$dir/gateway-api-crds.yaml"
+  fi
   echo "$dir"
 }
 

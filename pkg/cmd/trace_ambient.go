@@ -152,13 +152,19 @@ func (o *TraceOptions) offlineAmbient() (ambientPath, error) {
 	p := ambientPath{client: d, clientName: "ztunnel",
 		dest: func(context.Context, *ztunnel.Workload) (*ztunnel.Dump, string, error) { return d, "ztunnel", nil }}
 	if o.Waypoint != "" {
-		src := &fileSource{path: o.Waypoint, in: o.In}
-		dump, err := src.Dump(context.Background(), traceKinds...)
-		if err != nil {
-			return ambientPath{}, err
+		// A snapshot holds the waypoint as a proxy: the one ztunnel sends
+		// the request to is picked by its name.
+		p.waypoint = func(ctx context.Context, w *ztunnel.Workload) (*xds.Config, error) {
+			src := &fileSource{path: o.Waypoint, in: o.In}
+			if o.Waypoint == o.Ztunnel {
+				src.pod = w.Namespace + "/" + w.Name
+			}
+			dump, err := src.Dump(ctx, traceKinds...)
+			if err != nil {
+				return nil, err
+			}
+			return xds.New(dump), nil
 		}
-		cfg := xds.New(dump)
-		p.waypoint = func(context.Context, *ztunnel.Workload) (*xds.Config, error) { return cfg, nil }
 	}
 	return p, nil
 }

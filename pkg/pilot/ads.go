@@ -37,6 +37,8 @@ type Proxy struct {
 	Labels             map[string]string
 	ServiceAccount     string
 	IstioVersion       string // the proxy's, e.g. "1.28.0"
+	// Type is the node type: sidecar (""), router (a gateway) or waypoint.
+	Type string
 }
 
 // Node is the xDS node a sidecar of p presents: Istio's node ID
@@ -66,8 +68,12 @@ func (p Proxy) Node() (*corev3.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	typ := p.Type
+	if typ == "" {
+		typ = "sidecar"
+	}
 	return &corev3.Node{
-		Id:       fmt.Sprintf("sidecar~%s~%s.%s~%s.svc.cluster.local", p.IP, p.Pod, p.Namespace, p.Namespace),
+		Id:       fmt.Sprintf("%s~%s~%s.%s~%s.svc.cluster.local", typ, p.IP, p.Pod, p.Namespace, p.Namespace),
 		Cluster:  p.Pod + "." + p.Namespace,
 		Metadata: md,
 	}, nil

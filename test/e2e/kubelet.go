@@ -127,9 +127,14 @@ func (k *Kubelet) Stop() { _ = k.server.Close() }
 // in at the loopback address, and marks it Running and Ready with podIP
 // (192.0.2.0/24: data only, never dialled).
 func (k *Kubelet) RunPod(ctx context.Context, ns, name, loopback, podIP string, labels map[string]string, containers ...string) (*corev1.Pod, error) {
+	return k.RunPodAs(ctx, ns, name, "", loopback, podIP, labels, containers...)
+}
+
+// RunPodAs is RunPod with the pod's service account (its mesh identity).
+func (k *Kubelet) RunPodAs(ctx context.Context, ns, name, serviceAccount, loopback, podIP string, labels map[string]string, containers ...string) (*corev1.Pod, error) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: map[string]string{LoopbackAnnotation: loopback}},
-		Spec:       corev1.PodSpec{NodeName: k.NodeName},
+		Spec:       corev1.PodSpec{NodeName: k.NodeName, ServiceAccountName: serviceAccount},
 	}
 	for _, c := range containers {
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: c, Image: "stand-in"})

@@ -50,7 +50,7 @@ krew-build: ## build krew v0.4.3 and its manifest validator from the Go module p
 release-test: dist krew-build ## validate krew.yaml and dist/krew.yaml with krew itself, install the archive with krew, run it through kubectl
 	KREW_BIN=$(CACHE)/krew-v0.4.3/bin go test -tags release -count=1 ./test/release
 
-e2e-build: ## build etcd, kube-apiserver and istiod (pilot-discovery) from the Go module proxy for the e2e stack, cached in CACHE
+e2e-build: ## build etcd, kube-apiserver, istiod (pilot-discovery) and the ztunnel stand-in from the Go module proxy for the e2e stack, cached in CACHE
 	CACHE=$(CACHE) hack/e2e/build.sh
 	CACHE=$(CACHE) hack/e2e/build.sh pilot-discovery
 	CACHE=$(CACHE) hack/e2e/build.sh ztunnel-standin

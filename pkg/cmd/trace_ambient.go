@@ -37,7 +37,13 @@ const waypointListener = "main_internal"
 // destination's ztunnel, and the pod.
 func (o *TraceOptions) traceAmbient(ctx context.Context, p ambientPath, src *ztunnel.Workload, doc *render.TraceDoc) error {
 	if o.req.Address == "" {
-		svc := p.client.ServiceByHost(trace.Hostname(o.req.Host))
+		host := trace.Hostname(o.req.Host)
+		svc := p.client.ServiceByHost(host)
+		if svc == nil && src != nil && !strings.Contains(host, ".") {
+			// A short name resolves in the client's namespace, as its DNS
+			// search path has it.
+			svc = p.client.ServiceByHost(host + "." + src.Namespace)
+		}
 		if svc == nil || len(svc.VIPs) == 0 {
 			return usageError("%s is no service ztunnel knows; give its address with --address", trace.Hostname(o.req.Host))
 		}

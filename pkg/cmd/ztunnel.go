@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,9 @@ type ZtunnelOptions struct {
 	Filter           ztunnel.Filter
 	// Raw leaves connection addresses as IPs.
 	Raw bool
+	// Watch re-reads the ztunnel every Interval and prints what changed.
+	Watch    bool
+	Interval time.Duration
 	// cluster and base, when set, stand in for the API server and the
 	// ztunnel's admin port (tests).
 	cluster *cluster
@@ -42,6 +46,8 @@ type ZtunnelOptions struct {
 	// namespace, when set, is the target's namespace instead of the kube
 	// flags' (tests).
 	namespace string
+	// said: which ztunnel is read was said once (--watch reads it again).
+	said bool
 }
 
 // ztunnelViews are the views of `kubectl mesh ztunnel`, in the order
@@ -86,7 +92,7 @@ a saved ztunnel /config_dump (either shape ztunnel has written) or a snapshot.`,
 }
 
 func newZtunnelView(deps Deps, use, short string) *cobra.Command {
-	o := &ZtunnelOptions{deps: deps, Output: outTable}
+	o := &ZtunnelOptions{deps: deps, Output: outTable, Interval: 2 * time.Second}
 	cmd := &cobra.Command{
 		Use:   use + " [POD | TYPE/NAME | -l SELECTOR | -f FILE]",
 		Short: short,
@@ -106,15 +112,7 @@ every field ztunnel wrote.`,
 			if err := o.validate(args); err != nil {
 				return err
 			}
-			d, err := o.load(c.Context(), args)
-			if err != nil {
-				return err
-			}
-			if err := o.print(o.deps.Out, use, d); err != nil {
-				return err
-			}
-			o.notes(use, d)
-			return nil
+			return o.run(c.Context(), use, args)
 		},
 	}
 	f := cmd.Flags()
@@ -122,6 +120,8 @@ every field ztunnel wrote.`,
 	f.StringVar(&o.Pod, "pod", "", "with -f on a snapshot holding several ztunnels, the one to read: NAMESPACE/POD, POD or its node")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "print tables without their header line")
+	f.BoolVarP(&o.Watch, "watch", "w", false, "keep reading the ztunnel every --interval and print the rows that appear (+) and go (-), until Ctrl-C")
+	f.DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often to read")
 	f.StringVarP(&o.Selector, "selector", "l", "", "the ztunnel on the node of a Running and Ready pod matching this label selector")
 	f.StringVar(&o.Node, "node", "", "read the ztunnel on this node")
 	f.StringVar(&o.ZtunnelNamespace, "ztunnel-namespace", "", "the namespace of ztunnel's pods (default: any namespace, pods labelled "+ztunnel.Selector+")")
@@ -139,6 +139,27 @@ every field ztunnel wrote.`,
 	return cmd
 }
 
+// run prints the view once, or with --watch what changes in it.
+func (o *ZtunnelOptions) run(ctx context.Context, view string, args []string) error {
+	once := func(w io.Writer) error {
+		d, err := o.load(ctx, args)
+		if err != nil {
+			return err
+		}
+		if err := o.print(w, view, d); err != nil {
+			return err
+		}
+		if !o.Watch {
+			o.notes(view, d)
+		}
+		return nil
+	}
+	if !o.Watch {
+		return once(o.deps.Out)
+	}
+	return watchLoop(ctx, o.deps, o.Interval, once)
+}
+
 func (o *ZtunnelOptions) validate(args []string) error {
 	switch {
 	case o.Output != outTable && o.Output != outWide && o.Output != outJSON && o.Output != outYAML:
@@ -147,6 +168,12 @@ func (o *ZtunnelOptions) validate(args []string) error {
 		return usageError("give either a target (or --node) or -f FILE, not both")
 	case len(args) > 0 && o.Selector != "":
 		return usageError("give a pod or -l SELECTOR, not both")
+	case o.Watch && o.Filename != "":
+		return usageError("--watch reads a live ztunnel again and again; a file does not change")
+	case o.Watch && o.Interval < 100*time.Millisecond:
+		return usageError("--interval %s is too short", o.Interval)
+	case o.Watch && o.structured():
+		return usageError("--watch prints table rows as they change; use -o table or wide")
 	case o.Pod != "" && o.Filename == "":
 		return usageError("--pod picks a ztunnel inside a snapshot given with -f; name a live pod as TARGET")
 	case o.Node != "" && (len(args) > 0 || o.Selector != ""):
@@ -321,7 +348,8 @@ func (o *ZtunnelOptions) locate(ctx context.Context, args []string) (ztunnel.Ins
 		}
 		return ztunnel.Instance{}, failure("no running ztunnel pod (%s)%s; is ambient mode installed (istioctl install --set profile=ambient)? Give --ztunnel-namespace if its pods are labelled otherwise", ztunnel.Selector, on)
 	}
-	if node == "" && len(running) > 1 {
+	if node == "" && len(running) > 1 && !o.said {
+		o.said = true
 		fmt.Fprintf(o.deps.ErrOut, "reading ztunnel %s/%s (node %s) of %d; --node picks another\n", running[0].Namespace, running[0].Pod, running[0].Node, len(running))
 	}
 	return running[0], nil

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -128,4 +131,56 @@ func TestZtunnelLiveReadsConfigDump(t *testing.T) {
 		!strings.Contains(err.Error(), "not a ztunnel config dump: it is an Envoy config dump") || ExitCode(err) != ExitFailure {
 		t.Errorf("an Envoy answering on the ztunnel's port: %v", err)
 	}
+}
+
+// --watch reads the ztunnel again and prints a workload that appears as a
+// + row.
+func TestZtunnelWatchShowsNewWorkloads(t *testing.T) {
+	before, err := os.ReadFile("testdata/ambient/ztunnel-httpbin.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := bytes.Replace(before, []byte(`"workloads": [`), []byte(`"workloads": [{"workloadIps":["192.168.195.250"],"protocol":"HBONE","uid":"u-new","name":"ratings-new","namespace":"default","status":"Healthy","node":"worker-1"},`), 1)
+	var mu sync.Mutex
+	reads := 0
+	admin, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		reads++
+		if reads == 1 {
+			_, _ = w.Write(before)
+		} else {
+			_, _ = w.Write(after)
+		}
+	})
+	src, _ := fakeSource(Target{}, ztunnelPod("ztunnel-a", "worker-1", corev1.PodRunning))
+	var out safeBuffer
+	o := &ZtunnelOptions{deps: Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Now: func() time.Time { return testNow }},
+		cluster: src.cluster, base: admin.base, Output: outTable, Watch: true, Interval: 100 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)
+	defer cancel()
+	if err := o.run(ctx, "workloads", nil); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\+ default +ratings-new`).MatchString(out.String()) || strings.Count(out.String(), " + ") != 1 {
+		t.Errorf("no + row for the new workload:\n%s", out.String())
+	}
+}
+
+// safeBuffer is a bytes.Buffer safe for the watch loop's writes.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -213,7 +213,9 @@ func ipOf(b []byte) string {
 	return a.Unmap().String()
 }
 
-func netAddr(a *workloadapi.NetworkAddress) string { return a.GetNetwork() + "/" + ipOf(a.GetAddress()) }
+func netAddr(a *workloadapi.NetworkAddress) string {
+	return a.GetNetwork() + "/" + ipOf(a.GetAddress())
+}
 
 func gateway(g *workloadapi.GatewayAddress) any {
 	if g == nil {
@@ -418,4 +420,3 @@ func matchJSON(m *security.Match) map[string]any {
 	ports("notDestinationPorts", m.GetNotDestinationPorts())
 	return out
 }
-

@@ -9,6 +9,7 @@ package redact
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
@@ -49,6 +50,9 @@ func ArrayItem(val jsonscan.Value) jsonscan.Value {
 func Member(key []byte, val jsonscan.Value) (out jsonscan.Value, changed bool) {
 	if jsonscan.KeyIs(key, "session_ticket_keys") {
 		return placeholder, true
+	}
+	if (jsonscan.KeyIs(key, "xdsHeaders") || jsonscan.KeyIs(key, "caHeaders")) && val.Kind() == jsonscan.Array {
+		return redactPairs(val)
 	}
 	sensitive := false
 	for _, f := range sensitiveFields {
@@ -102,6 +106,46 @@ func redactDataSource(v jsonscan.Value) (jsonscan.Value, bool) {
 // redactMap redacts each DataSource of a map of them.
 func redactMap(v jsonscan.Value) (jsonscan.Value, bool) {
 	return rewrite(v, func(_ []byte, val jsonscan.Value) (jsonscan.Value, bool) { return redactDataSource(val) })
+}
+
+// redactPairs redacts the credential values of a list of [name, value]
+// pairs: the headers ztunnel sends istiod and its CA (its config's
+// xdsHeaders and caHeaders).
+func redactPairs(v jsonscan.Value) (jsonscan.Value, bool) {
+	var b bytes.Buffer
+	changed := false
+	b.WriteByte('[')
+	_ = v.Items(func(i int, pair jsonscan.Value) bool {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		var name string
+		_ = pair.Items(func(j int, x jsonscan.Value) bool {
+			if j == 0 {
+				name = x.Str()
+			}
+			return j == 0
+		})
+		if pair.Kind() == jsonscan.Array && (Header(name) || bytes.Contains(pair.Raw(), []byte("Bearer "))) {
+			b.WriteString(`[`)
+			nameRaw, _ := json.Marshal(name)
+			b.Write(nameRaw)
+			b.WriteString(`,"` + Placeholder + `"]`)
+			changed = true
+			return true
+		}
+		b.Write(pair.Raw())
+		return true
+	})
+	b.WriteByte(']')
+	if !changed {
+		return v, false
+	}
+	out, err := jsonscan.Parse(b.Bytes())
+	if err != nil {
+		return placeholder, true
+	}
+	return out, true
 }
 
 // rewrite copies an object with each member's value as member returns it;

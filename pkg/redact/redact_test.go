@@ -90,3 +90,18 @@ func TestSecretsScrubURLParts(t *testing.T) {
 		t.Errorf("Scrub:\n got %s\nwant %s", got, want)
 	}
 }
+
+// ztunnel's config dump lists the headers it sends istiod and its CA as
+// [name, value] pairs (src/config.rs MetadataVector): a token there is
+// redacted, other headers kept.
+func TestZtunnelHeaderPairs(t *testing.T) {
+	in := jsonscan.MustLiteral(`[["authorization","Bearer abc123"],["clusterid","Kubernetes"],["x-custom","Bearer xyz"]]`)
+	out, changed := Member([]byte("xdsHeaders"), in)
+	got := string(out.Raw())
+	if !changed || strings.Contains(got, "abc123") || strings.Contains(got, "xyz") || !strings.Contains(got, `["clusterid","Kubernetes"]`) {
+		t.Errorf("got %s", got)
+	}
+	if _, changed := Member([]byte("caHeaders"), jsonscan.MustLiteral(`[["clusterid","Kubernetes"]]`)); changed {
+		t.Error("no credential, nothing to change")
+	}
+}

@@ -3,13 +3,16 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/portforward"
 )
 
 // cluster is the API server the kube flags name, and a client for it.
@@ -17,8 +20,48 @@ type cluster struct {
 	cfg    *rest.Config
 	client kubernetes.Interface
 	// pods finds the pod a target names (kube.NewFinder over the kube
-	// flags; tests give fixed objects).
-	pods *kube.Finder
+	// flags; tests give one over a fake clientset).
+	pods PodFinder
+	// transport reaches pods' ports (port-forwards through the API server;
+	// tests give servers standing in for the pods).
+	transport Transport
+}
+
+// PodFinder resolves what a user names to pods, as kubectl does
+// (kube.Finder): the pod behind any TYPE/NAME or a selector, a Service's
+// address, the pod with an IP.
+type PodFinder interface {
+	ForObject(ctx context.Context, namespace, typeName string) (*corev1.Pod, error)
+	ForSelector(ctx context.Context, namespace, selector string) (*corev1.Pod, error)
+	ServiceIP(ctx context.Context, host, namespace string) (ip, ns, name string, err error)
+	PodByIP(ctx context.Context, ip string) (*corev1.Pod, error)
+}
+
+// Transport reaches a port of a pod: an http://HOST:PORT URL that gets
+// there, and how to close it. Every live read (Envoy's and ztunnel's admin
+// ports, istiod's debug and xDS ports) goes through one.
+type Transport interface {
+	Open(ctx context.Context, namespace, pod string, port int) (url string, close func(), err error)
+}
+
+// portForwarder is the Transport of a real cluster: a port-forward
+// through the API server, as kubectl port-forward opens one.
+type portForwarder struct {
+	cfg    *rest.Config
+	client kubernetes.Interface
+}
+
+func (p portForwarder) Open(ctx context.Context, namespace, pod string, port int) (string, func(), error) {
+	t, err := portforward.Open(ctx, p.cfg, p.client, namespace, pod, port)
+	if err != nil {
+		return "", nil, err
+	}
+	return t.URL(), t.Close, nil
+}
+
+// hostPort is the HOST:PORT of a transport's URL, for gRPC.
+func hostPort(url string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
 }
 
 // connectCluster reads the kube flags (--kubeconfig, --context, ...).
@@ -34,7 +77,7 @@ func connectCluster(flags *genericclioptions.ConfigFlags) (*cluster, error) {
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
 	}
-	return &cluster{cfg: cfg, client: client, pods: kube.NewFinder(flags, client)}, nil
+	return &cluster{cfg: cfg, client: client, pods: kube.NewFinder(flags, client), transport: portForwarder{cfg, client}}, nil
 }
 
 // unreachable is an API server that did not answer; it says which when

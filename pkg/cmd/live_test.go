@@ -1,11 +1,15 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +22,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 )
 
 // The live paths without the e2e stack: pod resolution against client-go's
@@ -182,6 +189,17 @@ func TestLocateForbiddenAndUnreachable(t *testing.T) {
 	}
 }
 
+// fakeTransport reaches pods' ports at servers standing in for them, by
+// NAMESPACE/POD; a pod without one is refused as a port-forward would be.
+type fakeTransport map[string]string
+
+func (f fakeTransport) Open(_ context.Context, ns, pod string, port int) (string, func(), error) {
+	if u, ok := f[ns+"/"+pod]; ok {
+		return u, func() {}, nil
+	}
+	return "", nil, fmt.Errorf("error upgrading connection: pod %s/%s port %d: no stand-in", ns, pod, port)
+}
+
 // adminServer stands in for Envoy's admin port; it records the paths asked.
 func adminServer(t *testing.T, h http.HandlerFunc) (*podSource, *[]string) {
 	t.Helper()
@@ -281,4 +299,68 @@ func TestAdminClient(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+}
+
+// The live sidecar trace without the e2e stack: from frontend, the URL's
+// host is looked up as a Service (its ClusterIP), the outbound hop is
+// traced on frontend's config with the health its /clusters reports, and
+// the endpoint the cluster picks is followed into its pod (found by IP),
+// whose inbound side is traced over Istio mTLS as frontend's identity.
+func TestTraceLiveFollowsIntoTheDestinationPod(t *testing.T) {
+	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters := `{"cluster_statuses":[{"name":"outbound|8080||backend.demo.svc.cluster.local","host_statuses":[
+	  {"address":{"socket_address":{"address":"10.244.1.7","port_value":8080}},"health_status":{"eds_health_status":"UNHEALTHY"}},
+	  {"address":{"socket_address":{"address":"10.244.1.9","port_value":8080}},"health_status":{"eds_health_status":"HEALTHY"}}]}]}`
+	admin := func() (string, *[]string) {
+		s, paths := adminServer(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/clusters" {
+				_, _ = w.Write([]byte(clusters))
+				return
+			}
+			_, _ = w.Write(dump)
+		})
+		return s.base, paths
+	}
+	front, _ := admin()
+	back, backPaths := admin()
+	sidecar := func(name, ip string) *corev1.Pod {
+		p := pod(name, corev1.PodRunning, true, "app", istioProxy)
+		p.Namespace, p.Status.PodIP, p.Spec.ServiceAccountName = "demo", ip, name
+		return p
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: "demo"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.173.1"}}
+	src, _ := fakeSource(Target{}, sidecar("frontend", "10.244.1.4"), sidecar("backend-5f7", "10.244.1.9"), sidecar("backend-old", "10.244.1.7"), svc)
+	src.cluster.transport = fakeTransport{"demo/frontend": front, "demo/backend-5f7": back}
+	ns := "demo"
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.Namespace = &ns
+	var out bytes.Buffer
+	deps := Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Now: func() time.Time { return testNow }, KubeFlags: flags}
+	o := &TraceOptions{ProxyOptions: newProxyOptions(deps), Random: -1, From: "frontend", URL: "http://backend.demo.svc.cluster.local:8080/api"}
+	o.Output, o.cluster = outJSON, src.cluster
+	if err := o.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Run(context.Background()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	var doc render.TraceDoc
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Request.Address != "10.96.173.1" || len(doc.Hops) != 2 {
+		t.Fatalf("address %s, %d hops\n%s", doc.Request.Address, len(doc.Hops), out.String())
+	}
+	in := doc.Hops[1]
+	if in.Proxy != "backend-5f7.demo" || in.Direction != "inbound" || in.Result != "forwarded" {
+		t.Errorf("the inbound hop: %s %s %s", in.Proxy, in.Direction, in.Result)
+	}
+	// The unhealthy endpoint's pod is not followed; the healthy one's
+	// config is read as a whole section set, its /clusters for health.
+	if !strings.Contains(strings.Join(*backPaths, " "), "/clusters?format=json") {
+		t.Errorf("backend's admin asked %v", *backPaths)
+	}
 }

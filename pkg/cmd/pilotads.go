@@ -10,17 +10,14 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/portforward"
 )
 
 // adsSource is what istiod would send a pod's sidecar: asked over xDS
-// (istiod's plaintext port 15010, through a port-forward) as that pod's
-// node, the way its Envoy asks.
+// (istiod's plaintext port 15010, through the cluster's transport) as that
+// pod's node, the way its Envoy asks (pilot.ConfigAsProxy).
 type adsSource struct {
 	proxy     *podSource
 	namespace string
-	tunnel    *portforward.Tunnel
-	ads       *pilot.ADS
 }
 
 func (s *adsSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
@@ -28,15 +25,16 @@ func (s *adsSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyadmin
 	if err != nil {
 		return nil, err
 	}
-	instances, err := (&cluster{cfg: at.cfg, client: at.client}).runningIstiod(ctx, s.namespace, at.pod.Labels["istio.io/rev"])
+	instances, err := (&cluster{cfg: at.cfg, client: at.client, transport: at.transport}).runningIstiod(ctx, s.namespace, at.pod.Labels["istio.io/rev"])
 	if err != nil {
 		return nil, err
 	}
 	in := instances[0]
-	s.tunnel, err = portforward.Open(ctx, at.cfg, at.client, in.Namespace, in.Pod, pilot.GRPCPort)
+	url, closeTransport, err := at.transport.Open(ctx, in.Namespace, in.Pod, pilot.GRPCPort)
 	if err != nil {
 		return nil, failure("port-forward to istiod %s/%s:%d: %v", in.Namespace, in.Pod, pilot.GRPCPort, err)
 	}
+	defer closeTransport()
 	timeout := s.proxy.timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -45,17 +43,9 @@ func (s *adsSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyadmin
 	defer cancel()
 	p := pilot.Proxy{Pod: at.pod.Name, Namespace: at.pod.Namespace, IP: at.pod.Status.PodIP, Labels: at.pod.Labels,
 		ServiceAccount: at.pod.Spec.ServiceAccountName}
-	s.ads, err = pilot.DialADS(ctx, fmt.Sprintf("127.0.0.1:%d", s.tunnel.LocalPort), p)
+	data, err := pilot.ConfigAsProxy(ctx, hostPort(url), p)
 	if err != nil {
 		return nil, failure("istiod %s: %v", in.Pod, err)
-	}
-	cfg, err := s.ads.FetchAll()
-	if err != nil {
-		return nil, failure("istiod %s, asked as %s/%s: %v", in.Pod, p.Namespace, p.Pod, err)
-	}
-	data, err := cfg.ConfigDump()
-	if err != nil {
-		return nil, fmt.Errorf("istiod %s: %w", in.Pod, err)
 	}
 	dumps, err := envoyadmin.Load(data)
 	if err != nil {
@@ -67,15 +57,7 @@ func (s *adsSource) Dump(ctx context.Context, _ ...envoyadmin.Kind) (*envoyadmin
 
 func (s *adsSource) Evict() {}
 
-func (s *adsSource) Close() {
-	if s.ads != nil {
-		s.ads.Close()
-	}
-	if s.tunnel != nil {
-		s.tunnel.Close()
-	}
-	s.proxy.Close()
-}
+func (s *adsSource) Close() { s.proxy.Close() }
 
 // pilotXDSCommands are "pilot lds|cds|rds|eds POD": the listing commands
 // on what istiod would send the pod, asked over xDS as its node.

@@ -62,25 +62,13 @@ resource (a VirtualService, a cluster, a listener). Each line is prefixed with t
 
 // keep tells whether a line passes the filters.
 func (o *PilotLogsOptions) keep(line string) bool {
-	if !o.All && !isWarning(line) {
+	if !o.All && !pilot.IsWarning(line) {
 		return false
 	}
 	if o.Proxy != "" && !strings.Contains(line, o.Proxy) {
 		return false
 	}
 	return o.Resource == "" || strings.Contains(line, o.Resource)
-}
-
-// isWarning reads istiod's levels: "\twarn\t", "\terror\t" in its text
-// logs, "level":"warn" in JSON ones.
-func isWarning(line string) bool {
-	l := strings.ToLower(line)
-	for _, lvl := range []string{"warn", "error", "fatal"} {
-		if strings.Contains(l, "\t"+lvl+"\t") || strings.Contains(l, `"level":"`+lvl) || strings.Contains(l, " "+lvl+" ") {
-			return true
-		}
-	}
-	return false
 }
 
 // Run reads every instance's log, filtered, each line prefixed with it.

@@ -38,8 +38,9 @@ type podSource struct {
 	// cluster, when set, is the API server to resolve the target on
 	// instead of the kube flags' (tests give a fake clientset).
 	cluster *cluster
-	tunnel  *portforward.Tunnel
-	// base is the admin endpoint's URL once connected: the tunnel's, or
+	// close ends the transport once connected.
+	close func()
+	// base is the admin endpoint's URL once connected: the transport's, or
 	// (in tests) a server standing in for Envoy's admin port.
 	base string
 	// Once connected: the pod, its admin port, and the request timeout.
@@ -164,10 +165,11 @@ func failure(format string, args ...any) error {
 
 // located is a pod a target resolved to, with what reaches it.
 type located struct {
-	cfg    *rest.Config
-	client kubernetes.Interface
-	pods   *kube.Finder
-	pod    *corev1.Pod
+	cfg       *rest.Config
+	client    kubernetes.Interface
+	pods      PodFinder
+	transport Transport
+	pod       *corev1.Pod
 }
 
 // locate resolves the target to a Running pod with a proxy, without
@@ -208,7 +210,10 @@ func (s *podSource) locate(ctx context.Context) (*located, error) {
 		}
 		s.port = istioAdminPort
 	}
-	return &located{cfg: cfg, client: client, pods: c.pods, pod: pod}, nil
+	if s.cluster == nil {
+		s.cluster = c // later reads (--watch) reuse it
+	}
+	return &located{cfg: cfg, client: client, pods: c.pods, transport: c.transport, pod: pod}, nil
 }
 
 // connect resolves the target and opens a tunnel to its admin port.
@@ -220,14 +225,13 @@ func (s *podSource) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.tunnel, err = portforward.Open(ctx, at.cfg, at.client, s.namespace, s.name, s.port)
+	s.base, s.close, err = at.transport.Open(ctx, s.namespace, s.name, s.port)
 	if err != nil {
 		if forbidden := (*portforward.ForbiddenError)(nil); errors.As(err, &forbidden) {
 			return failure("not allowed to port-forward to pod %s/%s: your RBAC role needs get and create on pods/portforward in namespace %s (see deploy/rbac.yaml)", s.namespace, s.name, s.namespace)
 		}
 		return failure("%v", err)
 	}
-	s.base = s.tunnel.URL()
 	return nil
 }
 
@@ -322,8 +326,8 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 func (s *podSource) Evict() {}
 
 func (s *podSource) Close() {
-	if s.tunnel != nil {
-		s.tunnel.Close()
-		s.tunnel, s.base = nil, "" // a later Dump (--watch) opens a new one
+	if s.close != nil {
+		s.close()
+		s.close, s.base = nil, "" // a later Dump (--watch) opens a new one
 	}
 }

@@ -47,7 +47,9 @@ type TraceOptions struct {
 	// /config_dump and a waypoint's Envoy dump.
 	Ztunnel  string
 	Waypoint string
-	seams    *ambientSeams
+	// cluster, when set, is the API server and transport to use instead
+	// of the kube flags' (tests).
+	cluster *cluster
 
 	req trace.Request
 }
@@ -216,7 +218,7 @@ func (o *TraceOptions) Complete() error {
 		if o.kubeFlags == nil {
 			return usageError("no kube flags: cannot reach a cluster")
 		}
-		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort}
+		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort, cluster: o.cluster}
 		return nil
 	}
 	if o.Filename == "" && o.Source == nil {
@@ -503,7 +505,7 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 		}
 		pod = p
 	}
-	dst := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod.Name}, inNamespace: pod.Namespace}
+	dst := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod.Name}, inNamespace: pod.Namespace, cluster: o.cluster}
 	defer dst.Close()
 	d, err := dst.Dump(ctx, traceKinds...)
 	if err != nil {

@@ -186,31 +186,15 @@ func (o *TraceOptions) runAmbientOffline(ctx context.Context, doc *render.TraceD
 	return o.traceAmbient(ctx, p, src, doc)
 }
 
-// ambientSeams stand in for the API server and the admin ports of a live
-// ambient trace (tests).
-type ambientSeams struct {
-	cluster *cluster
-	// bases are admin endpoints by NAMESPACE/POD.
-	bases map[string]string
-}
-
 // admin is a source for a pod's admin port.
 func (o *TraceOptions) admin(ns, pod string, port int) *podSource {
-	s := &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod}, inNamespace: ns, adminPort: port}
-	if o.seams != nil {
-		s.cluster, s.base = o.seams.cluster, o.seams.bases[ns+"/"+pod]
-		s.namespace, s.name, s.port = ns, pod, port
-	}
-	return s
+	return &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod}, inNamespace: ns, adminPort: port, cluster: o.cluster}
 }
 
 // ambientClient tells whether the --from pod is in ambient mode (no
 // sidecar, its traffic captured by its node's ztunnel), and returns it.
 func (o *TraceOptions) ambientClient(ctx context.Context) (*corev1.Pod, *cluster, error) {
-	c := (*cluster)(nil)
-	if o.seams != nil {
-		c = o.seams.cluster
-	}
+	c := o.cluster
 	if c == nil {
 		var err error
 		if c, err = connectCluster(o.kubeFlags); err != nil {
@@ -229,6 +213,7 @@ func (o *TraceOptions) ambientClient(ctx context.Context) (*corev1.Pod, *cluster
 	if err != nil {
 		return nil, nil, err
 	}
+	o.cluster = c
 	if hasContainer(pod, istioProxy) || !inAmbient(pod) {
 		return nil, c, nil
 	}

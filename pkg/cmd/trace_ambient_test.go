@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,7 +158,10 @@ func TestAmbientTraceLive(t *testing.T) {
 		Annotations: map[string]string{"ambient.istio.io/redirection": "enabled"}},
 		Spec:   corev1.PodSpec{NodeName: "worker-1", Containers: []corev1.Container{{Name: "sleep"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "192.168.195.240"}}
-	src, _ := fakeSource(Target{}, sleep,
+	waypoint := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "httpbin-istio-waypoint-58f646c5ff-dbfkz"},
+		Spec:   corev1.PodSpec{NodeName: "worker-1", Containers: []corev1.Container{{Name: "istio-proxy"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "192.168.252.229"}}
+	src, _ := fakeSource(Target{}, sleep, waypoint,
 		ztunnelPod("ztunnel-a", "worker-1", corev1.PodRunning), ztunnelPod("ztunnel-b", "worker-2", corev1.PodRunning))
 	ns := "default"
 	flags := genericclioptions.NewConfigFlags(false)
@@ -173,18 +175,18 @@ func TestAmbientTraceLive(t *testing.T) {
 		code     int
 	}{
 		{"all the way, allowed", serve(realWaypoint(t, true)), "forwarded,forwarded,forwarded", 0},
-		{"the waypoint's admin port refuses", "", "forwarded,unknown", ExitUnknown},
+		{"no port-forward to the waypoint", "", "forwarded,unknown", ExitUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out.Reset()
 			o := &TraceOptions{ProxyOptions: newProxyOptions(deps), Random: -1, From: "sleep-7656cf8794-8vbzk", URL: "http://httpbin.default:8100/get"}
 			o.Output = outJSON
-			o.seams = &ambientSeams{cluster: src.cluster, bases: map[string]string{
-				"istio-system/ztunnel-a": ztunnel, "istio-system/ztunnel-b": ztunnel,
-				"default/httpbin-istio-waypoint-58f646c5ff-dbfkz": tc.waypoint}}
-			if tc.waypoint == "" {
-				o.seams.bases["default/httpbin-istio-waypoint-58f646c5ff-dbfkz"] = closedServer(t)
+			transport := fakeTransport{"istio-system/ztunnel-a": ztunnel, "istio-system/ztunnel-b": ztunnel}
+			if tc.waypoint != "" {
+				transport["default/httpbin-istio-waypoint-58f646c5ff-dbfkz"] = tc.waypoint
 			}
+			src.cluster.transport = transport
+			o.cluster = src.cluster
 			if err := o.Complete(); err != nil {
 				t.Fatal(err)
 			}
@@ -208,11 +210,4 @@ func TestAmbientTraceLive(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedServer is an admin endpoint that is gone.
-func closedServer(t *testing.T) string {
-	s := httptest.NewServer(http.NotFoundHandler())
-	s.Close()
-	return s.URL
 }

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -25,6 +24,6 @@ func podForwarder(flags *genericclioptions.ConfigFlags) pilot.Forwarder {
 			src.Close()
 			return "", nil, err
 		}
-		return fmt.Sprintf("127.0.0.1:%d", src.tunnel.LocalPort), src.Close, nil
+		return hostPort(src.base), src.Close, nil
 	}
 }

@@ -39,10 +39,9 @@ type ZtunnelOptions struct {
 	// Watch re-reads the ztunnel every Interval and prints what changed.
 	Watch    bool
 	Interval time.Duration
-	// cluster and base, when set, stand in for the API server and the
-	// ztunnel's admin port (tests).
+	// cluster, when set, stands in for the API server and its transport
+	// to pods (tests).
 	cluster *cluster
-	base    string
 	// namespace, when set, is the target's namespace instead of the kube
 	// flags' (tests).
 	namespace string
@@ -265,12 +264,11 @@ func (o *ZtunnelOptions) fetch(ctx context.Context, args []string) ([]byte, erro
 		return nil, err
 	}
 	src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: at.Pod}, inNamespace: at.Namespace,
-		adminPort: ztunnel.AdminPort, cluster: o.cluster, base: o.base}
+		adminPort: ztunnel.AdminPort, cluster: o.cluster}
 	defer src.Close()
 	if err := src.connect(ctx); err != nil {
 		return nil, err
 	}
-	src.namespace, src.name, src.port = at.Namespace, at.Pod, ztunnel.AdminPort
 	data, err := src.Get(ctx, "/config_dump")
 	if err != nil {
 		return nil, err

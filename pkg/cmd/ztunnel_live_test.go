@@ -105,9 +105,10 @@ func TestZtunnelLiveReadsConfigDump(t *testing.T) {
 	src, _ := fakeSource(Target{},
 		onNode(pod("productpage-v1-675fc69cf-jscn2", corev1.PodRunning, true, "app"), "ambient-worker2"),
 		ztunnelPod("ztunnel-qk2pp", "ambient-worker2", corev1.PodRunning))
+	src.cluster.transport = fakeTransport{"istio-system/ztunnel-qk2pp": admin.base}
 	var out bytes.Buffer
 	o := &ZtunnelOptions{deps: Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}}, cluster: src.cluster,
-		base: admin.base, namespace: "default", Output: outTable}
+		namespace: "default", Output: outTable}
 	d, err := o.load(context.Background(), []string{"productpage-v1-675fc69cf-jscn2"})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +127,7 @@ func TestZtunnelLiveReadsConfigDump(t *testing.T) {
 	}
 
 	admin, _ = adminServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(tinyDump)) })
-	o.base = admin.base
+	src.cluster.transport = fakeTransport{"istio-system/ztunnel-qk2pp": admin.base}
 	if _, err := o.load(context.Background(), []string{"productpage-v1-675fc69cf-jscn2"}); err == nil ||
 		!strings.Contains(err.Error(), "not a ztunnel config dump: it is an Envoy config dump") || ExitCode(err) != ExitFailure {
 		t.Errorf("an Envoy answering on the ztunnel's port: %v", err)
@@ -154,9 +155,10 @@ func TestZtunnelWatchShowsNewWorkloads(t *testing.T) {
 		}
 	})
 	src, _ := fakeSource(Target{}, ztunnelPod("ztunnel-a", "worker-1", corev1.PodRunning))
+	src.cluster.transport = fakeTransport{"istio-system/ztunnel-a": admin.base}
 	var out safeBuffer
 	o := &ZtunnelOptions{deps: Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Now: func() time.Time { return testNow }},
-		cluster: src.cluster, base: admin.base, Output: outTable, Watch: true, Interval: 100 * time.Millisecond}
+		cluster: src.cluster, Output: outTable, Watch: true, Interval: 100 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)
 	defer cancel()
 	if err := o.run(ctx, "workloads", nil); err != nil {

@@ -325,3 +325,20 @@ func (a *ADS) Follow(c *Config, update func(*Config)) error {
 		update(c)
 	}
 }
+
+// ConfigAsProxy asks istiod (its plaintext xDS address) for everything it
+// would send p, over ADS as p's node, the way its Envoy asks: an Envoy
+// config dump in JSON, with the types this build does not link kept as
+// bytes.
+func ConfigAsProxy(ctx context.Context, addr string, p Proxy) ([]byte, error) {
+	ads, err := DialADS(ctx, addr, p)
+	if err != nil {
+		return nil, err
+	}
+	defer ads.Close()
+	cfg, err := ads.FetchAll()
+	if err != nil {
+		return nil, fmt.Errorf("asked as %s/%s: %w", p.Namespace, p.Pod, err)
+	}
+	return cfg.ConfigDump()
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/url"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,4 +66,17 @@ var Views = []struct{ File, Path string }{
 // Envoy config dump: the proxy ID is POD.NAMESPACE.
 func ConfigDumpPath(pod, namespace string) string {
 	return "/debug/config_dump?proxyID=" + url.QueryEscape(pod+"."+namespace)
+}
+
+// IsWarning tells whether a line of istiod's log is a warning or worse, by
+// its level: "\twarn\t", "\terror\t" in its text logs, "level":"warn" in
+// its JSON ones.
+func IsWarning(line string) bool {
+	l := strings.ToLower(line)
+	for _, lvl := range []string{"warn", "error", "fatal"} {
+		if strings.Contains(l, "\t"+lvl+"\t") || strings.Contains(l, `"level":"`+lvl) || strings.Contains(l, " "+lvl+" ") {
+			return true
+		}
+	}
+	return false
 }

@@ -125,3 +125,19 @@ func TestSynczWithZtunnels(t *testing.T) {
 		t.Error("a stale or rejected ztunnel type must put the ztunnel out of sync")
 	}
 }
+
+// istiod's levels in both of its log formats: its default text
+// (time<TAB>level<TAB>scope<TAB>message) and --log_as_json.
+func TestIsWarning(t *testing.T) {
+	for line, want := range map[string]bool{
+		"2026-11-30T15:56:53.003239Z\terror\tgatewaycommon\terror rendering templates: no \"waypoint\" template defined\tgateway=demo/waypoint": true,
+		"2026-11-30T15:56:42.083895Z\twarn\tads\tADS: \"sleep.default\" timeout": true,
+		"2026-11-30T15:56:42.083895Z\tinfo\tads\tXDS: Pushing Services:1 (no error)": false,
+		`{"level":"warn","time":"2026-11-30T15:56:42Z","scope":"ads","msg":"x"}`:   true,
+		`{"level":"info","time":"2026-11-30T15:56:42Z","scope":"ads","msg":"error"}`: false,
+	} {
+		if got := IsWarning(line); got != want {
+			t.Errorf("%q: %v, want %v", line, got, want)
+		}
+	}
+}

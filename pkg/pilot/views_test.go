@@ -131,10 +131,10 @@ func TestSynczWithZtunnels(t *testing.T) {
 func TestIsWarning(t *testing.T) {
 	for line, want := range map[string]bool{
 		"2026-11-30T15:56:53.003239Z\terror\tgatewaycommon\terror rendering templates: no \"waypoint\" template defined\tgateway=demo/waypoint": true,
-		"2026-11-30T15:56:42.083895Z\twarn\tads\tADS: \"sleep.default\" timeout": true,
-		"2026-11-30T15:56:42.083895Z\tinfo\tads\tXDS: Pushing Services:1 (no error)": false,
-		`{"level":"warn","time":"2026-11-30T15:56:42Z","scope":"ads","msg":"x"}`:   true,
-		`{"level":"info","time":"2026-11-30T15:56:42Z","scope":"ads","msg":"error"}`: false,
+		"2026-11-30T15:56:42.083895Z\twarn\tads\tADS: \"sleep.default\" timeout":                                                                true,
+		"2026-11-30T15:56:42.083895Z\tinfo\tads\tXDS: Pushing Services:1 (no error)":                                                            false,
+		`{"level":"warn","time":"2026-11-30T15:56:42Z","scope":"ads","msg":"x"}`:                                                                true,
+		`{"level":"info","time":"2026-11-30T15:56:42Z","scope":"ads","msg":"error"}`:                                                            false,
 	} {
 		if got := IsWarning(line); got != want {
 			t.Errorf("%q: %v, want %v", line, got, want)

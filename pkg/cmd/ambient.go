@@ -64,7 +64,7 @@ type AmbientView struct {
 
 // NewAmbientCmd returns the ambient command.
 func NewAmbientCmd(deps Deps) *cobra.Command {
-	o := &AmbientOptions{deps: deps, Output: outTable}
+	o := &AmbientOptions{deps: deps, Output: outTable, cluster: deps.cluster}
 	cmd := &cobra.Command{
 		Use:     "ambient [-n NAMESPACE | -A]",
 		GroupID: groupInspect,
@@ -116,6 +116,9 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 		if c, err = connectCluster(o.deps.KubeFlags); err != nil {
 			return nil, err
 		}
+	}
+	if dyn == nil {
+		var err error
 		if dyn, err = dynamic.NewForConfig(c.cfg); err != nil {
 			return nil, failure("cannot reach the API server: %v", err)
 		}

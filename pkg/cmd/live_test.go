@@ -364,3 +364,53 @@ func TestTraceLiveFollowsIntoTheDestinationPod(t *testing.T) {
 		t.Errorf("backend's admin asked %v", *backPaths)
 	}
 }
+
+// Through the commands themselves (cobra, flags, Options), with the
+// cluster of Deps: a listing of a live pod, and a ztunnel view of its node.
+func TestCommandsReadLivePodsThroughDeps(t *testing.T) {
+	dump, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envoy, paths := adminServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(dump) })
+	zdump, err := os.ReadFile("../../examples/ztunnel-config-dump.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zt, _ := adminServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(zdump) })
+	frontend := pod("frontend", corev1.PodRunning, true, "app", istioProxy)
+	frontend.Spec.NodeName = "ambient-worker2"
+	src, _ := fakeSource(Target{}, frontend, ztunnelPod("ztunnel-qk2pp", "ambient-worker2", corev1.PodRunning))
+	src.cluster.transport = fakeTransport{"default/frontend": envoy.base, "istio-system/ztunnel-qk2pp": zt.base}
+	ns := "default"
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.Namespace = &ns
+	runLive := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		root := NewRootCmdWith(Deps{IOStreams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+			Now: func() time.Time { return testNow }, KubeFlags: flags, cluster: src.cluster})
+		root.SetArgs(args)
+		err := root.Execute()
+		return out.String(), err
+	}
+	live, err := runLive("listeners", "frontend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _, _ := run(t, "", "listeners", "-f", "../../examples/istio-sidecar.json")
+	if live != file {
+		t.Errorf("live listeners differ from the file's:\n%s\nfile:\n%s", live, file)
+	}
+	if len(*paths) != 1 || !strings.HasPrefix((*paths)[0], "/config_dump?mask=") {
+		t.Errorf("asked %v", *paths)
+	}
+	// Its node's ztunnel is read; a pod narrows workloads to itself (here
+	// none: frontend is no workload of the dump), not services.
+	out, err := runLive("ztunnel", "services", "frontend", "--workload-namespace", "bookinfo", "--no-headers")
+	if err != nil || strings.Count(out, "\n") != 6 || !strings.Contains(out, "bookinfo   productpage") {
+		t.Errorf("ztunnel services frontend: %v\n%s", err, out)
+	}
+	if out, err := runLive("ztunnel", "workloads", "frontend"); err != nil || out != "" {
+		t.Errorf("ztunnel workloads frontend: %v\n%s", err, out)
+	}
+}

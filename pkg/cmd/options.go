@@ -57,11 +57,14 @@ type ProxyOptions struct {
 	Watch    bool
 	Interval time.Duration
 	deps     Deps
+	// cluster, when set, is the API server and transport to use instead
+	// of the kube flags' (Deps.cluster).
+	cluster *cluster
 }
 
 func newProxyOptions(deps Deps) *ProxyOptions {
 	return &ProxyOptions{IOStreams: deps.IOStreams, Output: outTable, Now: deps.Now, kubeFlags: deps.KubeFlags, Color: deps.Color,
-		source: deps.source, Interval: 2 * time.Second, deps: deps}
+		source: deps.source, Interval: 2 * time.Second, deps: deps, cluster: deps.cluster}
 }
 
 // AddFlags registers the shared flags on cmd.
@@ -111,7 +114,7 @@ func (o *ProxyOptions) Complete(args []string) error {
 			o.Source = o.source(target)
 			return nil
 		}
-		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort}
+		o.Source = &podSource{flags: o.kubeFlags, target: target, adminPort: o.AdminPort, cluster: o.cluster}
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ type Deps struct {
 	// source, when set, is where proxy commands read a named proxy's config
 	// from instead of its admin port: istiod, for "pilot lds POD".
 	source func(target Target) DumpSource
+	// cluster, when set, is the API server, pod finder and transport live
+	// reads use instead of the kube flags' (tests: a fake clientset and
+	// servers standing in for pods' ports).
+	cluster *cluster
 }
 
 // Color tells whether output to w may be coloured: on a terminal, unless

@@ -47,9 +47,6 @@ type TraceOptions struct {
 	// /config_dump and a waypoint's Envoy dump.
 	Ztunnel  string
 	Waypoint string
-	// cluster, when set, is the API server and transport to use instead
-	// of the kube flags' (tests).
-	cluster *cluster
 
 	req trace.Request
 }

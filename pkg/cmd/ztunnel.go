@@ -47,6 +47,21 @@ type ZtunnelOptions struct {
 	namespace string
 	// said: which ztunnel is read was said once (--watch reads it again).
 	said bool
+	// targetPod narrows workloads and connections to the pod TARGET names
+	// (not a ztunnel), unless --workload is given.
+	targetPod *ztunnel.Filter
+	// all: the views are sections of "all", each with its header.
+	all bool
+}
+
+// podFilter is the filter of the views of one pod's: workloads and
+// connections.
+func (o *ZtunnelOptions) podFilter() ztunnel.Filter {
+	f := o.Filter
+	if o.targetPod != nil && f.Workload == "" {
+		f.Workload, f.Namespace = o.targetPod.Workload, o.targetPod.Namespace
+	}
+	return f
 }
 
 // ztunnelViews are the views of `kubectl mesh ztunnel`, in the order
@@ -91,7 +106,7 @@ a saved ztunnel /config_dump (either shape ztunnel has written) or a snapshot.`,
 }
 
 func newZtunnelView(deps Deps, use, short string) *cobra.Command {
-	o := &ZtunnelOptions{deps: deps, Output: outTable, Interval: 2 * time.Second}
+	o := &ZtunnelOptions{deps: deps, Output: outTable, Interval: 2 * time.Second, cluster: deps.cluster}
 	cmd := &cobra.Command{
 		Use:   use + " [POD | TYPE/NAME | -l SELECTOR | -f FILE]",
 		Short: short,
@@ -318,9 +333,7 @@ func (o *ZtunnelOptions) locate(ctx context.Context, args []string) (ztunnel.Ins
 			return ztunnel.Instance{}, failure("pod %s/%s is not scheduled on a node yet, so no ztunnel serves it", pod.Namespace, pod.Name)
 		}
 		node = pod.Spec.NodeName
-		if o.Filter.Workload == "" {
-			o.Filter.Workload, o.Filter.Namespace = pod.Name, pod.Namespace
-		}
+		o.targetPod = &ztunnel.Filter{Workload: pod.Name, Namespace: pod.Namespace}
 	}
 	all, err := ztunnel.Find(ctx, c.client, o.ZtunnelNamespace, node)
 	if isUnreachable(err) {
@@ -386,6 +399,7 @@ func (o *ZtunnelOptions) print(w io.Writer, view string, d *ztunnel.Dump) error 
 	if view != "all" {
 		return o.table(w, view, d)
 	}
+	o.all = true
 	for i, v := range ztunnelViews {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -399,19 +413,38 @@ func (o *ZtunnelOptions) print(w io.Writer, view string, d *ztunnel.Dump) error 
 
 func (o *ZtunnelOptions) table(w io.Writer, view string, d *ztunnel.Dump) error {
 	opts := o.tableOptions()
+	var n, held int
+	var write func() error
 	switch view {
 	case "workloads":
-		return render.ZtunnelWorkloads(w, d.WorkloadRows(o.Filter), opts)
+		rows := d.WorkloadRows(o.podFilter())
+		n, held, write = len(rows), len(d.Workloads), func() error { return render.ZtunnelWorkloads(w, rows, opts) }
 	case "services":
-		return render.ZtunnelServices(w, d.ServiceRows(o.Filter), opts)
+		rows := d.ServiceRows(o.Filter)
+		n, held, write = len(rows), len(d.Services), func() error { return render.ZtunnelServices(w, rows, opts) }
 	case "policies":
-		return render.ZtunnelPolicies(w, d.PolicyRows(o.Filter), opts)
+		rows := d.PolicyRows(o.Filter)
+		n, held, write = len(rows), len(d.Policies), func() error { return render.ZtunnelPolicies(w, rows, opts) }
 	case "certificates":
-		return render.ZtunnelCertificates(w, d.CertRows(o.deps.Now()), opts)
+		rows := d.CertRows(o.deps.Now())
+		n, held, write = len(rows), len(d.Certificates), func() error { return render.ZtunnelCertificates(w, rows, opts) }
 	case "connections":
-		return render.ZtunnelConnections(w, d.ConnectionRows(o.Filter, o.Raw), opts)
+		rows := d.ConnectionRows(o.podFilter(), o.Raw)
+		n, held, write = len(rows), len(d.States), func() error { return render.ZtunnelConnections(w, rows, opts) }
+	default:
+		return errors.New("unknown view " + view)
 	}
-	return errors.New("unknown view " + view)
+	// Nothing to show, as kubectl says it: on stderr, the table left out
+	// (a section of "all" keeps its header).
+	if n == 0 && !o.all {
+		what := "match the filters"
+		if held == 0 {
+			what = "are in the dump"
+		}
+		fmt.Fprintf(o.deps.ErrOut, "No resources found: no ztunnel %s %s (it holds %d)\n", view, what, held)
+		return nil
+	}
+	return write()
 }
 
 // structuredView is what -o json|yaml print: the dump's own entries (every
@@ -421,7 +454,7 @@ func (o *ZtunnelOptions) structuredView(view string, d *ztunnel.Dump) any {
 		switch v {
 		case "workloads":
 			out := []json.RawMessage{}
-			for _, w := range d.SelectWorkloads(o.Filter) {
+			for _, w := range d.SelectWorkloads(o.podFilter()) {
 				out = append(out, w.Raw)
 			}
 			return out
@@ -444,7 +477,7 @@ func (o *ZtunnelOptions) structuredView(view string, d *ztunnel.Dump) any {
 			return d.Certificates
 		}
 		out := map[string]json.RawMessage{}
-		for _, s := range d.SelectStates(o.Filter) {
+		for _, s := range d.SelectStates(o.podFilter()) {
 			out[s.UID] = s.Raw
 		}
 		return out

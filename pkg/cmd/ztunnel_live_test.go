@@ -75,8 +75,8 @@ func TestZtunnelIsFoundOnTheTargetsNode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if in.Pod != tc.want || o.Filter.Workload != tc.workload || !strings.Contains(errOut.String(), tc.stderr) {
-				t.Errorf("got %s (workload filter %q, stderr %q), want %s (%q, %q)", in.Pod, o.Filter.Workload, errOut.String(), tc.want, tc.workload, tc.stderr)
+			if in.Pod != tc.want || o.podFilter().Workload != tc.workload || !strings.Contains(errOut.String(), tc.stderr) {
+				t.Errorf("got %s (workload filter %q, stderr %q), want %s (%q, %q)", in.Pod, o.podFilter().Workload, errOut.String(), tc.want, tc.workload, tc.stderr)
 			}
 		})
 	}
@@ -114,7 +114,7 @@ func TestZtunnelLiveReadsConfigDump(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The fake pod is in default; the dump's productpage is in bookinfo.
-	o.Filter.Namespace = "bookinfo"
+	o.targetPod.Namespace = "bookinfo"
 	if err := o.print(&out, "workloads", d); err != nil {
 		t.Fatal(err)
 	}

@@ -342,31 +342,16 @@ func (o *SnapshotOptions) takeZtunnels(ctx context.Context, c *cluster, w *snaps
 		taken[p.Name()] = true
 	}
 	for _, node := range nodes {
-		found, err := ztunnel.Find(ctx, c.client, "", node)
-		var in *ztunnel.Instance
-		for i := range found {
-			if found[i].Running {
-				in = &found[i]
-				break
-			}
-		}
-		if err != nil || in == nil {
-			m.Notes = append(m.Notes, fmt.Sprintf("no running ztunnel (%s) on node %s: the config of its ambient pods is not saved", ztunnel.Selector, node))
+		in, err := runningZtunnel(ctx, c, node)
+		if err != nil {
+			m.Notes = append(m.Notes, fmt.Sprintf("%v: the config of its ambient pods is not saved", err))
 			continue
 		}
 		z := snapshot.Ztunnel{Namespace: in.Namespace, Pod: in.Pod, Node: node, Errors: map[string]string{}}
-		src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: in.Pod}, adminPort: ztunnel.AdminPort, inNamespace: in.Namespace}
-		data, err := func() ([]byte, error) {
-			defer src.Close()
-			if err := src.connect(ctx); err != nil {
-				return nil, err
-			}
-			data, err := src.Get(ctx, "/config_dump")
-			if err != nil {
-				return nil, err
-			}
-			return redactJSON(data)
-		}()
+		data, err := readZtunnel(ctx, o.deps.KubeFlags, c, in)
+		if err == nil {
+			data, err = redactJSON(data)
+		}
 		if err == nil {
 			err = w.Add(z.Dir()+"/"+snapshot.ZtunnelFile, data)
 		}

@@ -38,6 +38,12 @@ func writeBundle(t *testing.T) string {
 		}
 		m.Proxies = append(m.Proxies, p)
 	}
+	return closeBundle(t, w, &buf, m)
+}
+
+// closeBundle ends a bundle written to buf and saves it to a file.
+func closeBundle(t *testing.T, w *snapshot.Writer, buf *bytes.Buffer, m *snapshot.Manifest) string {
+	t.Helper()
 	if err := w.Close(m); err != nil {
 		t.Fatal(err)
 	}

@@ -229,26 +229,11 @@ func (o *TraceOptions) runAmbientLive(ctx context.Context, pod *corev1.Pod, c *c
 		if d, ok := dumps[node]; ok {
 			return d, names[node], nil
 		}
-		all, err := ztunnel.Find(ctx, c.client, "", node)
+		in, err := runningZtunnel(ctx, c, node)
 		if err != nil {
-			return nil, "", fmt.Errorf("listing ztunnel pods on node %s: %v", node, rootCause(err))
-		}
-		var in *ztunnel.Instance
-		for i := range all {
-			if all[i].Running {
-				in = &all[i]
-				break
-			}
-		}
-		if in == nil {
-			return nil, "", fmt.Errorf("no running ztunnel pod (%s) on node %s", ztunnel.Selector, node)
-		}
-		src := o.admin(in.Namespace, in.Pod, ztunnel.AdminPort)
-		defer src.Close()
-		if err := src.connect(ctx); err != nil {
 			return nil, "", err
 		}
-		data, err := src.Get(ctx, "/config_dump")
+		data, err := readZtunnel(ctx, o.kubeFlags, c, in)
 		if err != nil {
 			return nil, "", err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
@@ -278,17 +279,31 @@ func (o *ZtunnelOptions) fetch(ctx context.Context, args []string) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	src := &podSource{flags: o.deps.KubeFlags, target: Target{Kind: "pod", Name: at.Pod}, inNamespace: at.Namespace,
-		adminPort: ztunnel.AdminPort, cluster: o.cluster}
+	return readZtunnel(ctx, o.deps.KubeFlags, o.cluster, at)
+}
+
+// readZtunnel reads a ztunnel's /config_dump through its admin port.
+func readZtunnel(ctx context.Context, flags *genericclioptions.ConfigFlags, c *cluster, in ztunnel.Instance) ([]byte, error) {
+	src := &podSource{flags: flags, target: Target{Kind: "pod", Name: in.Pod}, inNamespace: in.Namespace, adminPort: ztunnel.AdminPort, cluster: c}
 	defer src.Close()
 	if err := src.connect(ctx); err != nil {
 		return nil, err
 	}
-	data, err := src.Get(ctx, "/config_dump")
+	return src.Get(ctx, "/config_dump")
+}
+
+// runningZtunnel is the first running ztunnel pod on a node.
+func runningZtunnel(ctx context.Context, c *cluster, node string) (ztunnel.Instance, error) {
+	found, err := ztunnel.Find(ctx, c.client, "", node)
 	if err != nil {
-		return nil, err
+		return ztunnel.Instance{}, fmt.Errorf("listing ztunnel pods on node %s: %v", node, rootCause(err))
 	}
-	return data, nil
+	for _, in := range found {
+		if in.Running {
+			return in, nil
+		}
+	}
+	return ztunnel.Instance{}, fmt.Errorf("no running ztunnel pod (%s) on node %s", ztunnel.Selector, node)
 }
 
 // locate is the ztunnel to read: the target's (a ztunnel pod, or the one on

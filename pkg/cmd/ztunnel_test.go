@@ -3,8 +3,6 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -182,14 +180,7 @@ func TestZtunnelReadsSnapshots(t *testing.T) {
 			z.Files = []string{snapshot.ZtunnelFile}
 			m.Ztunnels = append(m.Ztunnels, z)
 		}
-		if err := w.Close(m); err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "snap.tar.gz")
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return closeBundle(t, w, &buf, m)
 	}
 	one := write(snapshot.Ztunnel{Namespace: "istio-system", Pod: "ztunnel-qk2pp", Node: "ambient-worker2"})
 	out, _, err := run(t, "", "ztunnel", "policies", "-f", one)

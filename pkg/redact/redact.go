@@ -138,14 +138,7 @@ func redactPairs(v jsonscan.Value) (jsonscan.Value, bool) {
 		return true
 	})
 	b.WriteByte(']')
-	if !changed {
-		return v, false
-	}
-	out, err := jsonscan.Parse(b.Bytes())
-	if err != nil {
-		return placeholder, true
-	}
-	return out, true
+	return rebuilt(v, b.Bytes(), changed)
 }
 
 // rewrite copies an object with each member's value as member returns it;
@@ -167,10 +160,15 @@ func rewrite(v jsonscan.Value, member func(k []byte, val jsonscan.Value) (jsonsc
 		return true
 	})
 	b.WriteByte('}')
+	return rebuilt(v, b.Bytes(), changed)
+}
+
+// rebuilt is v when nothing changed, else the copy written to b.
+func rebuilt(v jsonscan.Value, b []byte, changed bool) (jsonscan.Value, bool) {
 	if !changed {
 		return v, false
 	}
-	out, err := jsonscan.Parse(b.Bytes())
+	out, err := jsonscan.Parse(b)
 	if err != nil {
 		return placeholder, true
 	}

@@ -154,22 +154,27 @@ type ServiceRow struct {
 
 // SelectServices are the services the filter keeps, by namespace, name, hostname.
 func (d *Dump) SelectServices(f Filter) []*Service {
+	return inNamespace(d.Services, f, func(s *Service) [3]string { return [3]string{s.Namespace, s.Name, s.Hostname} })
+}
+
+// inNamespace keeps the items of the filter's namespace (all without one),
+// sorted by the keys given (namespace first).
+func inNamespace[T any](items []*T, f Filter, keys func(*T) [3]string) []*T {
 	f = f.normalized()
-	var out []*Service
-	for _, s := range d.Services {
-		if eq(f.Namespace, s.Namespace) {
-			out = append(out, s)
+	var out []*T
+	for _, x := range items {
+		if eq(f.Namespace, keys(x)[0]) {
+			out = append(out, x)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+		a, b := keys(out[i]), keys(out[j])
+		for k := range a {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.Hostname < b.Hostname
+		return false
 	})
 	return out
 }
@@ -241,20 +246,7 @@ type PolicyRow struct {
 
 // SelectPolicies are the policies the filter keeps, by namespace and name.
 func (d *Dump) SelectPolicies(f Filter) []*Policy {
-	f = f.normalized()
-	var out []*Policy
-	for _, p := range d.Policies {
-		if eq(f.Namespace, p.Namespace) {
-			out = append(out, p)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
+	return inNamespace(d.Policies, f, func(p *Policy) [3]string { return [3]string{p.Namespace, p.Name, ""} })
 }
 
 // PolicyRows are the rows of `ztunnel policies`.

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,22 +34,8 @@ func startZtunnel(t *testing.T, ctx context.Context, s *Stack, k *Kubelet) {
 	if _, err := k.RunPod(ctx, "istio-system", "ztunnel-e2e", "127.0.1.82", "192.0.2.82", map[string]string{"app": "ztunnel"}, "istio-proxy"); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.Create(filepath.Join(s.Dir, "ztunnel.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(strings.TrimSpace(string(out)), "--xds", "127.0.0.1:15010", "--admin", "127.0.1.82:15000",
-		"--pod", "ztunnel-e2e", "--namespace", "istio-system", "--ip", "192.0.2.82", "--node", k.NodeName)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		log.Close()
-	})
+	startLogged(t, s, "ztunnel.log", exec.Command(strings.TrimSpace(string(out)), "--xds", "127.0.0.1:15010", "--admin", "127.0.1.82:15000",
+		"--pod", "ztunnel-e2e", "--namespace", "istio-system", "--ip", "192.0.2.82", "--node", k.NodeName))
 }
 
 // ambientPod runs a pod istio-cni has captured (the test plays istio-cni:

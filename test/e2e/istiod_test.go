@@ -44,25 +44,12 @@ func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet, en
 	if err := s.DefaultServiceAccounts(ctx, client, "istio-system"); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.Create(filepath.Join(s.Dir, "istiod.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(filepath.Join(bin, "pilot-discovery"), "discovery", "--kubeconfig", s.Kubeconfig,
 		"--meshConfig", filepath.Join(s.Dir, "no-mesh-config.yaml"),
 		"--httpAddr", "127.0.0.1:8080", "--grpcAddr", "127.0.0.1:15010", "--secureGRPCAddr", "127.0.0.1:15012",
 		"--monitoringAddr", "127.0.0.1:15014", "--httpsAddr", "127.0.0.1:15017")
 	cmd.Env = append(append(os.Environ(), "POD_NAMESPACE=istio-system", "REVISION=default", "KUBECONFIG="+s.Kubeconfig), env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		log.Close()
-	})
+	startLogged(t, s, "istiod.log", cmd)
 	ready := eventually(90*time.Second, 500*time.Millisecond, func() bool {
 		resp, err := http.Get("http://127.0.0.1:8080/ready")
 		if err != nil {
@@ -78,6 +65,26 @@ func startRealIstiod(t *testing.T, ctx context.Context, s *Stack, k *Kubelet, en
 	if _, err := k.RunPod(ctx, "istio-system", "istiod-7c9f8", "127.0.0.1", "192.0.2.50", map[string]string{"app": "istiod", "istio.io/rev": "default"}, "discovery"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startLogged starts a process of the stack with its output in the stack's
+// directory, killed (with its children) when the test ends.
+func startLogged(t *testing.T, s *Stack, logName string, cmd *exec.Cmd) {
+	t.Helper()
+	log, err := os.Create(filepath.Join(s.Dir, logName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		log.Close()
+	})
 }
 
 // TestRealIstiod reads the real istiod's views, and watches its registry

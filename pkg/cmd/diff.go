@@ -171,7 +171,8 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	if intent && !o.Static {
 		fmt.Fprintf(o.deps.ErrOut, "note: %s is istiod's view: only what istiod sends (dynamic resources) is compared; --static compares static resources and the bootstrap too\n", o.sides[0].label)
 	}
-	res := diff.Compare(dumps[0], dumps[1], diff.Options{Kinds: o.Kinds, AllFields: o.AllFields, LeftIsIntent: intent, Static: o.Static})
+	evict := func() { o.sides[0].source.Evict(); o.sides[1].source.Evict() }
+	res := diff.Compare(dumps[0], dumps[1], diff.Options{Kinds: o.Kinds, AllFields: o.AllFields, LeftIsIntent: intent, Static: o.Static, Done: evict})
 	if o.Output == outJSON {
 		if err := writeStructured(o.deps.Out, map[string]any{"left": o.sides[0].label, "right": o.sides[1].label, "changes": res.Changes,
 			"compared": res.Compared, "one_sided": res.OneSided}, false); err != nil {

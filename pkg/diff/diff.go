@@ -59,6 +59,9 @@ type Options struct {
 	LeftIsIntent bool
 	// Static compares static resources and the bootstrap too.
 	Static bool
+	// Done, when set, is called after each kind is compared: the sides'
+	// pages it read may be handed back (a mapped file's Evict).
+	Done func()
 }
 
 // Result is the comparison of two dumps.
@@ -123,33 +126,73 @@ func Compare(left, right *envoyadmin.Dump, opts Options) *Result {
 				res.Changes = append(res.Changes, Change{Kind: k, Name: n, Change: "added"})
 			case !inR:
 				res.Changes = append(res.Changes, Change{Kind: k, Name: n, Change: "removed"})
+			case a.same(b):
+				// The same bytes decode to the same resource: nothing to
+				// decode (most resources of two proxies' dumps).
 			default:
 				var paths []string
-				compare(a, b, "", "", &paths)
+				compare(a.value(opts), b.value(opts), "", "", &paths)
 				if len(paths) > 0 {
 					res.Changes = append(res.Changes, Change{Kind: k, Name: n, Change: "changed", Paths: paths})
 				}
 			}
 		}
+		if opts.Done != nil {
+			opts.Done()
+		}
 	}
 	return res
+}
+
+// resource is one resource to compare: its JSON as the dump holds it,
+// decoded only when its counterpart's bytes differ.
+type resource struct {
+	raw []byte
+	// decoded, when set, is the resource already in its compared form
+	// (secrets: their certificates' facts).
+	decoded              any
+	version, lastUpdated string
+}
+
+// same tells whether two resources are byte for byte the same, in which
+// case they are equal however they decode.
+func (r resource) same(o resource) bool {
+	return r.decoded == nil && o.decoded == nil && r.version == o.version && r.lastUpdated == o.lastUpdated && bytes.Equal(r.raw, o.raw)
+}
+
+// value is the resource in its compared form: decoded, normalized.
+func (r resource) value(opts Options) any {
+	if r.decoded != nil {
+		return r.decoded
+	}
+	var out any
+	dec := json.NewDecoder(bytes.NewReader(r.raw))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		out = string(r.raw)
+	}
+	v := normalize(out, opts.AllFields)
+	if opts.AllFields {
+		v = map[string]any{"resource": v, "version_info": r.version, "last_updated": r.lastUpdated}
+	}
+	return v
 }
 
 // ignored are fields that differ between any two fetches or proxies.
 var ignored = map[string]bool{"version_info": true, "last_updated": true, "last_update_attempt": true}
 
 // resources reads the kind's resources in effect (active or static) by
-// name, normalized: snake_case keys, bookkeeping dropped.
-func resources(d *envoyadmin.Dump, k envoyadmin.Kind, opts Options) map[string]any {
-	out := map[string]any{}
+// name; value normalizes one: snake_case keys, bookkeeping dropped.
+func resources(d *envoyadmin.Dump, k envoyadmin.Kind, opts Options) map[string]resource {
+	out := map[string]resource{}
 	if k == envoyadmin.KindSecret {
 		// Secrets by their certificates' facts, never key material.
 		for _, s := range xds.New(d).Secrets() {
 			if s.State == envoyadmin.StateWarming || s.State == envoyadmin.StateError {
 				continue
 			}
-			out[s.Name] = map[string]any{"type": s.Type, "serial": s.Serial, "not_after": s.NotAfter.String(),
-				"not_before": s.NotBefore.String(), "identity": strings.Join(s.Identity, ","), "issuer": s.Issuer}
+			out[s.Name] = resource{decoded: map[string]any{"type": s.Type, "serial": s.Serial, "not_after": s.NotAfter.String(),
+				"not_before": s.NotBefore.String(), "identity": strings.Join(s.Identity, ","), "issuer": s.Issuer}}
 		}
 		return out
 	}
@@ -171,11 +214,11 @@ func resources(d *envoyadmin.Dump, k envoyadmin.Kind, opts Options) map[string]a
 		if k == envoyadmin.KindBootstrap {
 			name = "bootstrap"
 		}
-		v := normalize(decode(r), opts.AllFields)
+		item := resource{raw: r.Raw()}
 		if opts.AllFields {
-			v = map[string]any{"resource": v, "version_info": e.Version, "last_updated": e.LastUpdated}
+			item.version, item.lastUpdated = e.Version, e.LastUpdated
 		}
-		out[name] = v
+		out[name] = item
 	}
 	return out
 }
@@ -185,16 +228,6 @@ func nameOf(r jsonscan.Value, k envoyadmin.Kind) string {
 		return r.Get("cluster_name").Str()
 	}
 	return r.Get("name").Str()
-}
-
-func decode(v jsonscan.Value) any {
-	var out any
-	dec := json.NewDecoder(bytes.NewReader(v.Raw()))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		return string(v.Raw())
-	}
-	return out
 }
 
 // normalize writes keys in snake_case (camelCase dumps: egctl, istiod's

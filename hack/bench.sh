@@ -78,6 +78,27 @@ for n in $SIZES; do
   done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
 done
 
+# diff of two dumps of the same size: the dump against a copy with one
+# cluster in 250 changed (a connect timeout), as two proxies of one mesh
+# differ. istioctl compares no two files.
+printf '\n%-8s %-7s %-22s %10s %8s\n' SERVICES MB COMMAND "mesh s" "mesh MB"
+for n in $SIZES; do
+  f="$CACHE/bench/mesh-$n.json"
+  g="$CACHE/bench/mesh-$n-changed.json"
+  [ -s "$g" ] || awk '/"connect_timeout": "10s"/ { if (++c % 250 == 0) sub(/"10s"/, "\"11s\"") } { print }' "$f" > "$g"
+  read -r mt mr < <(measure $MESH diff -f "$f" -f "$g")
+  printf '%-8s %-7s %-22s %10s %8s\n' "$n" "$(( $(stat -c %s "$f") / 1000000 ))" "diff -f A -f B" "$mt" "$mr"
+done
+
+# status over many proxies: istiod's syncz for as many proxies as services.
+printf '\n%-8s %-22s %10s %8s\n' PROXIES COMMAND "mesh s" "mesh MB"
+for n in $SIZES; do
+  s="$CACHE/bench/syncz-$n.json"
+  [ -s "$s" ] || go run ./hack/gendump -syncz "$n" -o "$s"
+  read -r mt mr < <(measure $MESH status -f "$s")
+  printf '%-8s %-22s %10s %8s\n' "$n" "status -f syncz" "$mt" "$mr"
+done
+
 # trace and route-check: per-request latency after load (target: a trace on
 # the 5000-service dump under 50 ms) and route-check tests per second.
 echo

@@ -73,6 +73,10 @@ func Enroll(p Pod, nsLabels map[string]string) Enrollment {
 	podMode, podLabelled := p.Labels[DataplaneMode]
 	nsMode := nsLabels[DataplaneMode]
 	switch {
+	case p.Namespace == "kube-system":
+		e.Mode, e.Why = modeNone, "in kube-system, which istio-cni excludes by default (its excludeNamespaces)"
+	case p.Labels["app"] == "ztunnel":
+		e.Mode, e.Why = modeNone, "a ztunnel pod itself"
 	case p.HostNetwork:
 		e.Mode, e.Why = modeNone, "host network: ztunnel cannot capture a pod in the node's network namespace"
 	case p.Annotations[SidecarStatus] != "":

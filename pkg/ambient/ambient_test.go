@@ -30,6 +30,8 @@ func TestEnroll(t *testing.T) {
 		{"pod opts out", Pod{Meta: meta("a", "p", map[string]string{DataplaneMode: "none"})}, ambientNS, "none", ""},
 		{"no label", Pod{Meta: meta("a", "p", nil)}, nil, "none", ""},
 		{"host network", Pod{Meta: meta("a", "p", nil), HostNetwork: true}, ambientNS, "none", ""},
+		{"kube-system, excluded by istio-cni", Pod{Meta: meta("kube-system", "coredns", map[string]string{DataplaneMode: "ambient"})}, ambientNS, "none", ""},
+		{"a ztunnel", Pod{Meta: meta("istio-system", "ztunnel-x", map[string]string{"app": "ztunnel"})}, ambientNS, "none", ""},
 		{"sidecar wins", sidecar, ambientNS, "sidecar", ""},
 		{"enrolled, not captured", Pod{Meta: meta("a", "p", nil), Node: "n1"}, ambientNS, "ambient", "not captured yet"},
 		{"enrolled, pending", captured(Pod{Meta: meta("a", "p", nil), Node: "n1"}, "pending"), ambientNS, "ambient", "capture pending"},

@@ -182,6 +182,13 @@ func FuzzLoad(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// Shapes kept in this repository's testdata: Istio 1.0's (configs keyed
+	// by kind, from istio/istio 1.0.0).
+	for _, p := range []string{"../cmd/testdata/istio-1.0/configdump.json", "../cmd/testdata/istio-1.0/pilotconfigdump.json"} {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dumps, err := Load(data)
 		if err != nil {

@@ -339,7 +339,7 @@ func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
 		d.addSection(v)
 		return []*Dump{d}, nil
 	case has("workloads") && has("services"):
-		return nil, notDump("the input is a ztunnel config dump; kubectl mesh reads Envoy dumps")
+		return nil, notDump("the input is a ztunnel config dump, not an Envoy one: read it with kubectl mesh ztunnel workloads|services|policies|certificates|connections -f FILE")
 	case has("kind") && has("apiVersion"):
 		return nil, notDump("the input is a Kubernetes manifest (%s %s), not an Envoy dump", v.Get("kind").Str(), v.Get("metadata", "name").Str())
 	case has("resources") && v.Get("resources").Kind() == jsonscan.Array:

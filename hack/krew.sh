@@ -47,8 +47,10 @@ spec:
     whole matches and actions, clusters with load balancing and TLS mode,
     endpoints with health, and certificates - including what istioctl
     proxy-config hides: header and method matches, weighted clusters,
-    redirects, warming and rejected config. It reads live pods or saved dumps
-    (Envoy, istioctl and egctl formats, JSON or YAML) and never prints key
+    redirects, warming and rejected config - and traces one request through
+    them with the reason at each hop, through sidecars or through Istio's
+    ambient ztunnels and waypoints. It reads live pods or saved dumps (Envoy,
+    ztunnel, istioctl and egctl formats, JSON or YAML) and never prints key
     material.
   caveats: |
     Reading live pods needs RBAC to:
@@ -56,6 +58,7 @@ spec:
       - get workloads and services (deploy/NAME, sts/NAME, ds/NAME, svc/NAME, ... targets)
       - get pods/log (access logs)
       - create serviceaccounts/token (istiod's xDS debug port, 15012)
+      - get and list namespaces, gateways and gatewayclasses (ambient mode)
     Saved dumps need no cluster access: kubectl mesh listeners -f dump.json
 
     For "kubectl mesh <TAB>" completion (kubectl 1.26+), link the binary

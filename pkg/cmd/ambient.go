@@ -170,7 +170,7 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 	if err != nil {
 		return nil, apiErr(err, "services", "list services")
 	}
-	waypoints, err := o.waypoints(ctx, dyn)
+	waypoints, err := o.waypoints(ctx, dyn, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -229,24 +229,33 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 // waypoints are every Gateway of class istio-waypoint, by NAMESPACE/NAME
 // (a Service may use a waypoint in another namespace). Without the Gateway
 // API there are none.
-func (o *AmbientOptions) waypoints(ctx context.Context, dyn dynamic.Interface) (map[string]*ambient.Waypoint, error) {
+func (o *AmbientOptions) waypoints(ctx context.Context, dyn dynamic.Interface, ns string) (map[string]*ambient.Waypoint, error) {
 	out := map[string]*ambient.Waypoint{}
 	gws, err := dyn.Resource(gatewaysGVR).Namespace("").List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) && ns != "" {
+		// Bound in one namespace only: its own waypoints, at least.
+		fmt.Fprintf(o.deps.ErrOut, "warning: not allowed to list gateways.gateway.networking.k8s.io in all namespaces: waypoints in other namespaces than %s are not known\n", ns)
+		gws, err = dyn.Resource(gatewaysGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	}
 	if apierrors.IsNotFound(err) {
 		return out, nil // no Gateway API: no waypoints
 	}
 	if err != nil {
 		if apierrors.IsForbidden(err) {
-			fmt.Fprintln(o.deps.ErrOut, "warning: not allowed to list gateways.gateway.networking.k8s.io in all namespaces: waypoints are not checked")
+			fmt.Fprintln(o.deps.ErrOut, "warning: not allowed to list gateways.gateway.networking.k8s.io: waypoints are not checked (see deploy/rbac.yaml)")
 			return out, nil
 		}
 		return nil, failure("cannot list waypoint Gateways: %v", err)
 	}
 	classLabels := map[string]map[string]string{}
-	if classes, err := dyn.Resource(gatewayClassesGVR).List(ctx, metav1.ListOptions{}); err == nil {
+	classes, err := dyn.Resource(gatewayClassesGVR).List(ctx, metav1.ListOptions{})
+	switch {
+	case err == nil:
 		for _, c := range classes.Items {
 			classLabels[c.GetName()] = c.GetLabels()
 		}
+	case !apierrors.IsNotFound(err):
+		fmt.Fprintf(o.deps.ErrOut, "warning: cannot list gatewayclasses (%v): a class's istio.io/waypoint-for is not known, a Gateway's own label or the default (service) is used\n", rootCause(err))
 	}
 	for _, g := range gws.Items {
 		class, _, _ := unstructured.NestedString(g.Object, "spec", "gatewayClassName")

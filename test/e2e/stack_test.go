@@ -376,6 +376,10 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 			t.Errorf("clusters %v as a user with deploy/rbac.yaml: exit %d (%s)", target, code, errOut)
 		}
 	}
+	// ambient reads the namespace, its pods and services with that role too.
+	if out, errOut, code := mesh("ambient", "--kubeconfig", jane, "-n", "default", "--no-headers"); code != 0 || !strings.Contains(out, "frontend") {
+		t.Errorf("ambient -n default as a user with deploy/rbac.yaml: exit %d (%s)\n%s", code, errOut, out)
+	}
 
 	// kubectl completes the plugin's arguments through kubectl_complete-mesh:
 	// the pods with a sidecar, then deploy/ and svc/ names.

@@ -118,6 +118,8 @@ func NewRootCmdWith(deps Deps) *cobra.Command {
 		Long: `kubectl mesh shows what each Envoy in a service mesh actually holds (listeners, routes,
 clusters, endpoints, secrets) from a live pod or a saved dump, with what istioctl hides:
 header and method matches, weighted clusters, redirects, warming and rejected config.
+In Istio's ambient mode, ztunnel shows what a node's ztunnel holds, ambient which pods it
+captures and which waypoint serves what, and trace follows a request through both.
 
 A TARGET is a pod (POD or pod/NAME), a workload or Service whose ready pod to read
 (TYPE/NAME as kubectl takes it: deploy/NAME, sts/NAME, ds/NAME, svc/NAME, ...; the pod

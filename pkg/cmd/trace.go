@@ -110,6 +110,14 @@ URL's host, else exit 2), --mode says where it arrives. Where the outcome depend
 cannot evaluate (ext_authz, Wasm, Lua, an identity or source not given, a random draw without
 --random-value) the result is unknown, with what it depends on.
 
+In Istio's ambient mode the request goes through ztunnels and waypoints: --from a pod in
+ambient mode reads its node's ztunnel, the waypoint's Envoy and the destination node's
+ztunnel live; offline, --ztunnel DUMP (and --waypoint DUMP, or one snapshot for both) with
+--source-ip the client pod's IP. The client's ztunnel picks the destination (a Service VIP,
+a workload, or passthrough), the waypoint or an endpoint, and HBONE or TCP; a waypoint is
+traced as any Envoy from its main_internal listener; the destination's ztunnel applies the
+L4 AuthorizationPolicies.
+
 Exit status 1 when the request would fail, 4 when the result is unknown.`,
 		Example: `  # A request from a saved sidecar dump to backend on 8080
   kubectl mesh trace -f examples/istio-sidecar.json http://backend.demo.svc.cluster.local:8080/api --address 10.96.173.1
@@ -126,6 +134,9 @@ Exit status 1 when the request would fail, 4 when the result is unknown.`,
   # Is sleep allowed to POST to the ratings pod? (its AuthorizationPolicies decide)
   kubectl mesh trace --from ratings-v1-abc12 --mode inbound --address 10.244.1.9 --port 9080 --tls mtls -X POST \
     --client-identity spiffe://cluster.local/ns/default/sa/sleep
+
+  # Ambient mode, from a saved ztunnel dump: sleep (10.244.2.58) to productpage
+  kubectl mesh trace --ztunnel examples/ztunnel-config-dump.json --source-ip 10.244.2.58 http://productpage.default:9080/
 
   # The path as a graph
   kubectl mesh trace -f examples/istio-sidecar.json tcp://10.96.0.10:53 -o dot | dot -Tsvg > path.svg`,

@@ -31,6 +31,8 @@ type AdminStandIn struct {
 	clusters []byte // /clusters?format=json, when recorded
 	mu       sync.Mutex
 	requests []string
+	// sent is the body bytes answered to each request, in order.
+	sent []int
 }
 
 // StartAdmin serves dump (and, if not nil, clusters as /clusters?format=json)
@@ -42,7 +44,16 @@ func StartAdmin(addr string, dump, clusters []byte) (*AdminStandIn, error) {
 	}
 	a := &AdminStandIn{dump: dump, clusters: clusters}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/config_dump", a.configDump)
+	counted := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			cw := &countingWriter{ResponseWriter: w}
+			h(cw, r)
+			a.mu.Lock()
+			a.sent = append(a.sent, cw.n)
+			a.mu.Unlock()
+		}
+	}
+	mux.HandleFunc("/config_dump", counted(a.configDump))
 	mux.HandleFunc("/clusters", func(w http.ResponseWriter, r *http.Request) {
 		a.record(r)
 		a.mu.Lock()
@@ -76,6 +87,28 @@ func StartAdmin(addr string, dump, clusters []byte) (*AdminStandIn, error) {
 	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = a.server.Serve(ln) }()
 	return a, nil
+}
+
+// countingWriter counts the body bytes written.
+type countingWriter struct {
+	http.ResponseWriter
+	n int
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += n
+	return n, err
+}
+
+// LastSent is the body bytes of the last /config_dump answer.
+func (a *AdminStandIn) LastSent() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.sent) == 0 {
+		return 0
+	}
+	return a.sent[len(a.sent)-1]
 }
 
 func (a *AdminStandIn) record(r *http.Request) {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"context"
 	"io"
 	"net"
@@ -154,6 +155,26 @@ func startStack(t *testing.T, ctx context.Context) *Stack {
 	return s
 }
 
+// sectionBytes is the size in a dump of the configs entry a listing shows.
+func sectionBytes(t *testing.T, dump []byte, kind string) int {
+	t.Helper()
+	types := map[string]string{"listeners": "ListenersConfigDump", "routes": "RoutesConfigDump", "clusters": "ClustersConfigDump",
+		"secrets": "SecretsConfigDump", "bootstrap": "BootstrapConfigDump"}
+	var doc struct {
+		Configs []json.RawMessage `json:"configs"`
+	}
+	if err := json.Unmarshal(dump, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range doc.Configs {
+		if bytes.Contains(c[:min(len(c), 200)], []byte("."+types[kind]+`"`)) {
+			return len(c)
+		}
+	}
+	t.Fatalf("the dump has no %s", types[kind])
+	return 0
+}
+
 func (s *Stack) client(t *testing.T) kubernetes.Interface {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
@@ -230,10 +251,14 @@ func TestMeshReadsALivePodThroughKubectl(t *testing.T) {
 		if live != file || live == "" {
 			t.Errorf("%s: live output differs from the file's\nlive:\n%s\nfile:\n%s", kind, live, file)
 		}
-		// Only the section the command shows was asked for.
+		// Only the section the command shows was asked for, and no more
+		// bytes came than that section holds in the dump.
 		reqs := admin.Requests()
 		if last := reqs[len(reqs)-1]; !strings.HasPrefix(last, "/config_dump?mask=") {
 			t.Errorf("%s fetched %s, not one section", kind, last)
+		}
+		if got, most := admin.LastSent(), sectionBytes(t, dump, kind)+200; got > most || got == 0 {
+			t.Errorf("%s fetched %d bytes; its section of the %d-byte dump holds %d", kind, got, len(dump), most-200)
 		}
 	}
 	if out, _, code := mesh("listeners", "pod/frontend", "-n", "default", "--port", "15006", "--no-headers"); code != 0 || !strings.Contains(out, "InboundPassthroughCluster") {

@@ -5,8 +5,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"

@@ -2,6 +2,9 @@
 # Times whole commands of kubectl mesh and istioctl proxy-config on the same
 # generated dumps, side by side in one run: median wall time and median peak
 # RSS of RUNS runs each (GNU time). The dumps and istioctl are cached in CACHE.
+# SIZES: the sidecar dumps scaled from examples/istio-sidecar.json; VARIED: the
+# other generator's dump (0: none); ONECORE: the size timed with GOMAXPROCS=1
+# (0: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${CACHE:-$HOME/.cache/kubectl-mesh}
@@ -77,6 +80,38 @@ for n in $SIZES; do
       "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
   done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
 done
+
+# The other generator's dump (hack/gendump -varied: gateway-shaped, names,
+# filter chains, routes, subsets and endpoints varied), and the listings on
+# one core (GOMAXPROCS=1 for both tools: the machine is often busy).
+VARIED=${VARIED:-5000}
+if [ "$VARIED" != 0 ]; then
+  v="$CACHE/bench/varied-$VARIED.json"
+  [ -s "$v" ] || go run ./hack/gendump -varied -services "$VARIED" -o "$v"
+  size=$(( $(stat -c %s "$v") / 1000000 ))
+  while IFS= read -r c; do
+    [ -n "$c" ] || continue
+    set -- $c
+    kind=$1; shift
+    mine=$kind; [ "$kind" = all ] && mine=config
+    read -r mt mr < <(measure $MESH "$mine" -f "$v" "$@")
+    read -r it ir < <(measure "$ISTIOCTL" proxy-config "$kind" -f "$v" "$@")
+    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "${VARIED}v" "$size" "$c" "$mt" "$it" \
+      "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
+  done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
+fi
+ONECORE=${ONECORE:-5000}
+if [ "$ONECORE" != 0 ]; then
+  f="$CACHE/bench/mesh-$ONECORE.json"
+  [ -s "$f" ] || go run ./hack/gendump -services "$ONECORE" -endpoints 2 -o "$f"
+  size=$(( $(stat -c %s "$f") / 1000000 ))
+  for kind in listeners routes clusters endpoints; do
+    read -r mt mr < <(measure env GOMAXPROCS=1 $MESH "$kind" -f "$f")
+    read -r it ir < <(measure env GOMAXPROCS=1 "$ISTIOCTL" proxy-config "$kind" -f "$f")
+    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "${ONECORE}" "$size" "$kind (1 core)" "$mt" "$it" \
+      "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
+  done
+fi
 
 # diff of two dumps of the same size: the dump against a copy with one
 # cluster in 250 changed (a connect timeout), as two proxies of one mesh

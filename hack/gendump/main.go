@@ -22,7 +22,15 @@ func main() {
 	template := flag.String("template", "examples/istio-sidecar.json", "real sidecar dump to copy resources from")
 	out := flag.String("o", "-", "output file")
 	syncz := flag.Int("syncz", 0, "write istiod's /debug/syncz for this many proxies instead, scaled from examples/istiod-syncz.json")
+	varied := flag.Bool("varied", false, "write the other generator's gateway-shaped dump (names, filter chains, routes, subsets, endpoints varied) instead of scaling the sidecar template")
 	flag.Parse()
+	if *varied {
+		if err := writeVaried(*out, dumpgen.Options{Services: *services}); err != nil {
+			fmt.Fprintln(os.Stderr, "gendump:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *syncz > 0 {
 		if err := writeSyncz("examples/istiod-syncz.json", *out, *syncz); err != nil {
 			fmt.Fprintln(os.Stderr, "gendump:", err)
@@ -49,6 +57,24 @@ func run(template, out string, opts dumpgen.Options) error {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	if err := dumpgen.Write(bw, tpl, opts); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+func writeVaried(out string, opts dumpgen.Options) error {
+	w := os.Stdout
+	if out != "-" {
+		var err error
+		if w, err = os.Create(out); err != nil {
+			return err
+		}
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err := dumpgen.WriteVaried(bw, opts); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {

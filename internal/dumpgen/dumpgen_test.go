@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
 func TestGeneratesTheResourcesOfEachService(t *testing.T) {
@@ -41,5 +42,37 @@ func TestGeneratesTheResourcesOfEachService(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("generated dump lacks %s", want)
 		}
+	}
+}
+
+// The other generator: the same options write the same bytes; the dump
+// loads with every service's clusters, routes and endpoints, and varies
+// what it says it varies.
+func TestWriteVaried(t *testing.T) {
+	var a, b bytes.Buffer
+	if err := WriteVaried(&a, Options{Services: 300}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteVaried(&b, Options{Services: 300}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("two runs with the same options differ")
+	}
+	dumps, err := envoyadmin.Load(a.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := xds.New(dumps[0])
+	vhosts := 0
+	for _, rc := range cfg.RouteConfigs() {
+		vhosts += len(rc.VirtualHosts)
+	}
+	chains := map[int]bool{}
+	for _, l := range cfg.Listeners() {
+		chains[len(l.FilterChains)] = true
+	}
+	if vhosts != 300 || len(cfg.Clusters()) < 300 || len(cfg.Endpoints()) < len(cfg.Clusters()) || len(chains) < 3 {
+		t.Errorf("%d virtual hosts, %d clusters, %d endpoints, %d distinct chain counts", vhosts, len(cfg.Clusters()), len(cfg.Endpoints()), len(chains))
 	}
 }

@@ -113,9 +113,14 @@ func decodeVirtualHost(v jsonscan.Value, o *Opaque) *VirtualHost {
 
 func decodeRoute(v jsonscan.Value, o *Opaque) *Route {
 	f := v.Pick("name", "match", "metadata", "route", "redirect", "direct_response", "non_forwarding_action", "filter_action")
-	r := &Route{Name: f[0].Str(), Match: &routev3.RouteMatch{}, Raw: v}
-	if err := decodeInto(f[1], r.Match); err != nil {
-		r.MatchError = err.Error()
+	r := &Route{Name: f[0].Str(), Raw: v}
+	if m, ok := fastMatch(f[1]); ok {
+		r.Match = m
+	} else {
+		r.Match = &routev3.RouteMatch{}
+		if err := decodeInto(f[1], r.Match); err != nil {
+			r.MatchError = err.Error()
+		}
 	}
 	upgradeV2Match(f[1], r.Match)
 	r.VirtualService = istioConfigName(f[2].Get("filter_metadata", "istio", "config").Str())

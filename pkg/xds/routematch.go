@@ -1,0 +1,183 @@
+package xds
+
+import (
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
+)
+
+// fastMatch reads the route matches control planes write most (a path
+// prefix, exact path or RE2 regex, case sensitivity, header and query
+// parameter string matches) straight from the dump's JSON, for large route
+// tables. It answers only when every field is one it reads, each once, in
+// the form protojson would take; anything else (and null, numbers, other
+// matchers) is left to protojson: ok is false then, so the result is
+// always protojson's.
+func fastMatch(v jsonscan.Value) (m *routev3.RouteMatch, ok bool) {
+	if v.Kind() != jsonscan.Object {
+		return nil, false
+	}
+	m = &routev3.RouteMatch{}
+	ok = true
+	seen := 0
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		var bit int
+		switch {
+		case jsonscan.KeyIs(k, "prefix") && val.Kind() == jsonscan.String:
+			bit, m.PathSpecifier = 1, &routev3.RouteMatch_Prefix{Prefix: val.Str()}
+		case jsonscan.KeyIs(k, "path") && val.Kind() == jsonscan.String:
+			bit, m.PathSpecifier = 1, &routev3.RouteMatch_Path{Path: val.Str()}
+		case keyIs(k, "safe_regex", "safeRegex"):
+			re, good := fastRegex(val)
+			bit, ok, m.PathSpecifier = 1, good, &routev3.RouteMatch_SafeRegex{SafeRegex: re}
+		case keyIs(k, "case_sensitive", "caseSensitive") && val.Kind() == jsonscan.Bool:
+			bit, m.CaseSensitive = 2, wrapperspb.Bool(val.Bool())
+		case jsonscan.KeyIs(k, "headers") && val.Kind() == jsonscan.Array:
+			bit = 4
+			_ = val.Items(func(_ int, h jsonscan.Value) bool {
+				hm, good := fastHeader(h)
+				ok = ok && good
+				m.Headers = append(m.Headers, hm)
+				return ok
+			})
+		case keyIs(k, "query_parameters", "queryParameters") && val.Kind() == jsonscan.Array:
+			bit = 8
+			_ = val.Items(func(_ int, q jsonscan.Value) bool {
+				qm, good := fastQuery(q)
+				ok = ok && good
+				m.QueryParameters = append(m.QueryParameters, qm)
+				return ok
+			})
+		default:
+			ok = false
+		}
+		if seen&bit != 0 { // two path specifiers, or a field twice: protojson's to judge
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return m, ok
+}
+
+func keyIs(k []byte, snake, camel string) bool {
+	return jsonscan.KeyIs(k, snake) || jsonscan.KeyIs(k, camel)
+}
+
+// fastRegex reads {"regex": "..."}.
+func fastRegex(v jsonscan.Value) (*matcherv3.RegexMatcher, bool) {
+	if v.Kind() != jsonscan.Object {
+		return nil, false
+	}
+	re, ok, n := &matcherv3.RegexMatcher{}, true, 0
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		n++
+		if jsonscan.KeyIs(k, "regex") && val.Kind() == jsonscan.String {
+			re.Regex = val.Str()
+			return true
+		}
+		ok = false
+		return false
+	})
+	return re, ok && n == 1
+}
+
+// fastString reads a StringMatcher: one of exact, prefix, suffix,
+// contains or safe_regex, and ignore_case.
+func fastString(v jsonscan.Value) (*matcherv3.StringMatcher, bool) {
+	if v.Kind() != jsonscan.Object {
+		return nil, false
+	}
+	sm, ok, patterns, ignore := &matcherv3.StringMatcher{}, true, 0, 0
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		str := val.Kind() == jsonscan.String
+		switch {
+		case jsonscan.KeyIs(k, "exact") && str:
+			patterns++
+			sm.MatchPattern = &matcherv3.StringMatcher_Exact{Exact: val.Str()}
+		case jsonscan.KeyIs(k, "prefix") && str:
+			patterns++
+			sm.MatchPattern = &matcherv3.StringMatcher_Prefix{Prefix: val.Str()}
+		case jsonscan.KeyIs(k, "suffix") && str:
+			patterns++
+			sm.MatchPattern = &matcherv3.StringMatcher_Suffix{Suffix: val.Str()}
+		case jsonscan.KeyIs(k, "contains") && str:
+			patterns++
+			sm.MatchPattern = &matcherv3.StringMatcher_Contains{Contains: val.Str()}
+		case keyIs(k, "safe_regex", "safeRegex"):
+			patterns++
+			re, good := fastRegex(val)
+			ok = ok && good
+			sm.MatchPattern = &matcherv3.StringMatcher_SafeRegex{SafeRegex: re}
+		case keyIs(k, "ignore_case", "ignoreCase") && val.Kind() == jsonscan.Bool:
+			ignore++
+			sm.IgnoreCase = val.Bool()
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return sm, ok && patterns == 1 && ignore <= 1
+}
+
+// fastHeader reads a HeaderMatcher by name with a string match or
+// present_match, and invert_match.
+func fastHeader(v jsonscan.Value) (*routev3.HeaderMatcher, bool) {
+	if v.Kind() != jsonscan.Object {
+		return nil, false
+	}
+	h, ok, seen := &routev3.HeaderMatcher{}, true, 0
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		var bit int
+		switch {
+		case jsonscan.KeyIs(k, "name") && val.Kind() == jsonscan.String:
+			bit, h.Name = 1, val.Str()
+		case keyIs(k, "string_match", "stringMatch"):
+			sm, good := fastString(val)
+			bit, ok, h.HeaderMatchSpecifier = 2, good, &routev3.HeaderMatcher_StringMatch{StringMatch: sm}
+		case keyIs(k, "present_match", "presentMatch") && val.Kind() == jsonscan.Bool:
+			bit, h.HeaderMatchSpecifier = 2, &routev3.HeaderMatcher_PresentMatch{PresentMatch: val.Bool()}
+		case keyIs(k, "invert_match", "invertMatch") && val.Kind() == jsonscan.Bool:
+			bit, h.InvertMatch = 4, val.Bool()
+		default:
+			ok = false
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return h, ok
+}
+
+// fastQuery reads a QueryParameterMatcher by name with a string match or
+// present_match.
+func fastQuery(v jsonscan.Value) (*routev3.QueryParameterMatcher, bool) {
+	if v.Kind() != jsonscan.Object {
+		return nil, false
+	}
+	q, ok, seen := &routev3.QueryParameterMatcher{}, true, 0
+	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
+		var bit int
+		switch {
+		case jsonscan.KeyIs(k, "name") && val.Kind() == jsonscan.String:
+			bit, q.Name = 1, val.Str()
+		case keyIs(k, "string_match", "stringMatch"):
+			sm, good := fastString(val)
+			bit, ok, q.QueryParameterMatchSpecifier = 2, good, &routev3.QueryParameterMatcher_StringMatch{StringMatch: sm}
+		case keyIs(k, "present_match", "presentMatch") && val.Kind() == jsonscan.Bool:
+			bit, q.QueryParameterMatchSpecifier = 2, &routev3.QueryParameterMatcher_PresentMatch{PresentMatch: val.Bool()}
+		default:
+			ok = false
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return q, ok
+}

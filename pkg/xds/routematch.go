@@ -125,51 +125,62 @@ func fastString(v jsonscan.Value) (*matcherv3.StringMatcher, bool) {
 // fastHeader reads a HeaderMatcher by name with a string match or
 // present_match, and invert_match.
 func fastHeader(v jsonscan.Value) (*routev3.HeaderMatcher, bool) {
-	if v.Kind() != jsonscan.Object {
-		return nil, false
+	n, ok := fastNamed(v, true)
+	h := &routev3.HeaderMatcher{Name: n.name, InvertMatch: n.invert}
+	switch {
+	case n.string != nil:
+		h.HeaderMatchSpecifier = &routev3.HeaderMatcher_StringMatch{StringMatch: n.string}
+	case n.present != nil:
+		h.HeaderMatchSpecifier = &routev3.HeaderMatcher_PresentMatch{PresentMatch: *n.present}
 	}
-	h, ok, seen := &routev3.HeaderMatcher{}, true, 0
-	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
-		var bit int
-		switch {
-		case jsonscan.KeyIs(k, "name") && val.Kind() == jsonscan.String:
-			bit, h.Name = 1, val.Str()
-		case keyIs(k, "string_match", "stringMatch"):
-			sm, good := fastString(val)
-			bit, ok, h.HeaderMatchSpecifier = 2, good, &routev3.HeaderMatcher_StringMatch{StringMatch: sm}
-		case keyIs(k, "present_match", "presentMatch") && val.Kind() == jsonscan.Bool:
-			bit, h.HeaderMatchSpecifier = 2, &routev3.HeaderMatcher_PresentMatch{PresentMatch: val.Bool()}
-		case keyIs(k, "invert_match", "invertMatch") && val.Kind() == jsonscan.Bool:
-			bit, h.InvertMatch = 4, val.Bool()
-		default:
-			ok = false
-		}
-		if seen&bit != 0 {
-			ok = false
-		}
-		seen |= bit
-		return ok
-	})
 	return h, ok
 }
 
 // fastQuery reads a QueryParameterMatcher by name with a string match or
 // present_match.
 func fastQuery(v jsonscan.Value) (*routev3.QueryParameterMatcher, bool) {
-	if v.Kind() != jsonscan.Object {
-		return nil, false
+	n, ok := fastNamed(v, false)
+	q := &routev3.QueryParameterMatcher{Name: n.name}
+	switch {
+	case n.string != nil:
+		q.QueryParameterMatchSpecifier = &routev3.QueryParameterMatcher_StringMatch{StringMatch: n.string}
+	case n.present != nil:
+		q.QueryParameterMatchSpecifier = &routev3.QueryParameterMatcher_PresentMatch{PresentMatch: *n.present}
 	}
-	q, ok, seen := &routev3.QueryParameterMatcher{}, true, 0
+	return q, ok
+}
+
+// named is what header and query parameter matchers share.
+type named struct {
+	name    string
+	string  *matcherv3.StringMatcher
+	present *bool
+	invert  bool
+}
+
+// fastNamed reads name, one of string_match or present_match, and (for
+// headers) invert_match, each at most once.
+func fastNamed(v jsonscan.Value, invert bool) (named, bool) {
+	var n named
+	if v.Kind() != jsonscan.Object {
+		return n, false
+	}
+	ok, seen := true, 0
 	_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
 		var bit int
 		switch {
 		case jsonscan.KeyIs(k, "name") && val.Kind() == jsonscan.String:
-			bit, q.Name = 1, val.Str()
+			bit, n.name = 1, val.Str()
 		case keyIs(k, "string_match", "stringMatch"):
-			sm, good := fastString(val)
-			bit, ok, q.QueryParameterMatchSpecifier = 2, good, &routev3.QueryParameterMatcher_StringMatch{StringMatch: sm}
+			bit, n.string, ok = 2, nil, false
+			if sm, good := fastString(val); good {
+				n.string, ok = sm, true
+			}
 		case keyIs(k, "present_match", "presentMatch") && val.Kind() == jsonscan.Bool:
-			bit, q.QueryParameterMatchSpecifier = 2, &routev3.QueryParameterMatcher_PresentMatch{PresentMatch: val.Bool()}
+			p := val.Bool()
+			bit, n.present = 2, &p
+		case invert && keyIs(k, "invert_match", "invertMatch") && val.Kind() == jsonscan.Bool:
+			bit, n.invert = 4, val.Bool()
 		default:
 			ok = false
 		}
@@ -179,5 +190,5 @@ func fastQuery(v jsonscan.Value) (*routev3.QueryParameterMatcher, bool) {
 		seen |= bit
 		return ok
 	})
-	return q, ok
+	return n, ok
 }

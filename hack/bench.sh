@@ -64,21 +64,29 @@ measure() {
   echo "$t $(( r / 1024 ))"
 }
 
-printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh s" "istioctl s" SPEEDUP "mesh MB" "istioctl MB" "MEM %"
-for n in $SIZES; do
-  f="$CACHE/bench/mesh-$n.json"
+# compare LABEL FILE [ENV NOTE]: times the commands read one per line of both
+# tools on FILE, with ENV (e.g. GOMAXPROCS=1) for both, one row each; NOTE
+# follows the command in its row.
+compare() {
+  local label=$1 f=$2 env=${3:-} note=${4:-} size c kind mine mt mr it ir
   size=$(( $(stat -c %s "$f") / 1000000 ))
-  # One command per line; COMMANDS overrides, e.g. COMMANDS=$'listeners\nroutes -o json'.
   while IFS= read -r c; do
     [ -n "$c" ] || continue
     set -- $c
     kind=$1; shift
     mine=$kind; [ "$kind" = all ] && mine=config
-    read -r mt mr < <(measure $MESH "$mine" -f "$f" "$@")
-    read -r it ir < <(measure "$ISTIOCTL" proxy-config "$kind" -f "$f" "$@")
-    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "$n" "$size" "$c" "$mt" "$it" \
+    read -r mt mr < <(measure env $env $MESH "$mine" -f "$f" "$@")
+    read -r it ir < <(measure env $env "$ISTIOCTL" proxy-config "$kind" -f "$f" "$@")
+    [ -n "$note" ] && c="$c $note"
+    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "$label" "$size" "$c" "$mt" "$it" \
       "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
-  done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
+  done
+}
+
+printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh s" "istioctl s" SPEEDUP "mesh MB" "istioctl MB" "MEM %"
+for n in $SIZES; do
+  # One command per line; COMMANDS overrides, e.g. COMMANDS=$'listeners\nroutes -o json'.
+  compare "$n" "$CACHE/bench/mesh-$n.json" < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
 done
 
 # The other generator's dump (hack/gendump -varied: gateway-shaped, names,
@@ -88,29 +96,13 @@ VARIED=${VARIED:-5000}
 if [ "$VARIED" != 0 ]; then
   v="$CACHE/bench/varied-$VARIED.json"
   [ -s "$v" ] || go run ./hack/gendump -varied -services "$VARIED" -o "$v"
-  size=$(( $(stat -c %s "$v") / 1000000 ))
-  while IFS= read -r c; do
-    [ -n "$c" ] || continue
-    set -- $c
-    kind=$1; shift
-    mine=$kind; [ "$kind" = all ] && mine=config
-    read -r mt mr < <(measure $MESH "$mine" -f "$v" "$@")
-    read -r it ir < <(measure "$ISTIOCTL" proxy-config "$kind" -f "$v" "$@")
-    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "${VARIED}v" "$size" "$c" "$mt" "$it" \
-      "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
-  done < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
+  compare "${VARIED}v" "$v" < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")
 fi
 ONECORE=${ONECORE:-5000}
 if [ "$ONECORE" != 0 ]; then
   f="$CACHE/bench/mesh-$ONECORE.json"
   [ -s "$f" ] || go run ./hack/gendump -services "$ONECORE" -endpoints 2 -o "$f"
-  size=$(( $(stat -c %s "$f") / 1000000 ))
-  for kind in listeners routes clusters endpoints; do
-    read -r mt mr < <(measure env GOMAXPROCS=1 $MESH "$kind" -f "$f")
-    read -r it ir < <(measure env GOMAXPROCS=1 "$ISTIOCTL" proxy-config "$kind" -f "$f")
-    printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "${ONECORE}" "$size" "$kind (1 core)" "$mt" "$it" \
-      "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
-  done
+  compare "$ONECORE" "$f" GOMAXPROCS=1 "(1 core)" < <(printf '%s\n' listeners routes clusters endpoints)
 fi
 
 # diff of two dumps of the same size: the dump against a copy with one

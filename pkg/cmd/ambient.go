@@ -70,7 +70,8 @@ func NewAmbientCmd(deps Deps) *cobra.Command {
 		GroupID: groupInspect,
 		Short:   "Ambient mode: which pods ztunnel captures and why, which waypoint serves each service and workload",
 		Long: `Say, from the Kubernetes objects, what Istio's ambient mode does with a namespace (or every
-namespace with -A):
+namespace with -A), by istio-cni's default enablement selectors and istiod's waypoint rules (an
+istio-cni installed with other enablementSelectors captures other pods):
 
   pods       ambient, sidecar or none, and why: the istio.io/dataplane-mode label on the pod or its
              namespace (a pod's "none" opts out), a sidecar, host networking; whether istio-cni has

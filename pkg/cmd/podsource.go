@@ -129,6 +129,32 @@ func (s *podSource) resolve(ctx context.Context, c *cluster, ns string) (*corev1
 	return pod, nil
 }
 
+// resolvePod finds the pod a target names on c (connected from the kube
+// flags when nil), in namespace ns or else the flags' namespace; it
+// returns the cluster it used.
+func resolvePod(ctx context.Context, c *cluster, flags *genericclioptions.ConfigFlags, ns string, t Target) (*corev1.Pod, *cluster, error) {
+	if c == nil {
+		var err error
+		if c, err = connectCluster(flags); err != nil {
+			return nil, nil, err
+		}
+	}
+	if ns == "" {
+		var err error
+		if ns, _, err = flags.ToRawKubeConfigLoader().Namespace(); err != nil {
+			return nil, nil, failure("cannot tell the namespace: %v", err)
+		}
+	}
+	pod, err := (&podSource{flags: flags, target: t}).resolve(ctx, c, ns)
+	if isUnreachable(err) {
+		return nil, nil, &unreachable{host: c.cfg.Host, err: err}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return pod, c, nil
+}
+
 func isNoPod(err error) bool {
 	var none *kube.NoPodError
 	return errors.As(err, &none)

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
@@ -119,7 +118,7 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 		return err
 	}
 	client := c.client
-	pods, err := o.pods(ctx, client)
+	pods, err := o.pods(ctx, c)
 	if isUnreachable(err) {
 		return &unreachable{host: c.cfg.Host, err: err}
 	}
@@ -198,7 +197,8 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 }
 
 // pods resolves the targets to Running pods, each once.
-func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface) ([]*corev1.Pod, error) {
+func (o *SnapshotOptions) pods(ctx context.Context, c *cluster) ([]*corev1.Pod, error) {
+	client := c.client
 	var out []*corev1.Pod
 	seen := map[string]bool{}
 	add := func(p *corev1.Pod) {
@@ -208,10 +208,10 @@ func (o *SnapshotOptions) pods(ctx context.Context, client kubernetes.Interface)
 		}
 	}
 	for _, t := range o.targets {
-		src := &podSource{flags: o.deps.KubeFlags, target: t, adminPort: o.AdminPort}
+		src := &podSource{flags: o.deps.KubeFlags, target: t, adminPort: o.AdminPort, cluster: c}
 		at, err := src.locate(ctx)
 		if err != nil {
-			if pod := o.ambientPod(ctx, src); pod != nil {
+			if pod := o.ambientPod(ctx, c, t); pod != nil {
 				o.ambient = append(o.ambient, pod)
 				continue
 			}
@@ -309,16 +309,8 @@ func inAmbient(p *corev1.Pod) bool {
 
 // ambientPod is the target's pod when it has no sidecar because it is in
 // ambient mode, else nil.
-func (o *SnapshotOptions) ambientPod(ctx context.Context, src *podSource) *corev1.Pod {
-	c, err := connectCluster(o.deps.KubeFlags)
-	if err != nil {
-		return nil
-	}
-	ns, _, err := o.deps.KubeFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return nil
-	}
-	pod, err := src.resolve(ctx, c, ns)
+func (o *SnapshotOptions) ambientPod(ctx context.Context, c *cluster, t Target) *corev1.Pod {
+	pod, _, err := resolvePod(ctx, c, o.deps.KubeFlags, "", t)
 	if err != nil || pod.Status.Phase != corev1.PodRunning || !inAmbient(pod) {
 		return nil
 	}

@@ -44,10 +44,10 @@ func (o *TraceOptions) traceAmbient(ctx context.Context, p ambientPath, src *ztu
 			// search path has it.
 			svc = p.client.ServiceByHost(host + "." + src.Namespace)
 		}
-		if svc == nil || len(svc.VIPs) == 0 {
+		if svc == nil || svc.VIP() == "" {
 			return usageError("%s is no service ztunnel knows; give its address with --address", trace.Hostname(o.req.Host))
 		}
-		_, ip, _ := strings.Cut(svc.VIPs[0], "/")
+		ip := svc.VIP()
 		o.req.Address, doc.Request.Address = ip, ip
 		doc.Request.Inferred = fmt.Sprintf("destination %s inferred: the VIP of service %s/%s, as ztunnel's DNS proxy answers", ip, svc.Namespace, svc.Name)
 	}
@@ -194,22 +194,11 @@ func (o *TraceOptions) admin(ns, pod string, port int) *podSource {
 // ambientClient tells whether the --from pod is in ambient mode (no
 // sidecar, its traffic captured by its node's ztunnel), and returns it.
 func (o *TraceOptions) ambientClient(ctx context.Context) (*corev1.Pod, *cluster, error) {
-	c := o.cluster
-	if c == nil {
-		var err error
-		if c, err = connectCluster(o.kubeFlags); err != nil {
-			return nil, nil, err
-		}
-	}
 	t, err := ParseTarget(o.From, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	ns, _, err := o.kubeFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return nil, nil, failure("cannot tell the namespace: %v", err)
-	}
-	pod, err := (&podSource{flags: o.kubeFlags, target: t}).resolve(ctx, c, ns)
+	pod, c, err := resolvePod(ctx, o.cluster, o.kubeFlags, "", t)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -327,17 +327,7 @@ func (o *ZtunnelOptions) locate(ctx context.Context, args []string) (ztunnel.Ins
 		if err != nil {
 			return ztunnel.Instance{}, err
 		}
-		ns := o.namespace
-		if ns == "" {
-			if ns, _, err = o.deps.KubeFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
-				return ztunnel.Instance{}, failure("cannot tell the namespace: %v", err)
-			}
-		}
-		src := &podSource{flags: o.deps.KubeFlags, target: t}
-		pod, err := src.resolve(ctx, c, ns)
-		if isUnreachable(err) {
-			return ztunnel.Instance{}, &unreachable{host: c.cfg.Host, err: err}
-		}
+		pod, _, err := resolvePod(ctx, c, o.deps.KubeFlags, o.namespace, t)
 		if err != nil {
 			return ztunnel.Instance{}, err
 		}

@@ -197,6 +197,33 @@ type Match struct {
 	NotDestinationIPs   []string       `json:"notDestinationIps,omitempty"`
 	DestinationPorts    []int          `json:"destinationPorts,omitempty"`
 	NotDestinationPorts []int          `json:"notDestinationPorts,omitempty"`
+	// Unknown are the fields this build does not evaluate (a newer
+	// ztunnel's): a match holding one is decided "unknown", never skipped.
+	Unknown []string `json:"-"`
+}
+
+// matchFields are the fields of ztunnel's RbacMatch (src/rbac.rs).
+var matchFields = map[string]bool{"namespaces": true, "notNamespaces": true, "serviceAccounts": true, "notServiceAccounts": true,
+	"principals": true, "notPrincipals": true, "sourceIps": true, "notSourceIps": true, "destinationIps": true,
+	"notDestinationIps": true, "destinationPorts": true, "notDestinationPorts": true}
+
+// UnmarshalJSON reads a match, keeping the names of fields it does not know.
+func (m *Match) UnmarshalJSON(b []byte) error {
+	type plain Match
+	if err := json.Unmarshal(b, (*plain)(m)); err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	for k := range keys {
+		if !matchFields[k] {
+			m.Unknown = append(m.Unknown, k)
+		}
+	}
+	sort.Strings(m.Unknown)
+	return nil
 }
 
 // StringMatch is ztunnel's string matcher: {"Exact": v}, {"Prefix": v},

@@ -74,6 +74,15 @@ func (d *Dump) ServiceByVIP(ip string) *Service {
 	return nil
 }
 
+// VIP is the service's first address without its network, "" for none.
+func (s *Service) VIP() string {
+	if len(s.VIPs) == 0 {
+		return ""
+	}
+	_, ip := splitNetwork(s.VIPs[0])
+	return ip
+}
+
 // ServiceByHost is the service with that hostname (or NAME.NAMESPACE,
 // NAME.NAMESPACE.svc), or nil.
 func (d *Dump) ServiceByHost(host string) *Service {
@@ -124,6 +133,9 @@ func (d *Dump) Outbound(proxy string, src *Workload, c Conn) (*trace.Hop, Next) 
 			step(h, "load_balancer", "Passthrough", "the service's load balancing is Passthrough: the original destination is kept")
 			h.Result = trace.Passthrough
 			return h, Next{Kind: "passthrough", Address: c.DstIP, Port: c.DstPort, Protocol: "TCP"}
+		}
+		if len(svc.WeightedWaypoints) > 0 {
+			h.Notes = append(h.Notes, fmt.Sprintf("service %s has %d weighted waypoints (a canary): ztunnel draws one per connection; its primary waypoint is followed", svc.Hostname, len(svc.WeightedWaypoints)))
 		}
 		if svc.Waypoint != nil {
 			wp := d.ServiceFor(svc.Waypoint.Destination)
@@ -316,6 +328,13 @@ func targetPort(svc *Service, w *Workload, port uint32) uint32 {
 }
 
 func (d *Dump) toWorkload(h *trace.Hop, w *Workload, port uint32, c Conn) (*trace.Hop, Next) {
+	if src := d.WorkloadByIP(c.SrcIP); src != nil && w.Network != src.Network {
+		// Across networks ztunnel goes through the network's east-west
+		// gateway (double HBONE), which this trace does not follow.
+		h.Result = trace.Unknown
+		h.UnknownDependsOn = fmt.Sprintf("%s is on network %q, the client on %q: the path through the network gateway is not traced", w, w.Network, src.Network)
+		return h, Next{}
+	}
 	ip := firstIP(w)
 	if hasIP(w.IPs, c.DstIP) {
 		ip = c.DstIP
@@ -407,8 +426,16 @@ func (d *Dump) Authorize(h *trace.Hop, w *Workload, c Conn) (tri, string) {
 		named[k] = true
 	}
 	var allow, deny []*Policy
+	held := map[string]bool{}
 	for _, p := range d.Policies {
 		key := p.Namespace + "/" + p.Name
+		held[key] = true
+		switch p.Scope {
+		case "Global", "Namespace", "WorkloadSelector":
+		default:
+			// Which workloads it applies to is not known.
+			return unknown, fmt.Sprintf("policy %s has scope %q, which this build does not know", key, p.Scope)
+		}
 		applies := p.Scope == "Global" || p.Scope == "Namespace" && p.Namespace == w.Namespace || named[key]
 		if !applies {
 			continue
@@ -417,10 +444,18 @@ func (d *Dump) Authorize(h *trace.Hop, w *Workload, c Conn) (tri, string) {
 			h.Notes = append(h.Notes, "policy "+key+" is dry-run: only logged, not enforced")
 			continue
 		}
-		if p.Action == "Deny" {
+		switch p.Action {
+		case "Deny":
 			deny = append(deny, p)
-		} else {
+		case "Allow":
 			allow = append(allow, p)
+		default:
+			return unknown, fmt.Sprintf("policy %s applies with action %q, which this build does not know", key, p.Action)
+		}
+	}
+	for _, k := range w.AuthorizationPolicies {
+		if !held[k] {
+			h.Notes = append(h.Notes, "policy "+k+" selects "+w.String()+" but is not in the dump (not sent yet, or just removed): ztunnel skips it too")
 		}
 	}
 	record := func(p *Policy, decision string, why string) {
@@ -528,6 +563,9 @@ func joinWhy(a, b string) string {
 
 // matches evaluates one match: every field it sets must hold.
 func (m *Match) matches(c Conn) (tri, string) {
+	if len(m.Unknown) > 0 {
+		return unknown, "field " + strings.Join(m.Unknown, ", ") + " of a match is not evaluated by this build"
+	}
 	if m.empty() {
 		return no, "an empty match matches nothing"
 	}

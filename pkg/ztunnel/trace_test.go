@@ -114,3 +114,64 @@ func TestAuthorize(t *testing.T) {
 		t.Errorf("a dry-run DENY is only logged: %v", got)
 	}
 }
+
+// What this build cannot evaluate is decided "unknown", never skipped: a
+// match field of a newer ztunnel, an action or scope it does not know, a
+// destination on another network.
+func TestWhatIsNotEvaluatedIsUnknown(t *testing.T) {
+	load := func(policies string) *Dump {
+		d, err := Load([]byte(`{"workloads":[
+		  {"uid":"a","workloadIps":["10.0.0.1"],"protocol":"HBONE","name":"a","namespace":"n","serviceAccount":"a","status":"Healthy","authorizationPolicies":["n/gone"]},
+		  {"uid":"b","workloadIps":["10.0.0.2"],"protocol":"HBONE","name":"b","namespace":"n","serviceAccount":"b","status":"Healthy","network":"west"}],
+		 "services":[], "policies":` + policies + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	conn := Conn{SrcIP: "10.0.0.2", SrcIdentity: "spiffe://cluster.local/ns/n/sa/b", DstIP: "10.0.0.1", DstPort: 80}
+	for _, tc := range []struct{ name, policies, why string }{
+		{"a match field not known", `[{"name":"p","namespace":"n","scope":"Namespace","action":"Allow","rules":[[[{"namespaces":[{"Exact":"n"}],"destinationNamespaces":["x"]}]]]}]`, "destinationNamespaces"},
+		{"an action not known", `[{"name":"p","namespace":"n","scope":"Namespace","action":"Audit","rules":[]}]`, `action "Audit"`},
+		{"a scope not known", `[{"name":"p","namespace":"n","scope":"Cluster","action":"Deny","rules":[]}]`, `scope "Cluster"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := load(tc.policies)
+			h := hop("z", "inbound")
+			got, why := d.Authorize(h, d.WorkloadByIP("10.0.0.1"), conn)
+			if got != unknown || !strings.Contains(why, tc.why) {
+				t.Errorf("got %v %q, want unknown naming %s", got, why, tc.why)
+			}
+		})
+	}
+	d := load(`[]`)
+	h := hop("z", "inbound")
+	if got, _ := d.Authorize(h, d.WorkloadByIP("10.0.0.1"), conn); got != yes || !strings.Contains(strings.Join(h.Notes, " "), "policy n/gone selects a.n but is not in the dump") {
+		t.Errorf("a selected policy missing from the dump: %v %v", got, h.Notes)
+	}
+	// b (network west) to a (the default network): through a gateway.
+	out, next := d.Outbound("z", d.WorkloadByIP("10.0.0.2"), Conn{SrcIP: "10.0.0.2", DstIP: "10.0.0.1", DstPort: 80})
+	if out.Result != trace.Unknown || next.Kind != "" || !strings.Contains(out.UnknownDependsOn, "network gateway") {
+		t.Errorf("across networks: %s %q", out.Result, out.UnknownDependsOn)
+	}
+}
+
+func TestWeightedWaypointsAreSaid(t *testing.T) {
+	d, err := Load([]byte(`{"workloads":[
+	  {"uid":"c","workloadIps":["10.0.0.3"],"protocol":"HBONE","name":"c","namespace":"n","status":"Healthy"},
+	  {"uid":"w","workloadIps":["10.0.0.9"],"protocol":"TCP","name":"wp","namespace":"n","status":"Healthy"}],
+	 "services":[{"name":"s","namespace":"n","hostname":"s.n.svc.cluster.local","vips":["10.96.0.1"],"ports":{"80":8080},"endpoints":{},
+	   "waypoint":{"destination":"/10.96.0.9","hboneMtlsPort":15008},
+	   "weightedWaypoints":[{"destination":{"destination":"/10.96.0.9","hboneMtlsPort":15008},"weight":90},{"destination":{"destination":"/10.96.0.8","hboneMtlsPort":15008},"weight":10}]},
+	  {"name":"wp","namespace":"n","hostname":"wp.n.svc.cluster.local","vips":["/10.96.0.9"],"ports":{"15008":15008},"endpoints":{"w":{"workloadUid":"w","port":{"15008":15008}}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.ServiceByHost("s.n.svc.cluster.local"); s.VIP() != "10.96.0.1" {
+		t.Errorf("a VIP written without its network: %q", s.VIP())
+	}
+	h, next := d.Outbound("z", d.WorkloadByIP("10.0.0.3"), Conn{SrcIP: "10.0.0.3", DstIP: "10.96.0.1", DstPort: 80})
+	if next.Kind != "waypoint" || !strings.Contains(strings.Join(h.Notes, " "), "2 weighted waypoints") {
+		t.Errorf("%s %+v %v", h.Result, next, h.Notes)
+	}
+}

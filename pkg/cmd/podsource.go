@@ -38,6 +38,8 @@ type podSource struct {
 	// cluster, when set, is the API server to resolve the target on
 	// instead of the kube flags' (tests give a fake clientset).
 	cluster *cluster
+	// pod, when set, is the target already resolved (not looked up again).
+	pod *corev1.Pod
 	// close ends the transport once connected.
 	close func()
 	// base is the admin endpoint's URL once connected: the transport's, or
@@ -90,6 +92,9 @@ func ParseTarget(arg, selector string) (Target, error) {
 // a Service or a selector, the Running and Ready pod kubectl would attach to
 // (pkg/kube).
 func (s *podSource) resolve(ctx context.Context, c *cluster, ns string) (*corev1.Pod, error) {
+	if s.pod != nil {
+		return s.pod, nil
+	}
 	t := s.target
 	var (
 		pod *corev1.Pod

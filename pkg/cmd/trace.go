@@ -249,16 +249,20 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	}
 	if o.From != "" {
 		// A pod without a sidecar in ambient mode: through its ztunnel.
-		pod, c, err := o.ambientClient(ctx)
+		pod, c, ambient, err := o.ambientClient(ctx)
 		if err != nil {
 			return err
 		}
-		if pod != nil {
+		if ambient {
 			doc := o.newDoc()
 			if err := o.runAmbientLive(ctx, pod, c, doc); err != nil {
 				return err
 			}
 			return o.finish(doc)
+		}
+		// The pod is resolved already: the sidecar's source reads it by name.
+		if src, ok := o.Source.(*podSource); ok {
+			src.target, src.inNamespace, src.cluster, src.pod = Target{Kind: "pod", Name: pod.Name}, pod.Namespace, c, pod
 		}
 	}
 	cfg, done, err := o.loadRequired(ctx, "listeners", traceKinds...)

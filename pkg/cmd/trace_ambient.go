@@ -191,22 +191,19 @@ func (o *TraceOptions) admin(ns, pod string, port int) *podSource {
 	return &podSource{flags: o.kubeFlags, target: Target{Kind: "pod", Name: pod}, inNamespace: ns, adminPort: port, cluster: o.cluster}
 }
 
-// ambientClient tells whether the --from pod is in ambient mode (no
-// sidecar, its traffic captured by its node's ztunnel), and returns it.
-func (o *TraceOptions) ambientClient(ctx context.Context) (*corev1.Pod, *cluster, error) {
+// ambientClient resolves the --from pod and tells whether it is in ambient
+// mode (no sidecar, its traffic captured by its node's ztunnel).
+func (o *TraceOptions) ambientClient(ctx context.Context) (pod *corev1.Pod, c *cluster, ambient bool, err error) {
 	t, err := ParseTarget(o.From, "")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	pod, c, err := resolvePod(ctx, o.cluster, o.kubeFlags, "", t)
+	pod, c, err = resolvePod(ctx, o.cluster, o.kubeFlags, "", t)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	o.cluster = c
-	if hasContainer(pod, istioProxy) || !inAmbient(pod) {
-		return nil, c, nil
-	}
-	return pod, c, nil
+	return pod, c, !hasContainer(pod, istioProxy) && inAmbient(pod), nil
 }
 
 // runAmbientLive traces from an ambient pod: its node's ztunnel, the

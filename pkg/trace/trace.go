@@ -302,7 +302,7 @@ func (t *tracer) listener() *xds.Listener {
 	}
 	if t.req.Mode == Inbound {
 		for _, l := range ls {
-			if l.Name == "virtualInbound" || (l.Port == 15006 && l.Direction != "OUTBOUND" && l.UseOriginalDst == false && strings.Contains(l.Name, "Inbound")) {
+			if l.Name == "virtualInbound" || (l.Port == 15006 && l.Direction != "OUTBOUND" && !l.UseOriginalDst && strings.Contains(l.Name, "Inbound")) {
 				t.step("listener", l.Name, "inbound traffic is redirected to the sidecar's inbound capture port %d; its filter chains match the original destination %s:%d", l.Port, addr, port)
 				return l
 			}

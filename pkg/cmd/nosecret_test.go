@@ -18,12 +18,14 @@ var credentialLike = regexp.MustCompile(`PRIVATE KEY|LS0tLS1CRUdJTi[A-Za-z0-9+/]
 // is printed.
 func TestNoSecretInAnyOutput(t *testing.T) {
 	var files []string
-	_ = filepath.WalkDir(fixtures, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	for _, root := range []string{fixtures, "../envoyadmin/testdata", "../xds/testdata"} {
+		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+				files = append(files, path)
+			}
+			return nil
+		})
+	}
 	files = append(files, "../../examples/istio-sidecar.json", "../../examples/envoy-gateway.json")
 	if len(files) < 100 {
 		t.Fatalf("only %d fixtures found under %s", len(files), fixtures)

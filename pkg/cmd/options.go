@@ -235,6 +235,9 @@ func (o *ProxyOptions) notes(cfg *xds.Config) {
 	if s := cfg.Opaque.Summary(); s != "" && o.deps.Verbose() {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", s)
 	}
+	if len(cfg.Dump.IgnoredKeys) > 0 {
+		fmt.Fprintf(o.ErrOut, "note: read past %s beside the Envoy config: not Envoy resources\n", strings.Join(cfg.Dump.IgnoredKeys, ", "))
+	}
 	for t, n := range cfg.Dump.SkippedSections {
 		fmt.Fprintf(o.ErrOut, "note: skipped %d config section(s) of type %s, which this version does not read\n", n, t)
 	}

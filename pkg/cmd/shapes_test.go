@@ -74,7 +74,15 @@ func TestBootstrapOfOtherMeshes(t *testing.T) {
 		file      string
 		want, not []string
 	}{
-		{"../../examples/envoy-gateway.json", []string{"Envoy Version:       1.26.0", "Envoy Build:         14111e3c"}, []string{"Istio"}},
+		{"../../examples/envoy-gateway.json", []string{"Mesh:                Envoy Gateway", "Envoy Version:       1.26.0", "Envoy Build:         14111e3c",
+			"xDS server      xds_cluster (envoy-gateway:18000)"}, []string{"Istio"}},
+		// Envoy Gateway's rendered bootstrap: xDS from lds/cds config sources
+		// (no ADS), no node and no version (a file, not a running Envoy).
+		{"../envoyadmin/testdata/envoy-gateway/bootstrap-render-enable-prometheus.yaml", []string{"Mesh:                Envoy Gateway",
+			"Envoy Version:       -", "xDS server      xds_cluster (envoy-gateway:18000)"}, []string{"Istio", "0.0.0"}},
+		// The same with the node Envoy fills from Envoy Gateway's
+		// --service-node (the pod) and --service-cluster (the Gateway).
+		{egWithNode(t), []string{"Pod             envoy-default-eg-e41e7b31-7d9d6b6b6b-x2x4z", "Gateway         default/eg"}, []string{"Istio"}},
 		{fixture("kuma/admin-sanitize/full_config.json"), []string{"Mesh:                Kuma dev-9fd12f2f3", "Dataplane         backend-1", "Kuma mesh         default"}, []string{"Istio"}},
 		{fixture("osm/config_dump/sample-envoy-config-dump-bookbuyer.json"), []string{"Open Service Mesh", "Service account   bookbuyer", "Namespace         bookbuyer"}, []string{"Istio"}},
 		{"../../examples/istio-sidecar.json", []string{"Istio Version:       1.26.2", "Pod                   frontend-694f65c7d-g7hz4"}, nil},
@@ -94,6 +102,21 @@ func TestBootstrapOfOtherMeshes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// egWithNode is Envoy Gateway's rendered bootstrap with the node id and
+// cluster its proxy arguments give Envoy (proxy_args.go).
+func egWithNode(t *testing.T) string {
+	data, err := os.ReadFile("../envoyadmin/testdata/envoy-gateway/bootstrap-render-enable-prometheus.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "eg-node.yaml")
+	node := "node:\n  id: envoy-default-eg-e41e7b31-7d9d6b6b6b-x2x4z\n  cluster: default/eg\n"
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "node:\n", node, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestKumaGeneratorGolden: Kuma's generator resource set reads as a proxy;

@@ -48,6 +48,10 @@ type Dump struct {
 	evict func(from, to int)
 	// SkippedSections counts config sections of types this tool does not read, by type URL.
 	SkippedSections map[string]int
+	// IgnoredKeys are keys beside the Envoy config of a producer's output
+	// that hold something else (kgateway's Statuses, Kuma's diff): read
+	// past, and said.
+	IgnoredKeys []string
 }
 
 // minEntryBytes is about the size of a listener or cluster entry, to
@@ -351,10 +355,11 @@ func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
 		}
 		rd.Name = name
 		return []*Dump{rd}, nil
-	case byKind(keys):
+	case byKind(v, keys):
 		// A control plane's resources by kind: {listeners: [...], clusters: [...]}
 		// (Envoy Gateway's and kgateway's translator outputs, Emissary's), or
 		// Kuma's inspect output {TYPE_URL: {NAME: resource}} under "xds".
+		// Keys beside the kinds (kgateway's Statuses) are read past, and said.
 		if err := d.addByKind(v); err != nil {
 			return nil, err
 		}
@@ -373,7 +378,16 @@ func loadValue(v jsonscan.Value, name string, depth int) ([]*Dump, error) {
 	// A wrapper: {"xds": {...}}, {"default": {"eg": dump}}, a snapshot index.
 	if depth < maxWrapDepth {
 		if inner := v.Get("xds"); inner.Kind() == jsonscan.Object {
-			return loadValue(inner, name, depth+1)
+			// Kuma's inspect output: {"xds": ..., "diff": [...]}.
+			ds, err := loadValue(inner, name, depth+1)
+			if err == nil && len(ds) == 1 {
+				for _, k := range keys {
+					if !jsonscan.KeyIs([]byte(k), "xds") {
+						ds[0].IgnoredKeys = append(ds[0].IgnoredKeys, k)
+					}
+				}
+			}
+			return ds, err
 		}
 		var dumps []*Dump
 		var firstErr error
@@ -423,17 +437,45 @@ func collectionKind(key string) (Kind, bool) {
 	return 0, false
 }
 
-// byKind tells an object whose every key names a kind of resource.
-func byKind(keys []string) bool {
-	if len(keys) == 0 {
-		return false
-	}
+// byKind tells an object keyed by kind of resource: at least one key names
+// a kind and holds a list or an object of resources; the other keys hold
+// no Envoy resource of their own (kgateway writes its Gateway API statuses
+// beside the kinds). An object whose other keys hold proxies' dumps is a
+// wrapper, not one proxy's resources.
+func byKind(v jsonscan.Value, keys []string) bool {
+	kinds := 0
 	for _, k := range keys {
-		if _, ok := collectionKind(k); !ok {
+		if _, ok := collectionKind(k); ok {
+			kinds++
+			continue
+		}
+		if holdsEnvoyConfig(v.Get(k)) {
 			return false
 		}
 	}
-	return true
+	return kinds > 0
+}
+
+// holdsEnvoyConfig tells a value that is itself Envoy config: a dump, a
+// bootstrap, or resources by kind.
+func holdsEnvoyConfig(v jsonscan.Value) bool {
+	if v.Kind() != jsonscan.Object {
+		return false
+	}
+	found := false
+	_ = v.Fields(func(k []byte, _ jsonscan.Value) bool {
+		key := string(k)
+		if _, ok := collectionKind(key); ok {
+			found = true
+		}
+		for _, w := range []string{"configs", "cluster_statuses", "static_resources", "dynamic_resources", "xds", "resources"} {
+			if jsonscan.KeyIs(k, w) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // addByKind reads the resources of an object keyed by kind: each value a
@@ -441,7 +483,11 @@ func byKind(keys []string) bool {
 func (d *Dump) addByKind(v jsonscan.Value) error {
 	var err error
 	_ = v.Fields(func(key []byte, val jsonscan.Value) bool {
-		k, _ := collectionKind(string(key))
+		k, ok := collectionKind(string(key))
+		if !ok {
+			d.IgnoredKeys = append(d.IgnoredKeys, string(key))
+			return true
+		}
 		add := func(item jsonscan.Value) {
 			if item.Kind() == jsonscan.Object {
 				d.add(resourceEntry(k, item))

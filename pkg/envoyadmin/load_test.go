@@ -183,9 +183,15 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	// Shapes kept in this repository's testdata: Istio 1.0's (configs keyed
-	// by kind, from istio/istio 1.0.0).
-	for _, p := range []string{"../cmd/testdata/istio-1.0/configdump.json", "../cmd/testdata/istio-1.0/pilotconfigdump.json"} {
-		if data, err := os.ReadFile(p); err == nil {
+	// by kind, from istio/istio 1.0.0), and other control planes' outputs
+	// (kgateway, Emissary, Kuma's inspect API, Envoy Gateway's bootstrap).
+	seeds := []string{"../cmd/testdata/istio-1.0/configdump.json", "../cmd/testdata/istio-1.0/pilotconfigdump.json"}
+	for _, dir := range []string{"testdata/kgateway", "testdata/emissary", "testdata/kuma", "testdata/envoy-gateway"} {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.*"))
+		seeds = append(seeds, names...)
+	}
+	for _, p := range seeds {
+		if data, err := os.ReadFile(p); err == nil && len(data) < 64<<10 && !strings.HasSuffix(p, ".md") {
 			f.Add(data)
 		}
 	}

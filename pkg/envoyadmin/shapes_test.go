@@ -88,6 +88,26 @@ func TestResourceCollections(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, got, want)
 		}
 	}
+	// A producer's other output beside the kinds (kgateway's Statuses) is
+	// read past and said; a key holding a proxy's own dump makes a wrapper.
+	withStatuses := map[string]any{"Statuses": map[string]any{"gateways": map[string]any{"default/gw": map[string]any{}}}}
+	for k, v := range byWord {
+		withStatuses[k] = v
+	}
+	dumps, err := Load(marshal(withStatuses))
+	if err != nil || len(dumps) != 1 {
+		t.Fatalf("kinds with Statuses beside them: %d proxies, %v", len(dumps), err)
+	}
+	if got := counts(t, marshal(withStatuses)); !mapsEqual(got, want) {
+		t.Errorf("kinds with Statuses beside them: %v, want %v", got, want)
+	}
+	if strings.Join(dumps[0].IgnoredKeys, ",") != "Statuses" {
+		t.Errorf("read past %v, want Statuses", dumps[0].IgnoredKeys)
+	}
+	wrapper := map[string]any{"listeners": res[KindListener], "gateway-b": map[string]any{"clusters": res[KindCluster]}}
+	if dumps, err := Load(marshal(wrapper)); err != nil || len(dumps) != 2 {
+		t.Errorf("a key holding another proxy's resources: %d proxies, %v; want a wrapper of 2", len(dumps), err)
+	}
 	resp := marshal(map[string]any{"versionInfo": "1", "typeUrl": typeURL[KindCluster], "resources": res[KindCluster], "nonce": "1"})
 	if got := counts(t, resp); got[KindCluster] != want[KindCluster] {
 		t.Errorf("a DiscoveryResponse: %d clusters, want %d", got[KindCluster], want[KindCluster])

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
@@ -23,8 +24,27 @@ func Versions(w io.Writer, b *xds.Bootstrap) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "Envoy Version:       %s\nEnvoy Build:         %s\n", b.EnvoyVersion, dash(b.EnvoySHA))
+	_, err := fmt.Fprintf(w, "Envoy Version:       %s\nEnvoy Build:         %s\n", dash(envoyVersion(b)), dash(b.EnvoySHA))
 	return err
+}
+
+// envoyVersion is the Envoy version a proxy that is not Istio's reports, or
+// "" when the input does not say (a bootstrap file rather than a running
+// Envoy's dump): istioctl's 0.0.0 is kept for Istio's proxies only.
+func envoyVersion(b *xds.Bootstrap) string {
+	if b.EnvoyVersion == "0.0.0" && b.EnvoySHA == "" && b.Mesh != "Istio" {
+		return ""
+	}
+	return b.EnvoyVersion
+}
+
+// envoyGatewayOwner reads Envoy Gateway's service cluster: the Gateway's
+// namespace/name, or the GatewayClass name when gateways are merged.
+func envoyGatewayOwner(cluster string) string {
+	if cluster == "" || strings.Contains(cluster, "/") {
+		return cluster
+	}
+	return cluster + " (GatewayClass: merged gateways)"
 }
 
 // Bootstrap writes what a proxy says about itself.
@@ -41,9 +61,15 @@ func Bootstrap(w io.Writer, b *xds.Bootstrap) error {
 		rows = append(rows, [][2]string{{"Service account", b.ServiceAccount}, {"Namespace", b.Namespace}}...)
 	case "Consul":
 		rows = append(rows, [][2]string{{"Proxy ID", b.Pod}, {"Consul namespace", b.Namespace}}...)
+	case "Envoy Gateway":
+		rows = append(rows, [][2]string{{"Pod", b.Pod}, {"Gateway", envoyGatewayOwner(b.Cluster)}}...)
 	}
-	rows = append(rows, [][2]string{{"Envoy version", b.EnvoyVersion}, {"Envoy build", b.EnvoySHA},
-		{"xDS server", b.XDSServer}, {"Admin address", b.AdminAddress}}...)
+	xds := b.XDSServer
+	if b.XDSAddress != "" {
+		xds += " (" + b.XDSAddress + ")"
+	}
+	rows = append(rows, [][2]string{{"Envoy version", envoyVersion(b)}, {"Envoy build", b.EnvoySHA},
+		{"xDS server", xds}, {"Admin address", b.AdminAddress}}...)
 	for _, f := range rows {
 		if f[0] == "Mesh" && f[1] == "" {
 			continue

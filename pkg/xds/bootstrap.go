@@ -22,6 +22,9 @@ type Bootstrap struct {
 	MeshID       string
 	ClusterID    string
 	XDSServer    string // the cluster (or address) the proxy gets xDS from
+	// XDSAddress is where that cluster points, from the bootstrap's static
+	// clusters: host:port, or a pipe's path.
+	XDSAddress   string
 	AdminAddress string
 	// Mesh is whose proxy it is, from its node: Istio, Kuma, Open Service
 	// Mesh, Consul, or "" when the node does not say.
@@ -120,11 +123,64 @@ func decodeBootstrap(b jsonscan.Value) *Bootstrap {
 			}
 		}
 	}
-	_ = b.Get("dynamic_resources", "ads_config", "grpc_services").Items(func(_ int, g jsonscan.Value) bool {
-		bs.XDSServer = firstNonEmpty(g.Get("envoy_grpc", "cluster_name").Str(), g.Get("google_grpc", "target_uri").Str())
-		return false
-	})
+	// ADS, else the listeners' and clusters' own API config source (Envoy
+	// Gateway's bootstrap before ADS).
+	dyn := b.Get("dynamic_resources")
+	for _, src := range []jsonscan.Value{dyn.Get("ads_config"), dyn.Get("lds_config", "api_config_source"), dyn.Get("cds_config", "api_config_source")} {
+		_ = src.Get("grpc_services").Items(func(_ int, g jsonscan.Value) bool {
+			bs.XDSServer = firstNonEmpty(g.Get("envoy_grpc", "cluster_name").Str(), g.Get("google_grpc", "target_uri").Str())
+			return false
+		})
+		if bs.XDSServer != "" {
+			break
+		}
+	}
+	bs.XDSAddress = staticClusterAddress(b, bs.XDSServer)
+	if bs.Mesh == "" && envoyGatewayXDS(bs.XDSAddress) {
+		// Envoy Gateway starts its proxies with --service-node POD and
+		// --service-cluster naming the Gateway (namespace/name), or the
+		// GatewayClass when gateways are merged, and points them at
+		// envoy-gateway:18000 (internal/infrastructure/common/proxy_args.go,
+		// internal/xds/bootstrap/bootstrap.yaml.tpl).
+		bs.Mesh = "Envoy Gateway"
+		bs.Pod = bs.NodeID
+	}
 	addr, port := socketAddress(b.Get("admin", "address"))
 	bs.AdminAddress = joinHostPort(addr, port)
 	return bs
+}
+
+// staticClusterAddress is where a static cluster of the bootstrap points:
+// its first endpoint's host:port or pipe path, or "".
+func staticClusterAddress(b jsonscan.Value, name string) string {
+	if name == "" {
+		return ""
+	}
+	var out string
+	_ = b.Get("static_resources", "clusters").Items(func(_ int, c jsonscan.Value) bool {
+		if c.Get("name").Str() != name {
+			return true
+		}
+		_ = c.Get("load_assignment", "endpoints").Items(func(_ int, le jsonscan.Value) bool {
+			_ = le.Get("lb_endpoints").Items(func(_ int, e jsonscan.Value) bool {
+				a := e.Get("endpoint", "address")
+				if p := a.Get("pipe", "path").Str(); p != "" {
+					out = p
+				} else {
+					out = joinHostPort(socketAddress(a))
+				}
+				return false
+			})
+			return out == ""
+		})
+		return false
+	})
+	return out
+}
+
+// envoyGatewayXDS tells Envoy Gateway's xDS server address: the
+// envoy-gateway Service (short or qualified name), port 18000.
+func envoyGatewayXDS(addr string) bool {
+	host, port, ok := strings.Cut(addr, ":")
+	return ok && port == "18000" && (host == "envoy-gateway" || strings.HasPrefix(host, "envoy-gateway."))
 }

@@ -79,17 +79,25 @@ func TestBootstrapOfOtherMeshes(t *testing.T) {
 		// Envoy Gateway's rendered bootstrap: xDS from lds/cds config sources
 		// (no ADS), no node and no version (a file, not a running Envoy).
 		{"../envoyadmin/testdata/envoy-gateway/bootstrap-render-enable-prometheus.yaml", []string{"Mesh:                Envoy Gateway",
-			"Envoy Version:       -", "xDS server      xds_cluster (envoy-gateway:18000)"}, []string{"Istio", "0.0.0"}},
+			"Envoy Version:       -", "xDS server      xds_cluster (envoy-gateway:18000)"}, []string{"Istio", "Envoy Version:       0.0.0"}},
 		// The same with the node Envoy fills from Envoy Gateway's
 		// --service-node (the pod) and --service-cluster (the Gateway).
 		{egWithNode(t), []string{"Pod             envoy-default-eg-e41e7b31-7d9d6b6b6b-x2x4z", "Gateway         default/eg"}, []string{"Istio"}},
 		{fixture("kuma/admin-sanitize/full_config.json"), []string{"Mesh:                Kuma dev-9fd12f2f3", "Dataplane         backend-1", "Kuma mesh         default"}, []string{"Istio"}},
 		{fixture("osm/config_dump/sample-envoy-config-dump-bookbuyer.json"), []string{"Open Service Mesh", "Service account   bookbuyer", "Namespace         bookbuyer"}, []string{"Istio"}},
+		// Consul's bootstrap fields (testdata README): the proxy ID and
+		// namespace; the ACL token in the ADS metadata is never printed.
+		{"../xds/testdata/consul/bootstrap-connect-envoy.json", []string{"Mesh:                Consul", "Proxy ID           web-sidecar-proxy",
+			"Consul namespace   default", "xDS server         local_agent (127.0.0.1:8502)"}, []string{"Istio", "b911b6ed"}},
 		{"../../examples/istio-sidecar.json", []string{"Istio Version:       1.26.2", "Pod                   frontend-694f65c7d-g7hz4"}, nil},
 	} {
 		out, _, err := run(t, "", "bootstrap", "-f", tc.file, "-o", "wide")
 		if err != nil {
 			t.Fatalf("%s: %v", tc.file, err)
+		}
+		for _, o := range []string{"json", "yaml"} {
+			doc, _, _ := run(t, "", "bootstrap", "-f", tc.file, "-o", o)
+			out += doc
 		}
 		for _, w := range tc.want {
 			if !strings.Contains(out, w) {

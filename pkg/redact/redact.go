@@ -31,7 +31,7 @@ func ObjectMember(key []byte, val jsonscan.Value, header string) jsonscan.Value 
 	if out, changed := Member(key, val); changed {
 		return out
 	}
-	if header != "" && jsonscan.KeyIs(key, "value") && Header(header) {
+	if header != "" && jsonscan.KeyIs(key, "value") && CredentialName(header) {
 		return placeholder
 	}
 	return ArrayItem(val)
@@ -126,7 +126,7 @@ func redactPairs(v jsonscan.Value) (jsonscan.Value, bool) {
 			}
 			return j == 0
 		})
-		if pair.Kind() == jsonscan.Array && (Header(name) || bytes.Contains(pair.Raw(), []byte("Bearer "))) {
+		if pair.Kind() == jsonscan.Array && (CredentialName(name) || bytes.Contains(pair.Raw(), []byte("Bearer "))) {
 			b.WriteString(`[`)
 			nameRaw, _ := json.Marshal(name)
 			b.Write(nameRaw)
@@ -224,10 +224,10 @@ func String(raw []byte) bool {
 // values are credentials, beyond the headers named above.
 var credentialNames = []string{"token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "credential", "session", "signature"}
 
-// Credential reports whether a header or query parameter, by its name or
-// by the look of its value (a bearer or basic credential, a JWT), carries a
-// credential.
-func Credential(name, value string) bool {
+// CredentialName reports whether a header, gRPC metadata or query
+// parameter name says its value is a credential: the headers above, or a
+// name holding a credential word (Consul's x-consul-token).
+func CredentialName(name string) bool {
 	if Header(name) {
 		return true
 	}
@@ -236,6 +236,16 @@ func Credential(name, value string) bool {
 		if strings.Contains(lower, part) {
 			return true
 		}
+	}
+	return false
+}
+
+// Credential reports whether a header or query parameter, by its name or
+// by the look of its value (a bearer or basic credential, a JWT), carries a
+// credential.
+func Credential(name, value string) bool {
+	if CredentialName(name) {
+		return true
 	}
 	v := strings.TrimSpace(value)
 	for _, scheme := range []string{"bearer ", "basic ", "digest ", "negotiate "} {

@@ -127,7 +127,7 @@ func decodeBootstrap(b jsonscan.Value) *Bootstrap {
 	// Gateway's bootstrap before ADS).
 	dyn := b.Get("dynamic_resources")
 	for _, src := range []jsonscan.Value{dyn.Get("ads_config"), dyn.Get("lds_config", "api_config_source"), dyn.Get("cds_config", "api_config_source")} {
-		_ = src.Get("grpc_services").Items(func(_ int, g jsonscan.Value) bool {
+		grpcServices(src, func(g jsonscan.Value) bool {
 			bs.XDSServer = firstNonEmpty(g.Get("envoy_grpc", "cluster_name").Str(), g.Get("google_grpc", "target_uri").Str())
 			return false
 		})
@@ -136,6 +136,14 @@ func decodeBootstrap(b jsonscan.Value) *Bootstrap {
 		}
 	}
 	bs.XDSAddress = staticClusterAddress(b, bs.XDSServer)
+	if bs.Mesh == "" && (bs.XDSServer == "local_agent" || consulToken(dyn.Get("ads_config"))) {
+		// Consul's bootstrap (consul connect envoy): node id the proxy ID,
+		// cluster the service, ADS from the local agent's cluster with the
+		// ACL token as x-consul-token initial metadata.
+		bs.Mesh = "Consul"
+		bs.Namespace = md.Get("namespace").Str()
+		bs.Pod = bs.NodeID
+	}
 	if bs.Mesh == "" && envoyGatewayXDS(bs.XDSAddress) {
 		// Envoy Gateway starts its proxies with --service-node POD and
 		// --service-cluster naming the Gateway (namespace/name), or the
@@ -176,6 +184,30 @@ func staticClusterAddress(b jsonscan.Value, name string) string {
 		return false
 	})
 	return out
+}
+
+// grpcServices calls fn on each gRPC service of a config source until fn
+// returns false: a list, or one object as Consul's early bootstrap
+// template wrote it.
+func grpcServices(src jsonscan.Value, fn func(jsonscan.Value) bool) {
+	if gs := src.Get("grpc_services"); gs.Kind() == jsonscan.Object {
+		fn(gs)
+	} else {
+		_ = gs.Items(func(_ int, g jsonscan.Value) bool { return fn(g) })
+	}
+}
+
+// consulToken tells an ADS config source that sends Consul's ACL token.
+func consulToken(ads jsonscan.Value) bool {
+	found := false
+	grpcServices(ads, func(g jsonscan.Value) bool {
+		_ = g.Get("initial_metadata").Items(func(_ int, m jsonscan.Value) bool {
+			found = found || m.Get("key").Str() == "x-consul-token"
+			return !found
+		})
+		return !found
+	})
+	return found
 }
 
 // envoyGatewayXDS tells Envoy Gateway's xDS server address: the

@@ -346,9 +346,9 @@ snapshot's copy.`,
 				}
 				return render.ConfigObjects(w, objs, o.table())
 			}},
-		{"endpoints", "istiod's endpoint shards: each service's endpoints as istiod will send them", "/debug/endpointShardz", "endpointShardz.json", rawView},
-		{"push-status", "The last push: when, why, how many proxies, and its errors", "/debug/push_status", "push_status.json", rawView},
-		{"connections", "The proxies connected to istiod over xDS", "/debug/connections", "connections.json", rawView},
+		{"endpoints", "istiod's endpoint shards: each service's endpoints as istiod will send them", "/debug/endpointShardz", "endpointShardz.json", rawView(endpointShardzShape)},
+		{"push-status", "The last push: when, why, how many proxies, and its errors", "/debug/push_status", "push_status.json", rawView(pushStatusShape)},
+		{"connections", "The proxies connected to istiod over xDS", "/debug/connections", "connections.json", rawView(connectionsShape)},
 	}
 	for _, v := range views {
 		o := newIstiodOptions(deps)
@@ -413,19 +413,75 @@ func notIstiodView(v jsonscan.Value) string {
 }
 
 // rawView shows a view whose shape varies across Istio versions: a table
-// of its fields, or the JSON itself (redacted) with -o json|yaml.
-func rawView(o *IstiodOptions, w io.Writer, data []byte) error {
-	root, err := jsonscan.Parse(data)
-	if err != nil {
-		return usageError("not JSON: %v", err)
+// of its fields, or the JSON itself (redacted) with -o json|yaml. A
+// document that is not the view (by shape's test) is exit status 2.
+func rawView(shape viewShape) func(o *IstiodOptions, w io.Writer, data []byte) error {
+	return func(o *IstiodOptions, w io.Writer, data []byte) error {
+		root, err := jsonscan.Parse(data)
+		if err != nil {
+			return usageError("not JSON: %v", err)
+		}
+		if what := notIstiodView(root); what != "" {
+			return usageError("the input is %s, not one of istiod's debug views", what)
+		}
+		if !shape.is(root) {
+			return usageError("the input is not istiod's %s, which is %s", shape.view, shape.want)
+		}
+		if o.Output == outJSON || o.Output == outYAML {
+			e := render.NewEmitter(w, o.Output == outYAML)
+			e.Value(root)
+			return e.Flush()
+		}
+		return render.JSONTable(w, data, o.table())
 	}
-	if what := notIstiodView(root); what != "" {
-		return usageError("the input is %s, not one of istiod's debug views", what)
-	}
-	if o.Output == outJSON || o.Output == outYAML {
-		e := render.NewEmitter(w, o.Output == outYAML)
-		e.Value(root)
-		return e.Flush()
-	}
-	return render.JSONTable(w, data, o.table())
 }
+
+// viewShape tells one of istiod's debug views by its shape, as istiod
+// writes it (istio/istio pilot/pkg/xds/debug.go).
+type viewShape struct {
+	view, want string
+	is         func(jsonscan.Value) bool
+}
+
+// members reports whether v is an object each of whose members satisfies ok.
+func members(v jsonscan.Value, ok func(k []byte, m jsonscan.Value) bool) bool {
+	if v.Kind() != jsonscan.Object {
+		return false
+	}
+	all := true
+	_ = v.Fields(func(k []byte, m jsonscan.Value) bool {
+		all = ok(k, m)
+		return all
+	})
+	return all
+}
+
+var (
+	// push_status: PushContext.ProxyStatus, metric name -> key ->
+	// ProxyPushStatus{proxy, message}; {} after a push without errors.
+	pushStatusShape = viewShape{"/debug/push_status", "an object of metric names, each holding {proxy, message} entries", func(v jsonscan.Value) bool {
+		return members(v, func(_ []byte, metric jsonscan.Value) bool {
+			return members(metric, func(_ []byte, e jsonscan.Value) bool {
+				return members(e, func(k []byte, _ jsonscan.Value) bool {
+					return jsonscan.KeyIs(k, "proxy") || jsonscan.KeyIs(k, "message")
+				})
+			})
+		})
+	}}
+	// endpointShardz: hostname -> namespace -> EndpointShards{Shards,
+	// ServiceAccounts}; or the older /debug/endpointz, a list of {svc, ep}.
+	endpointShardzShape = viewShape{"/debug/endpointShardz", "an object of hostnames, each holding namespaces of {Shards, ServiceAccounts} (or /debug/endpointz, a list of {svc, ep})", func(v jsonscan.Value) bool {
+		if v.Kind() == jsonscan.Array {
+			all := true
+			_ = v.Items(func(_ int, e jsonscan.Value) bool { all = e.Get("svc").Exists(); return all })
+			return all
+		}
+		return members(v, func(_ []byte, host jsonscan.Value) bool {
+			return members(host, func(_ []byte, ns jsonscan.Value) bool { return ns.Get("Shards").Exists() })
+		})
+	}}
+	// connections: AdsClients{totalClients, clients}.
+	connectionsShape = viewShape{"/debug/connections", `an object with "totalClients" and "clients"`, func(v jsonscan.Value) bool {
+		return v.Kind() == jsonscan.Object && v.Get("totalClients").Exists()
+	}}
+)

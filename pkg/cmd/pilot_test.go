@@ -34,6 +34,20 @@ func TestIstiodViewsFromFiles(t *testing.T) {
 	// A proxy whose last CDS push is unacknowledged: stale, listed first, --check fails.
 	stale := filepath.Join(t.TempDir(), "syncz.json")
 	_ = os.WriteFile(stale, []byte(`[{"proxy":"ok.ns","cluster_sent":"a","cluster_acked":"a"},{"proxy":"slow.ns","cluster_sent":"b","cluster_acked":"a"}]`), 0o644)
+	// The shapes istiod writes (pilot/pkg/xds/debug.go, model.PushContext.StatusJSON).
+	pushStatus := filepath.Join(t.TempDir(), "push_status.json")
+	_ = os.WriteFile(pushStatus, []byte(`{"pilot_eds_no_instances":{"outbound|80||a.ns.svc.cluster.local":{}},"endpoint_no_pod":{"10.0.0.1":{"proxy":"a.ns","message":"no pod"}}}`), 0o644)
+	shardz := filepath.Join(t.TempDir(), "endpointShardz.json")
+	_ = os.WriteFile(shardz, []byte(`{"a.ns.svc.cluster.local":{"ns":{"Shards":{"Kubernetes/Kubernetes":[]},"ServiceAccounts":{}}}}`), 0o644)
+	conns := filepath.Join(t.TempDir(), "connections.json")
+	_ = os.WriteFile(conns, []byte(`{"totalClients":1,"clients":[{"connectionId":"sidecar~10.0.0.1~a.ns~ns.svc.cluster.local-1","address":"10.0.0.1:4242"}]}`), 0o644)
+	other := filepath.Join(t.TempDir(), "other.json")
+	_ = os.WriteFile(other, []byte(`{"a":1,"b":[2]}`), 0o644)
+	for _, args := range [][]string{{"pilot", "push-status", "-f", pushStatus}, {"pilot", "endpoints", "-f", shardz}, {"pilot", "connections", "-f", conns}} {
+		if out, errOut, err := run(t, "", args...); err != nil || out == "" {
+			t.Errorf("%v: %v %s", args, err, errOut)
+		}
+	}
 	out, _, err := run(t, "", "status", "-f", stale, "--check", "--no-headers")
 	if ExitCode(err) != ExitNegative || !strings.HasPrefix(out, "slow.ns") || !strings.Contains(out, "STALE") {
 		t.Errorf("stale proxy: exit %d\n%s", ExitCode(err), out)
@@ -43,6 +57,15 @@ func TestIstiodViewsFromFiles(t *testing.T) {
 		{"pilot", "config", "-f", k("registry-syncz.json")},
 		{"status", "-f", "nope.json"},
 		{"status", "-o", "dot", "-f", stale},
+		// Views read as generic tables must still be the view: a proxy's
+		// dump, another view of istiod's or any other JSON is exit 2.
+		{"pilot", "push-status", "-f", "../../examples/istio-sidecar.json"},
+		{"pilot", "push-status", "-f", k("registry-endpointz.json")},
+		{"pilot", "push-status", "-f", other},
+		{"pilot", "endpoints", "-f", other},
+		{"pilot", "endpoints", "-f", pushStatus},
+		{"pilot", "connections", "-f", other},
+		{"pilot", "connections", "-f", pushStatus},
 	} {
 		if _, _, err := run(t, "", args...); ExitCode(err) != ExitUsage {
 			t.Errorf("%v: exit %d (%v), want 2", args, ExitCode(err), err)

@@ -2,13 +2,13 @@ package cmd
 
 import (
 	"context"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -23,7 +23,7 @@ const completionTimeout = 5 * time.Second
 // the namespace of the current context (those with an istio-proxy sidecar
 // when there are any and no --admin-port says otherwise), and deploy/NAME and
 // svc/NAME once the user has typed the prefix.
-func completeTargets(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+func completeTargets(flags *kube.Flags) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 || flagSet(c, "filename") || flagSet(c, "selector") || flags == nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -94,7 +94,7 @@ func podNames(ctx context.Context, cs kubernetes.Interface, ns string, sidecarsO
 }
 
 // completeNamespaces completes -n from the cluster's namespaces.
-func completeNamespaces(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+func completeNamespaces(flags *kube.Flags) cobra.CompletionFunc {
 	return func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		cs, _, err := completionClient(flags)
 		if err != nil {
@@ -117,7 +117,7 @@ func completeNamespaces(flags *genericclioptions.ConfigFlags) cobra.CompletionFu
 }
 
 // completeContexts completes --context from the kubeconfig.
-func completeContexts(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+func completeContexts(flags *kube.Flags) cobra.CompletionFunc {
 	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		raw, err := flags.ToRawKubeConfigLoader().RawConfig()
 		if err != nil {
@@ -134,7 +134,7 @@ func completeContexts(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc
 	}
 }
 
-func completionClient(flags *genericclioptions.ConfigFlags) (kubernetes.Interface, string, error) {
+func completionClient(flags *kube.Flags) (kubernetes.Interface, string, error) {
 	rc, err := flags.ToRESTConfig()
 	if err != nil {
 		return nil, "", err

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -65,7 +65,7 @@ func hostPort(url string) string {
 }
 
 // connectCluster reads the kube flags (--kubeconfig, --context, ...).
-func connectCluster(flags *genericclioptions.ConfigFlags) (*cluster, error) {
+func connectCluster(flags *kube.Flags) (*cluster, error) {
 	if flags == nil {
 		return nil, usageError("no kube flags: cannot reach a cluster")
 	}
@@ -77,7 +77,11 @@ func connectCluster(flags *genericclioptions.ConfigFlags) (*cluster, error) {
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
 	}
-	return &cluster{cfg: cfg, client: client, pods: kube.NewFinder(flags, client), transport: portForwarder{cfg, client}}, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, failure("cannot reach the API server: %v", err)
+	}
+	return &cluster{cfg: cfg, client: client, pods: kube.NewFinder(flags, client, dyn), transport: portForwarder{cfg, client}}, nil
 }
 
 // unreachable is an API server that did not answer; it says which when

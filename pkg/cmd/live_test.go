@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -335,8 +334,8 @@ func TestTraceLiveFollowsIntoTheDestinationPod(t *testing.T) {
 	src, _ := fakeSource(Target{}, sidecar("frontend", "10.244.1.4"), sidecar("backend-5f7", "10.244.1.9"), sidecar("backend-old", "10.244.1.7"), svc)
 	src.cluster.transport = fakeTransport{"demo/frontend": front, "demo/backend-5f7": back}
 	ns := "demo"
-	flags := genericclioptions.NewConfigFlags(false)
-	flags.Namespace = &ns
+	flags := kube.NewFlags()
+	flags.Namespace = ns
 	var out bytes.Buffer
 	deps := Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Now: func() time.Time { return testNow }, KubeFlags: flags}
 	o := &TraceOptions{ProxyOptions: newProxyOptions(deps), Random: -1, From: "frontend", URL: "http://backend.demo.svc.cluster.local:8080/api"}
@@ -383,8 +382,8 @@ func TestCommandsReadLivePodsThroughDeps(t *testing.T) {
 	src, _ := fakeSource(Target{}, frontend, ztunnelPod("ztunnel-qk2pp", "ambient-worker2", corev1.PodRunning))
 	src.cluster.transport = fakeTransport{"default/frontend": envoy.base, "istio-system/ztunnel-qk2pp": zt.base}
 	ns := "default"
-	flags := genericclioptions.NewConfigFlags(false)
-	flags.Namespace = &ns
+	flags := kube.NewFlags()
+	flags.Namespace = ns
 	runLive := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		root := NewRootCmdWith(Deps{IOStreams: genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},

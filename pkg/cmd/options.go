@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"io"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
@@ -43,7 +43,7 @@ type ProxyOptions struct {
 	AdminPort int
 	// Selector picks the pod by labels (-l), a ready one.
 	Selector  string
-	kubeFlags *genericclioptions.ConfigFlags
+	kubeFlags *kube.Flags
 
 	// Source is where the dump comes from; Complete sets it, tests may set it first.
 	Source DumpSource

@@ -10,7 +10,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -29,7 +28,7 @@ const (
 
 // podSource reads a live proxy's admin endpoint through a tunnel.
 type podSource struct {
-	flags     *genericclioptions.ConfigFlags
+	flags     *kube.Flags
 	target    Target
 	adminPort int // 0: Istio's sidecar on 15000
 	// inNamespace, when set, is the pod's namespace (istiod's, for one),
@@ -137,7 +136,7 @@ func (s *podSource) resolve(ctx context.Context, c *cluster, ns string) (*corev1
 // resolvePod finds the pod a target names on c (connected from the kube
 // flags when nil), in namespace ns or else the flags' namespace; it
 // returns the cluster it used.
-func resolvePod(ctx context.Context, c *cluster, flags *genericclioptions.ConfigFlags, ns string, t Target) (*corev1.Pod, *cluster, error) {
+func resolvePod(ctx context.Context, c *cluster, flags *kube.Flags, ns string, t Target) (*corev1.Pod, *cluster, error) {
 	if c == nil {
 		var err error
 		if c, err = connectCluster(flags); err != nil {

@@ -5,6 +5,7 @@
 package cmd
 
 import (
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"io"
 	"os"
 	"strconv"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
@@ -42,7 +42,7 @@ var groups = []*cobra.Group{
 type Deps struct {
 	genericiooptions.IOStreams
 	Now       func() time.Time
-	KubeFlags *genericclioptions.ConfigFlags
+	KubeFlags *kube.Flags
 	// IsTerminal tells whether a stream is a terminal; nil means: an
 	// *os.File that is one. Colour (and progress, for commands reading
 	// several pods) is for terminals only.
@@ -165,7 +165,7 @@ its answer depends on.`,
 
 	// The standard kube flags (--kubeconfig, --context, -n, --as, ...).
 	if deps.KubeFlags == nil {
-		deps.KubeFlags = genericclioptions.NewConfigFlags(true)
+		deps.KubeFlags = kube.NewFlags()
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

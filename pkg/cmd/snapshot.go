@@ -137,8 +137,8 @@ func (o *SnapshotOptions) Run(ctx context.Context) error {
 	m := &snapshot.Manifest{Version: 1, Tool: "kubectl-mesh " + version, Created: now.UTC()}
 	if raw, err := o.deps.KubeFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
 		m.Context = raw.CurrentContext
-		if c := o.deps.KubeFlags.Context; c != nil && *c != "" {
-			m.Context = *c
+		if c := o.deps.KubeFlags.Context; c != "" {
+			m.Context = c
 		}
 	}
 	progress := o.deps.terminal(o.deps.ErrOut)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
@@ -164,8 +164,8 @@ func TestAmbientTraceLive(t *testing.T) {
 	src, _ := fakeSource(Target{}, sleep, waypoint,
 		ztunnelPod("ztunnel-a", "worker-1", corev1.PodRunning), ztunnelPod("ztunnel-b", "worker-2", corev1.PodRunning))
 	ns := "default"
-	flags := genericclioptions.NewConfigFlags(false)
-	flags.Namespace = &ns
+	flags := kube.NewFlags()
+	flags.Namespace = ns
 	var out, errOut bytes.Buffer
 	deps := Deps{IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, Now: func() time.Time { return testNow }, KubeFlags: flags}
 	for _, tc := range []struct {

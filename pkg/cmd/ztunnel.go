@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"io"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/snapshot"
@@ -283,7 +283,7 @@ func (o *ZtunnelOptions) fetch(ctx context.Context, args []string) ([]byte, erro
 }
 
 // readZtunnel reads a ztunnel's /config_dump through its admin port.
-func readZtunnel(ctx context.Context, flags *genericclioptions.ConfigFlags, c *cluster, in ztunnel.Instance) ([]byte, error) {
+func readZtunnel(ctx context.Context, flags *kube.Flags, c *cluster, in ztunnel.Instance) ([]byte, error) {
 	src := &podSource{flags: flags, target: Target{Kind: "pod", Name: in.Pod}, inNamespace: in.Namespace, adminPort: ztunnel.AdminPort, cluster: c}
 	defer src.Close()
 	if err := src.connect(ctx); err != nil {

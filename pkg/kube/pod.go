@@ -1,9 +1,10 @@
-// Package kube finds the pod a TARGET names on kubectl's own machinery: the
-// resource builder reads any TYPE/NAME kubectl accepts (pods, deployments,
+// Package kube finds the pod a TARGET names as kubectl does: kubectl's
+// kube flags (Flags), any TYPE/NAME kubectl accepts (pods, deployments,
 // statefulsets, daemonsets, replicasets, jobs, services, their short names,
-// TYPE.GROUP, custom resources), the object's spec.selector names its pods,
-// and kubectl's podutils.ActivePods orders them as kubectl logs, exec and
-// port-forward do. It reads; it never opens anything to the pod.
+// TYPE.GROUP, custom resources) mapped as kubectl's resource builder maps
+// it, the object's spec.selector naming its pods, and kubectl's
+// podutils.ActivePods ordering them as kubectl logs, exec and port-forward
+// do. It reads; it never opens anything to the pod.
 //
 // The selector is read from the object's own spec.selector (a label
 // selector, or a Service's or ReplicationController's label map) rather
@@ -25,8 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/podutils"
 )
@@ -40,36 +40,77 @@ type Finder struct {
 	Object func(namespace, typeName string) (*unstructured.Unstructured, error)
 }
 
-// NewFinder reads objects with the resource builder over the kube flags'
-// REST mapping, and pods with client.
-func NewFinder(getter genericclioptions.RESTClientGetter, client kubernetes.Interface) *Finder {
+// RESTMapperGetter gives the REST mapping the API server's discovery says
+// (Flags does, with kubectl's short names).
+type RESTMapperGetter interface {
+	ToRESTMapper() (meta.RESTMapper, error)
+}
+
+// NewFinder reads objects as kubectl's resource builder reads one TYPE/NAME:
+// the type mapped by the API server's discovery (plural, singular, short
+// name, kind, TYPE.GROUP, TYPE.VERSION.GROUP), the object read with the
+// dynamic client; and pods with client.
+func NewFinder(getter RESTMapperGetter, client kubernetes.Interface, dyn dynamic.Interface) *Finder {
 	return &Finder{Pods: client, Object: func(namespace, typeName string) (*unstructured.Unstructured, error) {
-		// The builder says an unknown type only in text: ask the REST
-		// mapping (with kubectl's short names) first, for a typed answer.
-		if typ, _, ok := strings.Cut(typeName, "/"); ok {
+		typ, name, typed := strings.Cut(typeName, "/")
+		if !typed {
+			typ, name = "pods", typeName
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%q names no object: write TYPE/NAME", typeName)
+		}
+		var mapping *meta.RESTMapping
+		if typ == "pods" || typ == "pod" || typ == "po" {
+			// A pod needs no discovery.
+			mapping = &meta.RESTMapping{Resource: corev1.SchemeGroupVersion.WithResource("pods"), Scope: meta.RESTScopeNamespace}
+		} else {
 			mapper, err := getter.ToRESTMapper()
 			if err != nil {
 				return nil, err
 			}
-			if _, err := mapper.ResourceFor(schema.ParseGroupResource(typ).WithVersion("")); meta.IsNoMatchError(err) {
-				return nil, &UnknownTypeError{Type: typ, Err: err}
+			if mapping, err = mappingFor(mapper, typ); err != nil {
+				return nil, err
 			}
 		}
-		obj, err := resource.NewBuilder(getter).
-			Unstructured().
-			NamespaceParam(namespace).DefaultNamespace().
-			ResourceNames("pods", typeName).
-			SingleResourceType().
-			Do().Object()
-		if err != nil {
+		r := dyn.Resource(mapping.Resource)
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			return r.Namespace(namespace).Get(context.TODO(), name, metav1.GetOptions{})
+		}
+		return r.Get(context.TODO(), name, metav1.GetOptions{})
+	}}
+}
+
+// mappingFor maps a TYPE as kubectl's resource builder does: a resource
+// (deployments, deploy, deployments.apps, deployments.v1.apps), else a
+// kind (Deployment, Deployment.apps). A type the API server does not serve
+// is an UnknownTypeError.
+func mappingFor(mapper meta.RESTMapper, typ string) (*meta.RESTMapping, error) {
+	gvr, gr := schema.ParseResourceArg(typ)
+	var gvk schema.GroupVersionKind
+	if gvr != nil {
+		gvk, _ = mapper.KindFor(*gvr)
+	}
+	if gvk.Empty() {
+		var err error
+		gvk, err = mapper.KindFor(gr.WithVersion(""))
+		if err != nil && !meta.IsNoMatchError(err) {
 			return nil, err
 		}
-		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
-			return nil, fmt.Errorf("%s: the API server returned %T, not one object", typeName, obj)
+	}
+	if !gvk.Empty() {
+		return mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	fullGVK, gk := schema.ParseKindArg(typ)
+	if fullGVK != nil {
+		if m, err := mapper.RESTMapping(fullGVK.GroupKind(), fullGVK.Version); err == nil {
+			return m, nil
 		}
-		return u, nil
-	}}
+	}
+	m, err := mapper.RESTMapping(gk)
+	if meta.IsNoMatchError(err) {
+		return nil, &UnknownTypeError{Type: typ, Err: err}
+	}
+	return m, err
 }
 
 // UnknownTypeError is a TYPE the API server does not serve.

@@ -190,22 +190,14 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		}
 		data = js
 	}
-	var progress func(int)
+	var pages *jsonscan.Pages
 	if in.Evict != nil && &data[0] == &in.Data[0] {
-		// Keep a window of the file resident around the scan: map the next
-		// stretch in one go, let go of what the scan has passed.
-		const window = 4 << 20
-		in.Prefetch(0, window)
-		ahead := window
-		progress = func(off int) {
-			in.Evict(0, off)
-			if off+window/2 > ahead {
-				in.Prefetch(ahead, off+window)
-				ahead = off + window
-			}
-		}
+		// Keep the file resident only around the scans: map the stretch
+		// each reads next in one go, let go of what it has passed.
+		in.Prefetch(0, 4<<20)
+		pages = &jsonscan.Pages{Passed: in.Evict, Ahead: in.Prefetch}
 	}
-	root, err := jsonscan.ParseWithProgress(data, progress)
+	root, err := jsonscan.ParseWithPages(data, pages)
 	if err != nil {
 		if errors.Is(err, jsonscan.ErrUnexpectedEnd) {
 			return nil, notDump("the input ends in the middle of a JSON value at byte %d: is the file truncated?", len(data))
@@ -213,7 +205,7 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		return nil, notDump("the input is not valid JSON: %v", err)
 	}
 	dumps, err := loadValue(root, "", 0)
-	if progress != nil {
+	if pages != nil {
 		for _, d := range dumps {
 			d.evict = in.Evict
 		}

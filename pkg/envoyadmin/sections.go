@@ -184,10 +184,13 @@ func (d *Dump) addEntry(shape entryShape, e jsonscan.Value) {
 		}
 	}
 	if entry.Name == "" && entry.Resource.Exists() {
-		entry.Name = entry.Resource.Get("name").Str()
-		if entry.Name == "" && shape.kind == KindEndpoints {
-			entry.Name = entry.Resource.Get("cluster_name").Str()
+		// A ClusterLoadAssignment has no name, only its cluster_name (its
+		// first field): asking for "name" would scan all of its endpoints.
+		key := "name"
+		if shape.kind == KindEndpoints {
+			key = "cluster_name"
 		}
+		entry.Name = entry.Resource.Get(key).Str()
 	}
 	d.add(entry)
 }

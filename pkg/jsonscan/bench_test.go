@@ -25,6 +25,16 @@ func BenchmarkSkipLargeDump(b *testing.B) {
 			}
 		}
 	})
+	b.Run("jsonscan-one-walk", func(b *testing.B) {
+		old := parallelMin
+		parallelMin = len(data) + 1
+		defer func() { parallelMin = old }()
+		for b.Loop() {
+			if _, err := Parse(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("encoding-json-valid", func(b *testing.B) {
 		for b.Loop() {
 			if !json.Valid(data) {

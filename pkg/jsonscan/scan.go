@@ -146,13 +146,16 @@ type doc struct {
 	// marks has a bit for each 64-byte block where an indexed container
 	// starts: most containers are small, and a miss here skips the map.
 	marks []uint64
-	// While parsing: progress is called each time the scan passes next.
-	progress func(offset int)
-	next     int
+	// While parsing: told of the stretches passed and read next.
+	pages *Pages
 }
 
-// progressStep is how often, in bytes, Parse reports its progress.
-const progressStep = 2 << 20
+// progressStep is how often, in bytes, a walk reports the stretch it has
+// passed; readAhead is how far ahead of itself it asks for pages.
+const (
+	progressStep = 2 << 20
+	readAhead    = 4 << 20
+)
 
 func (d *doc) marked(i int) bool {
 	w := i >> 12

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/binary"
 	"math/bits"
+	"sync/atomic"
 )
 
 // The grammar check of Parse. It runs once, over the whole document, and
@@ -39,11 +40,77 @@ var stateWords = [...]string{
 // validate checks the container starting at i and everything in it, and
 // returns the index just past it.
 func (d *doc) validate(i int) (int, error) {
-	data := d.data
-	var closeBuf [64]byte
-	var startBuf [64]int
-	closers, starts := closeBuf[:0], startBuf[:0]
-	st := wantValue
+	sc := &scanner{data: d.data, st: wantValue, pages: d.pages, next: progressStep, limit: len(d.data), record: d.record}
+	return sc.run(i)
+}
+
+// take uses the answer of the walk from split point s, if it has one: it
+// returns where this walk goes on (the ']' that closes the array, or the
+// next split point the walk stopped at). The walk from the start waits for
+// a walk that is running; the others check the stretch themselves rather
+// than hold a worker waiting. A walk not started yet is never waited for:
+// it is taken over (absorbed).
+func (sc *scanner) take(s *split) (int, bool) {
+	switch {
+	case s.state.CompareAndSwap(splitPending, splitAbsorbed):
+		return 0, false
+	case s.state.Load() == splitRunning && sc.speculative:
+		return 0, false
+	case s.state.Load() == splitAbsorbed:
+		return 0, false
+	}
+	<-s.done
+	if s.err != nil || len(sc.closers)+s.depth > maxDepth {
+		return 0, false
+	}
+	sc.depth = max(sc.depth, len(sc.closers)+s.depth)
+	for p := 0; p < len(s.pairs); p += 2 {
+		sc.record(s.pairs[p], s.pairs[p+1])
+	}
+	taken.Add(1)
+	if s.linked {
+		return s.end, true // still wantItem, at the next split point
+	}
+	sc.st = wantCommaOrEnd
+	return s.end, true
+}
+
+// record notes where a large container ends.
+func (d *doc) record(start, end int) {
+	d.ends[start] = end
+	d.marks[start>>12] |= 1 << ((start >> 6) & 63)
+}
+
+// scanner is one walk of the grammar check: the whole document, or, when
+// Parse checks a large document on several cores, the elements of an array
+// from one of its split points on (see parallel.go).
+type scanner struct {
+	data    []byte
+	closers []byte
+	starts  []int
+	st      state
+	// record notes a large container's end (directly into the document's
+	// index for the walk from the start; into pairs for the others).
+	record func(start, end int)
+	// pages is told of the stretch the walk has passed every progressStep
+	// bytes (from is where the last one ended), and of what it reads next,
+	// up to limit (the next walk's stretch is that walk's to read).
+	pages             *Pages
+	from, next, limit int
+	// splits are the split points ahead of the walk; k is the next one.
+	splits []*split
+	k      int
+	// depth is the deepest nesting this walk saw (below its array, for a
+	// walk from a split point).
+	depth int
+	// speculative: the walk starts inside an array it did not open (a
+	// split point); it ends at that array's ']' and returns its index.
+	speculative bool
+	stop        *atomic.Bool
+}
+
+func (sc *scanner) run(i int) (int, error) {
+	data := sc.data
 	for {
 		j := nextStructural(data, i)
 		if j > i {
@@ -51,23 +118,44 @@ func (d *doc) validate(i int) (int, error) {
 			// after a value; anything else is checked in full.
 			k := i
 			switch {
-			case st == wantColon && data[k] == ':':
-				k, st = k+1, wantValue
-			case st == wantCommaOrEnd && data[k] == ',':
-				k, st = k+1, wantItem
-				if closers[len(closers)-1] == '}' {
-					st = wantKey
+			case sc.st == wantColon && data[k] == ':':
+				k, sc.st = k+1, wantValue
+			case sc.st == wantCommaOrEnd && data[k] == ',':
+				k, sc.st = k+1, wantItem
+				if sc.closers[len(sc.closers)-1] == '}' {
+					sc.st = wantKey
 				}
 			}
 			if k = skipSpaceTo(data, k, j); k < j {
 				var err error
-				if st, err = gap(data, k, j, st, closers); err != nil {
+				if sc.st, err = gap(data, k, j, sc.st, sc.closers); err != nil {
 					return 0, err
 				}
 			}
 		}
 		if j >= len(data) {
 			return 0, endErr(j)
+		}
+		// A split point: another walk checks the elements from here on;
+		// take its word when this walk is where that walk assumed (in an
+		// array, after a comma).
+		for sc.k < len(sc.splits) && sc.splits[sc.k].at < j {
+			sc.k++
+		}
+		if sc.k < len(sc.splits) && sc.splits[sc.k].at == j {
+			s := sc.splits[sc.k]
+			sc.k++
+			if sc.st == wantItem && sc.closers[len(sc.closers)-1] == ']' {
+				if sc.speculative && len(sc.closers) == 1 {
+					// The next element of this walk's own array: the
+					// walk from here goes on, this one stops.
+					return j, errLinked
+				}
+				if next, ok := sc.take(s); ok {
+					i = next
+					continue
+				}
+			}
 		}
 		c := data[j]
 		switch c {
@@ -76,53 +164,70 @@ func (d *doc) validate(i int) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			switch st {
+			switch sc.st {
 			case wantKeyOrEnd, wantKey:
-				st = wantColon
+				sc.st = wantColon
 			case wantValue, wantItemOrEnd, wantItem:
-				st = wantCommaOrEnd
+				sc.st = wantCommaOrEnd
 			default:
-				return 0, syntaxErr(j, "expected %s, found a string", stateWords[st])
+				return 0, syntaxErr(j, "expected %s, found a string", stateWords[sc.st])
 			}
 			i = end
 			continue
 		case '{', '[':
-			if st != wantValue && st != wantItemOrEnd && st != wantItem {
-				return 0, syntaxErr(j, "expected %s, found %q", stateWords[st], c)
+			if sc.st != wantValue && sc.st != wantItemOrEnd && sc.st != wantItem {
+				return 0, syntaxErr(j, "expected %s, found %q", stateWords[sc.st], c)
 			}
-			if len(closers) >= maxDepth {
+			if len(sc.closers) >= maxDepth {
 				return 0, syntaxErr(j, "nesting deeper than %d", maxDepth)
 			}
 			if c == '{' {
-				closers, st = append(closers, '}'), wantKeyOrEnd
+				sc.closers, sc.st = append(sc.closers, '}'), wantKeyOrEnd
 			} else {
-				closers, st = append(closers, ']'), wantItemOrEnd
+				sc.closers, sc.st = append(sc.closers, ']'), wantItemOrEnd
 			}
-			starts = append(starts, j)
+			sc.starts = append(sc.starts, j)
+			sc.depth = max(sc.depth, len(sc.closers))
 		default: // '}' or ']'
-			if len(closers) == 0 || closers[len(closers)-1] != c {
+			if len(sc.closers) == 0 || sc.closers[len(sc.closers)-1] != c {
 				return 0, syntaxErr(j, "unexpected %q", c)
 			}
-			ok := st == wantCommaOrEnd || (c == '}' && (st == wantKeyOrEnd || st == wantKey)) ||
-				(c == ']' && (st == wantItemOrEnd || st == wantItem))
+			ok := sc.st == wantCommaOrEnd || (c == '}' && (sc.st == wantKeyOrEnd || sc.st == wantKey)) ||
+				(c == ']' && (sc.st == wantItemOrEnd || sc.st == wantItem))
 			if !ok {
-				return 0, syntaxErr(j, "expected %s, found %q", stateWords[st], c)
+				return 0, syntaxErr(j, "expected %s, found %q", stateWords[sc.st], c)
 			}
-			closers = closers[:len(closers)-1]
-			start := starts[len(starts)-1]
-			starts = starts[:len(starts)-1]
+			sc.closers = sc.closers[:len(sc.closers)-1]
+			start := sc.starts[len(sc.starts)-1]
+			sc.starts = sc.starts[:len(sc.starts)-1]
+			if len(sc.closers) == 0 && sc.speculative {
+				return j, nil // the array this walk started in: its opener is another walk's
+			}
 			if j+1-start >= indexMin {
-				d.ends[start] = j + 1
-				d.marks[start>>12] |= 1 << ((start >> 6) & 63)
-				if d.progress != nil && j >= d.next {
-					d.progress(j)
-					d.next = j + progressStep
+				sc.record(start, j+1)
+				if j >= sc.next {
+					if sc.pages != nil {
+						sc.pages.Passed(sc.from, j)
+						// Up to the next split point: past it is another walk's.
+						limit := sc.limit
+						for sc.k < len(sc.splits) && sc.splits[sc.k].at < j {
+							sc.k++
+						}
+						if sc.k < len(sc.splits) {
+							limit = min(limit, sc.splits[sc.k].at)
+						}
+						sc.pages.Ahead(j, min(j+readAhead, limit))
+					}
+					sc.from, sc.next = j, j+progressStep
+					if sc.stop != nil && sc.stop.Load() {
+						return 0, errStopped
+					}
 				}
 			}
-			if len(closers) == 0 {
+			if len(sc.closers) == 0 {
 				return j + 1, nil
 			}
-			st = wantCommaOrEnd
+			sc.st = wantCommaOrEnd
 		}
 		i = j + 1
 	}

@@ -27,14 +27,25 @@ const (
 
 // Parse checks that data holds exactly one JSON value (with optional
 // surrounding white space) and returns it. data must not change afterwards.
-func Parse(data []byte) (Value, error) { return ParseWithProgress(data, nil) }
+func Parse(data []byte) (Value, error) { return ParseWithPages(data, nil) }
 
-// ParseWithProgress is Parse calling progress(offset) as the scan passes
-// every few megabytes of a large document: the caller may let go of what
-// lies before offset (drop pages of a memory-mapped file) until it needs it.
-func ParseWithProgress(data []byte, progress func(offset int)) (Value, error) {
+// Pages tells the caller, while Parse checks a large document, which
+// stretches it has passed and which it reads next, so the pages of a
+// memory-mapped file can be dropped and read ahead. Several walks may call
+// them at once, each for its own stretch (a large document is checked on
+// several cores); none after Parse returns.
+type Pages struct {
+	// Passed: data[from:to] has been checked; it may be let go of until
+	// it is needed again.
+	Passed func(from, to int)
+	// Ahead: data[from:to] is read next.
+	Ahead func(from, to int)
+}
+
+// ParseWithPages is Parse telling pages about its progress.
+func ParseWithPages(data []byte, pages *Pages) (Value, error) {
 	d := &doc{data: data, ends: make(map[int]int, len(data)/1024), marks: make([]uint64, len(data)>>12+1),
-		progress: progress, next: progressStep}
+		pages: pages}
 	start := SkipSpace(data, 0)
 	if start == len(data) {
 		return Value{}, endErr(start)
@@ -43,7 +54,7 @@ func ParseWithProgress(data []byte, progress func(offset int)) (Value, error) {
 	var err error
 	switch class[data[start]] {
 	case clsOpen:
-		end, err = d.validate(start)
+		end, err = d.validateParallel(start)
 	case clsQuote:
 		end, err = skipStringStrict(data, start)
 	default:
@@ -52,7 +63,7 @@ func ParseWithProgress(data []byte, progress func(offset int)) (Value, error) {
 			err = checkScalar(data[start:end], start)
 		}
 	}
-	d.progress = nil
+	d.pages = nil
 	if err != nil {
 		return Value{}, err
 	}

@@ -25,12 +25,15 @@ type Endpoint struct {
 // endpointsFromEDS flattens ClusterLoadAssignments into rows.
 func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 	var out []*Endpoint
-	cla := e.Resource
-	cluster := cla.Get("cluster_name").Str()
-	_ = cla.Get("endpoints").Items(func(_ int, le jsonscan.Value) bool {
-		loc := locality(le.Get("locality"))
-		prio, _ := le.Get("priority").Uint()
-		_ = le.Get("lb_endpoints").Items(func(_ int, lb jsonscan.Value) bool {
+	// One pass over each object (Pick): a field asked for alone that the
+	// object lacks (priority, mostly) would rescan all of its hosts.
+	cla := e.Resource.Pick("cluster_name", "endpoints")
+	cluster := cla[0].Str()
+	_ = cla[1].Items(func(_ int, group jsonscan.Value) bool {
+		le := group.Pick("locality", "priority", "lb_endpoints")
+		loc := locality(le[0])
+		prio, _ := le[1].Uint()
+		_ = le[2].Items(func(_ int, lb jsonscan.Value) bool {
 			f := lb.Pick("endpoint", "health_status", "load_balancing_weight")
 			ep := f[0].Pick("address", "hostname")
 			addr, port := socketAddress(ep[0])
@@ -100,6 +103,10 @@ func hostHealth(hs jsonscan.Value) (health, outlier string) {
 }
 
 func locality(l jsonscan.Value) string {
-	parts := []string{l.Get("region").Str(), l.Get("zone").Str(), l.Get("sub_zone").Str()}
+	if !l.Exists() {
+		return ""
+	}
+	f := l.Pick("region", "zone", "sub_zone")
+	parts := []string{f[0].Str(), f[1].Str(), f[2].Str()}
 	return strings.TrimRight(strings.Join(parts, "/"), "/")
 }

@@ -277,18 +277,23 @@ func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
 
 // socketAddress reads an envoy.config.core.v3.Address.
 func socketAddress(a jsonscan.Value) (string, uint32) {
-	if sa := a.Get("socket_address"); sa.Exists() {
-		port, _ := sa.Get("port_value").Uint()
-		addr := sa.Get("address").Str()
-		if nr := sa.Get("named_port").Str(); nr != "" && port == 0 {
+	if !a.Exists() {
+		return "", 0
+	}
+	kinds := a.Pick("socket_address", "pipe", "envoy_internal_address")
+	if sa := kinds[0]; sa.Exists() {
+		f := sa.Pick("address", "port_value", "named_port")
+		port, _ := f[1].Uint()
+		addr := f[0].Str()
+		if nr := f[2].Str(); nr != "" && port == 0 {
 			addr += ":" + nr
 		}
 		return addr, uint32(port)
 	}
-	if p := a.Get("pipe", "path").Str(); p != "" {
+	if p := kinds[1].Get("path").Str(); p != "" {
 		return "unix://" + p, 0
 	}
-	if ia := a.Get("envoy_internal_address"); ia.Exists() {
+	if ia := kinds[2]; ia.Exists() {
 		name := ia.Get("server_listener_name").Str()
 		if id := ia.Get("endpoint_id").Str(); id != "" {
 			return "envoy://" + name + "/" + id, 0

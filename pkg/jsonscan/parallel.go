@@ -1,0 +1,187 @@
+package jsonscan
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Checking a large document on several cores.
+//
+// The grammar check is one walk with a stack, so a walk cannot start in the
+// middle of a document: it would not know what it is inside. It can guess.
+// A raw newline never stands inside a JSON string, so in an indented
+// document ",\n    {" is a comma between two objects in an array. From
+// such a split point, a second walk checks that array's elements up to the
+// ']' that closes it, assuming only that it is inside an array after a
+// comma. When the walk from the start reaches the split point it knows
+// whether the guess held (it is in an array, after a comma); if so it takes
+// the second walk's answer and continues from that ']'; if not, or if the
+// second walk found an error, it checks the stretch itself, so the answer
+// and any error are exactly those of one walk. Compact documents (no
+// newlines) and small ones are checked by one walk.
+
+// parallelMin is the size from which Parse uses several cores (a variable
+// for tests, which split small documents).
+var parallelMin = 8 << 20
+
+// splitEvery is the stretch between split points (0: the document's size /
+// (64 * cores), at least splitMinEvery). Short stretches keep every core
+// busy to the end, and each walk's pages few.
+var splitEvery = 0
+
+const splitMinEvery = 256 << 10
+
+// splitSearch is how far past its place a split point is looked for.
+const splitSearch = 64 << 10
+
+// A split point's walk: waiting for a worker, running, done, or absorbed
+// (a walk from before it passed it first and checked it itself).
+const (
+	splitPending int32 = iota
+	splitRunning
+	splitDone
+	splitAbsorbed
+)
+
+// split is one split point and what the walk from it found.
+type split struct {
+	at    int // index of the '{' that starts an array element
+	state atomic.Int32
+	done  chan struct{}
+	// end is where the walk stopped: the ']' closing the array, or (linked)
+	// the next split point, where the next element starts.
+	end    int
+	linked bool
+	depth  int   // deepest nesting below the array
+	pairs  []int // large containers' (start, end), flattened
+	err    error
+}
+
+var (
+	errStopped = errors.New("stopped")
+	// errLinked ends a walk at the next split point of its own array.
+	errLinked = errors.New("linked")
+)
+
+// taken counts the split walks whose answers were taken (for tests).
+var taken atomic.Int64
+
+// validateParallel is validate over several walks (see above), or one walk
+// when the document offers no split points.
+func (d *doc) validateParallel(start int) (int, error) {
+	cores := runtime.GOMAXPROCS(0)
+	data := d.data
+	if cores < 2 || len(data) < parallelMin {
+		return d.validate(start)
+	}
+	every := splitEvery
+	if every == 0 {
+		every = max(len(data)/(64*cores), splitMinEvery)
+	}
+	var splits []*split
+	for at := start + every; at < len(data); at += every {
+		p := splitPoint(data, at)
+		if d.pages != nil {
+			// The search read a stretch the walks read later: let it go
+			// now, or all of them would be resident at once.
+			d.pages.Passed(at, min(at+splitSearch, len(data)))
+		}
+		if p < 0 {
+			continue
+		}
+		if len(splits) > 0 && p <= splits[len(splits)-1].at {
+			continue
+		}
+		splits = append(splits, &split{at: p, done: make(chan struct{})})
+		at = p
+	}
+	if len(splits) == 0 {
+		return d.validate(start)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	pages := d.pages
+	var next atomic.Int64
+	for range cores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(splits) || stop.Load() {
+					return
+				}
+				s := splits[n]
+				if !s.state.CompareAndSwap(splitPending, splitRunning) {
+					continue // absorbed by a walk that got there first
+				}
+				limit := len(data)
+				if n+1 < len(splits) {
+					limit = splits[n+1].at
+				}
+				sc := &scanner{data: data, closers: []byte{']'}, starts: []int{-1}, st: wantItem, speculative: true,
+					splits: splits[n+1:], stop: &stop, pages: pages, from: s.at, next: s.at + progressStep, limit: limit}
+				sc.record = func(a, b int) { s.pairs = append(s.pairs, a, b) }
+				if pages != nil {
+					pages.Ahead(s.at, min(s.at+readAhead, limit))
+				}
+				s.end, s.err = sc.run(s.at)
+				if s.err == errLinked {
+					s.linked, s.err = true, nil
+				}
+				if pages != nil {
+					pages.Passed(sc.from, max(s.end, sc.from))
+				}
+				s.depth = sc.depth - 1
+				s.state.Store(splitDone)
+				close(s.done)
+			}
+		}()
+	}
+	root := &scanner{data: data, st: wantValue, pages: pages, next: progressStep, limit: len(data), record: d.record, splits: splits}
+	end, err := root.run(start)
+	stop.Store(true)
+	wg.Wait()
+	return end, err
+}
+
+// splitPoint is the index of the '{' of a ",\n<indent>{" within
+// splitSearch bytes of at, or -1: of those, the least indented whose
+// indentation recurs in that stretch. The least indented is an element of
+// the outermost array there (a cluster, not one of its small lists), so
+// the walk from it runs on to the next split point; one that recurs is an
+// element of an array of many small elements, not one of the few huge
+// sections of a dump (a walk from one would run through a whole section
+// alone).
+func splitPoint(data []byte, at int) int {
+	limit := min(len(data), at+splitSearch)
+	var first [64]int // first candidate at each indentation, +1
+	best, bestIndent := -1, len(first)
+	for i := at; i < limit; {
+		k := bytes.IndexByte(data[i:limit], '\n')
+		if k < 0 {
+			break
+		}
+		i += k
+		b := i - 1
+		for b >= 0 && (data[b] == ' ' || data[b] == '\t' || data[b] == '\r') {
+			b--
+		}
+		f := i + 1
+		for f < len(data) && (data[f] == ' ' || data[f] == '\t') {
+			f++
+		}
+		if indent := f - i - 1; b >= 0 && data[b] == ',' && f < len(data) && data[f] == '{' && indent < len(first) {
+			if first[indent] == 0 {
+				first[indent] = f + 1
+			} else if indent < bestIndent {
+				best, bestIndent = first[indent]-1, indent
+			}
+		}
+		i++
+	}
+	return best
+}

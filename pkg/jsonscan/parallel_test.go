@@ -1,0 +1,164 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// splitSmall makes Parse split even small documents, every n bytes, on
+// two cores at least, for the duration of a test.
+func splitSmall(tb testing.TB, n int) {
+	tb.Helper()
+	oldMin, oldEvery, oldProcs := parallelMin, splitEvery, runtime.GOMAXPROCS(0)
+	parallelMin, splitEvery = 0, n
+	if oldProcs < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+	tb.Cleanup(func() {
+		parallelMin, splitEvery = oldMin, oldEvery
+		runtime.GOMAXPROCS(oldProcs)
+	})
+}
+
+// serial is the answer of Parse in one walk: the error, or the index of
+// large containers.
+func serial(data []byte) (map[int]int, error) {
+	old := parallelMin
+	parallelMin = math.MaxInt
+	defer func() { parallelMin = old }()
+	v, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if v.d == nil {
+		return map[int]int{}, nil
+	}
+	return v.d.ends, nil
+}
+
+// agree checks that the split check gives one walk's answer: the same
+// error (offset and words), or the same index of large containers.
+func agree(t *testing.T, name string, data []byte) {
+	t.Helper()
+	wantEnds, wantErr := serial(data)
+	v, err := Parse(data)
+	switch {
+	case (err == nil) != (wantErr == nil):
+		t.Fatalf("%s: split check says %v, one walk %v", name, err, wantErr)
+	case err != nil:
+		if err.Error() != wantErr.Error() {
+			t.Fatalf("%s: split check says %v, one walk %v", name, err, wantErr)
+		}
+	case v.d == nil:
+	default:
+		if len(v.d.ends) != len(wantEnds) {
+			t.Fatalf("%s: split check indexed %d containers, one walk %d", name, len(v.d.ends), len(wantEnds))
+		}
+		for s, e := range wantEnds {
+			if v.d.ends[s] != e || !v.d.marked(s) {
+				t.Fatalf("%s: container at %d ends at %d (marked %v), one walk says %d", name, s, v.d.ends[s], v.d.marked(s), e)
+			}
+		}
+	}
+}
+
+// indented is a document with many arrays of objects, indented as Envoy
+// writes its dumps, with large containers among them.
+func indented(r *rand.Rand, n int) []byte {
+	var obj func(depth int) any
+	obj = func(depth int) any {
+		m := map[string]any{"name": fmt.Sprintf("item-%d", r.IntN(1e6)), "n": r.IntN(100), "ok": r.IntN(2) == 0}
+		if depth < 4 {
+			var items []any
+			for range r.IntN(6) {
+				items = append(items, obj(depth+1))
+			}
+			m["items"] = items
+			if r.IntN(3) == 0 {
+				m["blob"] = strings.Repeat("x", r.IntN(3000))
+			}
+		}
+		return m
+	}
+	var top []any
+	for range n {
+		top = append(top, obj(0))
+	}
+	b, _ := json.MarshalIndent(map[string]any{"configs": top, "tail": []any{1, 2, 3}}, "", "  ")
+	return b
+}
+
+// TestSplitCheckAgreesWithOneWalk: on generated documents, the fixtures,
+// and each of them broken (a byte changed, cut short, a bracket dropped)
+// at random places, the split check answers exactly as one walk.
+func TestSplitCheckAgreesWithOneWalk(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	docs := map[string][]byte{}
+	for i := range 4 {
+		docs[fmt.Sprintf("generated-%d", i)] = indented(r, 20+i*20)
+	}
+	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") && len(docs) < 60 {
+			if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(",\n")) {
+				docs[p] = b
+			}
+		}
+		return nil
+	})
+	if len(docs) < 20 {
+		t.Fatalf("only %d documents", len(docs))
+	}
+	before := taken.Load()
+	for _, every := range []int{64, 500, 4096} {
+		splitSmall(t, every)
+		for name, data := range docs {
+			agree(t, name, data)
+			for k := range 8 {
+				broken := bytes.Clone(data)
+				at := r.IntN(len(broken))
+				switch k % 4 {
+				case 0:
+					broken[at] = "{}[],:\"x\\\n"[r.IntN(10)]
+				case 1:
+					broken = broken[:at]
+				case 2:
+					if i := bytes.LastIndexAny(broken[:at+1], "]}"); i >= 0 {
+						broken = append(broken[:i], broken[i+1:]...)
+					}
+				case 3:
+					broken = append(broken[:at], append([]byte(",\n  {"), broken[at:]...)...)
+				}
+				agree(t, fmt.Sprintf("%s broken (%d at %d, every %d)", name, k%4, at, every), broken)
+			}
+		}
+	}
+	// Which walk gets where first varies from run to run; over all these
+	// documents, many answers of split walks must have been taken.
+	n := taken.Load() - before
+	t.Logf("%d split walks' answers taken", n)
+	if n < 100 {
+		t.Errorf("only %d split walks' answers were taken: the test proves little", n)
+	}
+}
+
+// FuzzSplitCheckAgreesWithOneWalk: any input, split every few bytes.
+func FuzzSplitCheckAgreesWithOneWalk(f *testing.F) {
+	r := rand.New(rand.NewPCG(3, 4))
+	f.Add(indented(r, 3))
+	f.Add([]byte("[\n  {\"a\": [\n    {},\n    {\"b\": 1}\n  ]},\n  {\"c\": \"x\"}\n]"))
+	f.Add([]byte("{\"a\": [\n {\"x\": \"\n\"},\n {}\n]}"))
+	f.Add([]byte("{\"a\": {\n \"k\": 1,\n {}\n}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		splitSmall(t, 16)
+		agree(t, "fuzz", data)
+	})
+}

@@ -162,3 +162,59 @@ func FuzzSplitCheckAgreesWithOneWalk(f *testing.F) {
 		agree(t, "fuzz", data)
 	})
 }
+
+// TestRememberedEndsAreEnds: walking a document with the cache of recent
+// container ends gives every value the same end as walking it without,
+// also with several goroutines walking at once (their entries collide).
+func TestRememberedEndsAreEnds(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	docs := [][]byte{indented(r, 200)}
+	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") && len(docs) < 40 {
+			if b, err := os.ReadFile(p); err == nil && len(b) > 64<<10 {
+				docs = append(docs, b)
+			}
+		}
+		return nil
+	})
+	var walk func(a, b Value, depth int) int
+	walk = func(a, b Value, depth int) int {
+		if a.End() != b.End() || a.off != b.off {
+			t.Errorf("value at %d ends at %d with the cache, %d without", a.off, a.End(), b.End())
+			return 1
+		}
+		n := 1
+		if depth > 64 {
+			return n
+		}
+		var bs []Value
+		_ = b.Items(func(_ int, v Value) bool { bs = append(bs, v); return true })
+		_ = b.Fields(func(_ []byte, v Value) bool { bs = append(bs, v); return true })
+		k := 0
+		_ = a.Items(func(_ int, v Value) bool { n += walk(v, bs[k], depth+1); k++; return true })
+		_ = a.Fields(func(_ []byte, v Value) bool { n += walk(v, bs[k], depth+1); k++; return true })
+		return n
+	}
+	total := 0
+	for _, data := range docs {
+		with, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if with.d.recent == nil {
+			t.Fatalf("a %d-byte document has no cache", len(data))
+		}
+		without, _ := Parse(data)
+		without.d.recent = nil
+		done := make(chan int, 3)
+		for range 3 {
+			go func() { done <- walk(with, without, 0) }()
+		}
+		for range 3 {
+			total += <-done
+		}
+	}
+	if total < 100000 {
+		t.Errorf("only %d values compared", total)
+	}
+}

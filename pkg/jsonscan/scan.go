@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync/atomic"
 )
 
 // SyntaxError says where and why input stopped being JSON.
@@ -148,7 +149,42 @@ type doc struct {
 	marks []uint64
 	// While parsing: told of the stretches passed and read next.
 	pages *Pages
+	// recent remembers where containers a walk has passed end (see
+	// knownEnd), for documents under 4 GB.
+	recent []atomic.Uint64
 }
+
+// recentSlots is the size of the cache of container ends.
+const recentSlots = 1 << 14
+
+// knownEnd is the end of the container starting at i, if the index of
+// large containers or the cache of recently passed ones has it.
+func (d *doc) knownEnd(i int) (int, bool) {
+	if d.marked(i) {
+		if end, ok := d.ends[i]; ok {
+			return end, true
+		}
+	}
+	if d.recent != nil {
+		if v := d.recent[slot(i)].Load(); int(v>>32) == i && v != 0 {
+			return int(uint32(v)), true
+		}
+	}
+	return 0, false
+}
+
+// remember notes where the container starting at i ends. Walks over a
+// document go down level by level (Fields finds a member's end, then the
+// member's own members are walked): a container passed while skipping its
+// parent is asked for again right after, and found here instead of
+// rescanned.
+func (d *doc) remember(i, end int) {
+	if d.recent != nil && end-i >= 16 {
+		d.recent[slot(i)].Store(uint64(i)<<32 | uint64(end))
+	}
+}
+
+func slot(i int) int { return int((uint64(i) * 0x9E3779B97F4A7C15) >> (64 - 14)) }
 
 // progressStep is how often, in bytes, a walk reports the stretch it has
 // passed; readAhead is how far ahead of itself it asks for pages.
@@ -172,10 +208,8 @@ func (d *doc) skip(i int) (int, error) {
 	case clsQuote:
 		return skipString(data, i)
 	case clsOpen:
-		if d.marked(i) {
-			if end, ok := d.ends[i]; ok {
-				return end, nil
-			}
+		if end, ok := d.knownEnd(i); ok {
+			return end, nil
 		}
 		return d.skipContainer(i)
 	case clsClose, clsDelim:
@@ -197,6 +231,7 @@ func (d *doc) skip(i int) (int, error) {
 // over.
 func (d *doc) skipContainer(i int) (int, error) {
 	data := d.data
+	var starts [32]int
 	depth := 0
 	for i < len(data) {
 		i = nextStructural(data, i)
@@ -212,9 +247,21 @@ func (d *doc) skipContainer(i int) (int, error) {
 			i = j
 			continue
 		case clsOpen:
+			if depth > 0 {
+				if end, ok := d.knownEnd(i); ok {
+					i = end
+					continue
+				}
+			}
+			if depth < len(starts) {
+				starts[depth] = i
+			}
 			depth++
 		case clsClose:
 			depth--
+			if depth < len(starts) {
+				d.remember(starts[depth], i+1)
+			}
 			if depth == 0 {
 				return i + 1, nil
 			}

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"strconv"
+	"sync/atomic"
 )
 
 // Value is one JSON value inside a parsed document. The zero Value stands
@@ -46,6 +47,9 @@ type Pages struct {
 func ParseWithPages(data []byte, pages *Pages) (Value, error) {
 	d := &doc{data: data, ends: make(map[int]int, len(data)/1024), marks: make([]uint64, len(data)>>12+1),
 		pages: pages}
+	if len(data) >= 64<<10 && len(data) < 1<<32 {
+		d.recent = make([]atomic.Uint64, recentSlots)
+	}
 	start := SkipSpace(data, 0)
 	if start == len(data) {
 		return Value{}, endErr(start)

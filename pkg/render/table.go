@@ -8,27 +8,23 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
-
-	"k8s.io/cli-runtime/pkg/printers"
 )
 
-// Table writes rows under a header with kubectl's column layout.
+// Table writes rows under a header with kubectl's column layout (that of
+// printers.GetNewTabWriter: each column but the last as wide as its widest
+// cell plus three spaces, at least six; widths counted in runes). The rows
+// are kept until Flush, which lays them out in one pass: kubectl's tab
+// writer keeps them too, cell by cell, at several times the cost.
 type Table struct {
-	tw interface {
-		io.Writer
-		Flush() error
-	}
-	out *bufio.Writer // the tab writer writes cell by cell: batch its writes
-	buf strings.Builder
+	out *bufio.Writer
 	// status marks the columns coloured by what they say (STATE, STATUS,
 	// VALID CERT), when colour is on.
 	status []bool
-	header bool
-	// width, when set, is the terminal's: rows are kept until Flush so
-	// the widest columns can be cut to fit it.
+	// width, when set, is the terminal's: the widest columns are cut to
+	// fit it.
 	width int
 	rows  [][]string
-	// headerKept: rows[0] is the header, not yet written.
+	// headerKept: rows[0] is the header.
 	headerKept bool
 	cuttable   []bool
 }
@@ -51,8 +47,7 @@ var statusColumns = map[string]bool{"STATE": true, "STATUS": true, "VALID CERT":
 
 // NewTable starts a table on w with the given column names.
 func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
-	out := bufio.NewWriterSize(w, 64<<10)
-	t := &Table{tw: printers.GetNewTabWriter(out), out: out}
+	t := &Table{out: bufio.NewWriterSize(w, 64<<10)}
 	if !opts.Wide && opts.Width > 0 {
 		t.width = opts.Width
 		t.cuttable = make([]bool, len(columns))
@@ -67,46 +62,19 @@ func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 		}
 	}
 	if !opts.NoHeaders {
-		t.header = true
 		t.Row(columns...)
-		t.header = false
-		t.headerKept = t.width > 0
+		t.headerKept = true
 	}
 	return t
 }
 
 // Row adds one row; empty cells are written as they are.
 func (t *Table) Row(cells ...string) {
-	if t.width > 0 {
-		t.rows = append(t.rows, append([]string(nil), cells...))
-		return
-	}
-	t.write(cells)
-}
-
-func (t *Table) write(cells []string) {
-	t.buf.Reset()
+	row := make([]string, len(cells))
 	for i, c := range cells {
-		if i > 0 {
-			t.buf.WriteByte('\t')
-		}
-		if i < len(t.status) && t.status[i] {
-			// Every cell of a coloured column, the header too, carries
-			// escape sequences of the same length, so the tab writer,
-			// which counts bytes, still lines the columns up.
-			code := colorDefault
-			if !t.header {
-				code = statusColor(c)
-			}
-			t.buf.WriteString(code)
-			t.buf.WriteString(cellSafe.Replace(c))
-			t.buf.WriteString(colorReset)
-			continue
-		}
-		t.buf.WriteString(cellSafe.Replace(c))
+		row[i] = cellSafe.Replace(c)
 	}
-	t.buf.WriteByte('\n')
-	_, _ = io.WriteString(t.tw, t.buf.String())
+	t.rows = append(t.rows, row)
 }
 
 // Flush writes the table out.
@@ -114,10 +82,59 @@ func (t *Table) Flush() error {
 	if t.width > 0 {
 		t.fit()
 	}
-	if err := t.tw.Flush(); err != nil {
-		return err
-	}
+	t.layout()
+	t.rows = nil
 	return t.out.Flush()
+}
+
+// layout writes the rows in columns. A coloured column's cells, the
+// header's too, all carry escape sequences of the same length, counted in
+// its width as kubectl's tab writer counts them, so the columns line up.
+func (t *Table) layout() {
+	var widths []int
+	for _, row := range t.rows {
+		for i, c := range row[:max(len(row)-1, 0)] { // the last cell is no column
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			n := utf8.RuneCountInString(c)
+			if i < len(t.status) && t.status[i] {
+				n += len(colorDefault) + len(colorReset)
+			}
+			widths[i] = max(widths[i], n)
+		}
+	}
+	for i, w := range widths {
+		widths[i] = max(w+cellPadding, cellMinWidth)
+	}
+	var spaces [256]byte
+	for i := range spaces {
+		spaces[i] = ' '
+	}
+	for r, row := range t.rows {
+		header := r == 0 && t.headerKept
+		for i, c := range row {
+			n := utf8.RuneCountInString(c)
+			if i < len(t.status) && t.status[i] {
+				code := colorDefault
+				if !header {
+					code = statusColor(c)
+				}
+				_, _ = t.out.WriteString(code)
+				_, _ = t.out.WriteString(c)
+				_, _ = t.out.WriteString(colorReset)
+				n += len(code) + len(colorReset)
+			} else {
+				_, _ = t.out.WriteString(c)
+			}
+			if i < len(row)-1 {
+				for pad := widths[i] - n; pad > 0; pad -= len(spaces) {
+					_, _ = t.out.Write(spaces[:min(pad, len(spaces))])
+				}
+			}
+		}
+		_ = t.out.WriteByte('\n')
+	}
 }
 
 // freeText are the columns fitting may cut: names, matches and
@@ -137,7 +154,8 @@ var freeText = map[string]bool{
 // of a column.
 func Cuttable(column string) bool { return freeText[column] }
 
-// Column layout of kubectl's tab writer (printers.GetNewTabWriter).
+// Column layout of kubectl's tab writer (printers.GetNewTabWriter:
+// minimum width 6, padding 3, spaces).
 const (
 	cellMinWidth = 6
 	cellPadding  = 3
@@ -146,11 +164,10 @@ const (
 	cutMinWidth = 12
 )
 
-// fit writes the kept rows, the widest columns cut until the table fits
-// the terminal's width (or every column is at its narrowest).
+// fit cuts the widest columns of the kept rows until the table fits the
+// terminal's width (or every column is at its narrowest).
 func (t *Table) fit() {
 	rows := t.rows
-	t.rows = nil
 	var widths, floor []int
 	for r, row := range rows {
 		for i, c := range row {
@@ -158,15 +175,15 @@ func (t *Table) fit() {
 				widths = append(widths, 0)
 				floor = append(floor, cutMinWidth)
 			}
-			n := utf8.RuneCountInString(cellSafe.Replace(c))
+			n := utf8.RuneCountInString(c)
 			widths[i] = max(widths[i], n)
 			if r == 0 && t.headerKept || i >= len(t.cuttable) || !t.cuttable[i] {
 				floor[i] = max(floor[i], n) // headers and all but free text stay whole
 			}
 		}
 	}
-	// The tab writer pads every column but the last to at least
-	// cellMinWidth, padding included.
+	// Every column but the last is padded to at least cellMinWidth,
+	// padding included.
 	total := 0
 	for i, w := range widths {
 		if i == len(widths)-1 {
@@ -192,16 +209,13 @@ func (t *Table) fit() {
 		cut[widest]-- // wider than cutMinWidth: the line loses one character
 		total--
 	}
-	for r, row := range rows {
+	for _, row := range rows {
 		for i, c := range row {
 			if i < len(cut) && cut[i] < widths[i] {
-				row[i] = ellipsize(cellSafe.Replace(c), cut[i])
+				row[i] = ellipsize(c, cut[i])
 			}
 		}
-		t.header = r == 0 && t.headerKept
-		t.write(row)
 	}
-	t.header, t.headerKept = false, false
 }
 
 // ellipsize cuts s to n characters, the last an ellipsis.

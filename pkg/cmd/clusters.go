@@ -68,6 +68,9 @@ func (o *ClustersOptions) Run(c *cobra.Command) error {
 		return err
 	}
 	defer done()
+	if o.structured() && o.Filter.IsZero() {
+		return o.dumpAll(cfg, "clusters", envoyadmin.KindCluster)
+	}
 	var cs []*xds.Cluster
 	for _, cl := range cfg.Clusters() {
 		if o.Filter.Match(cl) {
@@ -83,7 +86,7 @@ func (o *ClustersOptions) Run(c *cobra.Command) error {
 		for i, cl := range cs {
 			entries[i] = cl.Entry
 		}
-		return render.Dump(o.Out, entries, o.Output == outYAML)
+		return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
 	}
 	sortClusters(cs)
 	return render.Clusters(o.Out, cs, o.table())

@@ -56,7 +56,7 @@ an error: a dump of routes alone shows routes.`,
 				if len(entries) == 0 { // a /clusters?format=json file: print it as such
 					entries = cfg.Dump.Entries(envoyadmin.KindClusterStatus)
 				}
-				return render.Dump(o.Out, entries, o.Output == outYAML)
+				return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
 			}
 			return o.printAll(cfg)
 		},

@@ -79,6 +79,10 @@ func (o *ListenersOptions) Run(c *cobra.Command) error {
 		return err
 	}
 	defer done()
+	if o.structured() && o.Filter.IsZero() {
+		// Every listener, as the dump holds it: nothing to decode.
+		return o.dumpAll(cfg, "listeners", envoyadmin.KindListener)
+	}
 	var ls []*xds.Listener
 	for _, l := range cfg.Listeners() {
 		if o.Filter.Match(l) {
@@ -94,7 +98,7 @@ func (o *ListenersOptions) Run(c *cobra.Command) error {
 		for i, l := range ls {
 			entries[i] = l.Entry
 		}
-		return render.Dump(o.Out, entries, o.Output == outYAML)
+		return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
 	}
 	xds.SortListeners(ls)
 	return render.Listeners(o.Out, ls, o.table())

@@ -228,6 +228,18 @@ func (o *ProxyOptions) none(cfg *xds.Config, n int, what string, kinds ...envoya
 	return !o.structured()
 }
 
+// dumpAll writes every entry of kind as the dump holds it (-o json|yaml
+// without filters: nothing needs decoding), letting go of each run of
+// entries once written.
+func (o *ProxyOptions) dumpAll(cfg *xds.Config, what string, kind envoyadmin.Kind) error {
+	entries := cfg.Dump.Entries(kind)
+	o.Source.Evict()
+	if o.none(cfg, len(entries), what, kind) {
+		return nil
+	}
+	return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
+}
+
 // notes tells, on stderr, what was read but not understood.
 func (o *ProxyOptions) notes(cfg *xds.Config) {
 	// What was read but kept opaque is information (-v); sections skipped

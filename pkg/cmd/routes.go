@@ -62,6 +62,9 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 		return err
 	}
 	defer done()
+	if o.structured() && !o.Inline && o.Name == "" {
+		return o.dumpAll(cfg, "route configurations", envoyadmin.KindRouteConfig)
+	}
 	all := cfg.RouteConfigs()
 	if o.Inline {
 		all = append(all, cfg.InlineRouteConfigs()...)
@@ -81,7 +84,7 @@ func (o *RoutesOptions) Run(c *cobra.Command) error {
 		for _, rc := range rcs {
 			entries = append(entries, rc.Entry)
 		}
-		return render.Dump(o.Out, entries, o.Output == outYAML)
+		return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
 	}
 	return render.Routes(o.Out, rcs, o.table())
 }

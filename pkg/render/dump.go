@@ -13,7 +13,32 @@ import (
 // Entries of /clusters?format=json are written as {"cluster_statuses": [...]}.
 // The entries' bytes are streamed out; nothing is copied or decoded.
 func Dump(w io.Writer, entries []envoyadmin.Entry, yaml bool) error {
+	return DumpReleasing(w, entries, yaml, nil)
+}
+
+// releaseEvery is how many entries are written between releases.
+const releaseEvery = 256
+
+// DumpReleasing is Dump calling release(first, last) on each run of entries
+// written (in the order written), so the memory holding their bytes can be
+// let go of as the output goes (envoyadmin's Dump.Done): writing a large
+// dump out then keeps little of it resident.
+func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release func(first, last envoyadmin.Entry)) error {
 	e := NewEmitter(w, yaml)
+	var run []envoyadmin.Entry // the entries written since the last release
+	flush := func() {
+		if release != nil && len(run) > 0 {
+			release(run[0], run[len(run)-1])
+			run = run[:0]
+		}
+	}
+	written := func(en envoyadmin.Entry) {
+		if release != nil {
+			if run = append(run, en); len(run) >= releaseEvery {
+				flush()
+			}
+		}
+	}
 	if len(entries) > 0 && entries[0].Kind == envoyadmin.KindClusterStatus {
 		e.open()
 		e.list("cluster_statuses", 0)
@@ -59,7 +84,9 @@ func Dump(w io.Writer, entries []envoyadmin.Entry, yaml bool) error {
 						wrap = k.ResourceKey()
 					}
 					e.item(en.Raw, wrap, 3)
+					written(en)
 				}
+				flush() // a run never spans two lists
 				e.closeList(2)
 			}
 		}

@@ -14,6 +14,9 @@ type ListenerFilter struct {
 	Name    string
 }
 
+// IsZero reports whether the filter lets every listener through.
+func (f ListenerFilter) IsZero() bool { return f == ListenerFilter{} }
+
 // Match reports whether l passes the filter.
 func (f ListenerFilter) Match(l *Listener) bool {
 	if f.Port != 0 && l.Port != f.Port {
@@ -41,6 +44,9 @@ type ClusterFilter struct {
 	Subset    string
 	Direction string
 }
+
+// IsZero reports whether the filter lets every cluster through.
+func (f ClusterFilter) IsZero() bool { return f == ClusterFilter{} }
 
 // Match reports whether c passes the filter.
 func (f ClusterFilter) Match(c *Cluster) bool {

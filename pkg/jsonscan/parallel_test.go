@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -216,5 +217,42 @@ func TestRememberedEndsAreEnds(t *testing.T) {
 	}
 	if total < 100000 {
 		t.Errorf("only %d values compared", total)
+	}
+}
+
+// TestUintIsStrconvs: Uint's own digit loop answers as strconv.ParseUint
+// on numbers and numeric strings of every length, signs, fractions,
+// exponents, leading zeros and overflow.
+func TestUintIsStrconvs(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var cases []string
+	for _, c := range []string{"0", "007", "18446744073709551615", "18446744073709551616", "9999999999999999999", "-1", "1.5", "1e3", "", "x"} {
+		cases = append(cases, c)
+	}
+	for range 2000 {
+		n := r.IntN(22)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "0123456789-+.e"[r.IntN(14)]
+			if r.IntN(10) > 0 {
+				b[i] = byte('0' + r.IntN(10))
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		for _, doc := range []string{`[` + c + `]`, `["` + c + `"]`} {
+			v, err := Parse([]byte(doc))
+			if err != nil {
+				continue
+			}
+			var item Value
+			_ = v.Items(func(_ int, x Value) bool { item = x; return false })
+			got, ok := item.Uint()
+			want, err := strconv.ParseUint(c, 10, 64)
+			if ok != (err == nil) || got != want && ok {
+				t.Errorf("Uint(%s) = %d, %v; strconv says %d, %v", doc, got, ok, want, err)
+			}
+		}
 	}
 }

@@ -24,6 +24,7 @@ type Table struct {
 	// fit it.
 	width int
 	rows  [][]string
+	slab  []string
 	// headerKept: rows[0] is the header.
 	headerKept bool
 	cuttable   []bool
@@ -70,11 +71,16 @@ func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 
 // Row adds one row; empty cells are written as they are.
 func (t *Table) Row(cells ...string) {
-	row := make([]string, len(cells))
-	for i, c := range cells {
-		row[i] = cellSafe.Replace(c)
+	// Rows are cut from slabs of cells: one allocation per few hundred
+	// rows, not one per row.
+	if len(t.slab)+len(cells) > cap(t.slab) {
+		t.slab = make([]string, 0, max(4096, len(cells)))
 	}
-	t.rows = append(t.rows, row)
+	start := len(t.slab)
+	for _, c := range cells {
+		t.slab = append(t.slab, cellSafe.Replace(c))
+	}
+	t.rows = append(t.rows, t.slab[start:len(t.slab):len(t.slab)])
 }
 
 // Flush writes the table out.

@@ -26,16 +26,20 @@ type Endpoint struct {
 func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 	var out []*Endpoint
 	// One pass over each object (Pick): a field asked for alone that the
-	// object lacks (priority, mostly) would rescan all of its hosts.
-	cla := e.Resource.Pick("cluster_name", "endpoints")
+	// object lacks (priority, mostly) would rescan all of its hosts. The
+	// hosts are allocated together, not one by one.
+	var cla, le, f [3]jsonscan.Value
+	var ep [2]jsonscan.Value
+	e.Resource.PickTo(cla[:], "cluster_name", "endpoints")
 	cluster := cla[0].Str()
+	var hosts []Endpoint
 	_ = cla[1].Items(func(_ int, group jsonscan.Value) bool {
-		le := group.Pick("locality", "priority", "lb_endpoints")
+		group.PickTo(le[:], "locality", "priority", "lb_endpoints")
 		loc := locality(le[0])
 		prio, _ := le[1].Uint()
 		_ = le[2].Items(func(_ int, lb jsonscan.Value) bool {
-			f := lb.Pick("endpoint", "health_status", "load_balancing_weight")
-			ep := f[0].Pick("address", "hostname")
+			lb.PickTo(f[:], "endpoint", "health_status", "load_balancing_weight")
+			f[0].PickTo(ep[:], "address", "hostname")
 			addr, port := socketAddress(ep[0])
 			health := f[1].Str()
 			if health == "" {
@@ -45,7 +49,7 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 			if !ok {
 				w = 1
 			}
-			out = append(out, &Endpoint{
+			hosts = append(hosts, Endpoint{
 				Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Weight: uint32(w),
 				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(), Entry: e,
 			})
@@ -53,6 +57,10 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 		})
 		return true
 	})
+	out = make([]*Endpoint, len(hosts))
+	for i := range hosts {
+		out[i] = &hosts[i]
+	}
 	return out
 }
 
@@ -106,7 +114,8 @@ func locality(l jsonscan.Value) string {
 	if !l.Exists() {
 		return ""
 	}
-	f := l.Pick("region", "zone", "sub_zone")
+	var f [3]jsonscan.Value
+	l.PickTo(f[:], "region", "zone", "sub_zone")
 	parts := []string{f[0].Str(), f[1].Str(), f[2].Str()}
 	return strings.TrimRight(strings.Join(parts, "/"), "/")
 }

@@ -280,9 +280,10 @@ func socketAddress(a jsonscan.Value) (string, uint32) {
 	if !a.Exists() {
 		return "", 0
 	}
-	kinds := a.Pick("socket_address", "pipe", "envoy_internal_address")
+	var kinds, f [3]jsonscan.Value
+	a.PickTo(kinds[:], "socket_address", "pipe", "envoy_internal_address")
 	if sa := kinds[0]; sa.Exists() {
-		f := sa.Pick("address", "port_value", "named_port")
+		sa.PickTo(f[:], "address", "port_value", "named_port")
 		port, _ := f[1].Uint()
 		addr := f[0].Str()
 		if nr := f[2].Str(); nr != "" && port == 0 {

@@ -84,6 +84,25 @@ compare() {
 }
 
 printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh s" "istioctl s" SPEEDUP "mesh MB" "istioctl MB" "MEM %"
+# Start-up, finer than GNU time's hundredths: the median wall time of 21
+# runs (bash's clock around each), in seconds, and the median peak RSS; for
+# the version alone (istioctl's without asking the cluster) and a listing
+# of the small example dump.
+startup() {
+  local ts=() t0 t1 r
+  for _ in $(seq 21); do
+    t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME
+    ts+=("$(echo "$t1 - $t0" | bc -l)")
+  done
+  r=$(measure "$@" | cut -d' ' -f2)
+  echo "$(printf '%s\n' "${ts[@]}" | sort -g | sed -n 11p | xargs printf '%.4f') $r"
+}
+for pair in "version|version --remote=false" "listeners -f examples/istio-sidecar.json|proxy-config listeners -f examples/istio-sidecar.json"; do
+  read -r mt mr < <(startup $MESH ${pair%%|*})
+  read -r it ir < <(startup "$ISTIOCTL" ${pair#*|})
+  printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "start" "-" "$(p=${pair%%|*}; [ "${p#* -f}" != "$p" ] && echo "${p%% -f*} (example)" || echo "$p")" "$mt" "$it" \
+    "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
+done
 for n in $SIZES; do
   # One command per line; COMMANDS overrides, e.g. COMMANDS=$'listeners\nroutes -o json'.
   compare "$n" "$CACHE/bench/mesh-$n.json" < <(printf '%s\n' "${COMMANDS:-$DEFAULT_COMMANDS}")

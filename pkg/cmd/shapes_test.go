@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 	"strings"
 	"testing"
 )
@@ -190,5 +192,46 @@ func TestLegacyFileCertificates(t *testing.T) {
 		if err != nil || !strings.Contains(out, want) || strings.Contains(out, "inline") {
 			t.Errorf("%s: %v; want %q and no inline\n%.2000s", c, err, want, out)
 		}
+	}
+}
+
+// TestSecretsFromFilesShowTheirPaths: Envoy Gateway's SDS files (its
+// ConfigMap golden: a certificate and a trusted CA read from files) list
+// the files, never "inline"; the ConfigMap itself is named as what it is.
+func TestSecretsFromFilesShowTheirPaths(t *testing.T) {
+	const cm = "../envoyadmin/testdata/envoy-gateway/sds-configmap-default.yaml"
+	data, err := os.ReadFile(cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Data) != 2 {
+		t.Fatalf("the ConfigMap golden: %v, %d files", err, len(doc.Data))
+	}
+	for name, want := range map[string][]string{
+		"xds-trusted-ca.json":  {"xds_trusted_ca", "CA", "/certs/ca.crt"},
+		"xds-certificate.json": {"xds_certificate", "Cert Chain", "/certs/tls.crt"},
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(doc.Data[name]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := run(t, "", "secrets", "-f", p, "-o", "wide")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: no %q in\n%s", name, w, out)
+			}
+		}
+		if strings.Contains(out, "inline") {
+			t.Errorf("%s: a file's certificate shown as inline:\n%s", name, out)
+		}
+	}
+	if _, _, err := run(t, "", "secrets", "-f", cm); ExitCode(err) != ExitUsage || !strings.Contains(fmt.Sprint(err), "ConfigMap envoy-default-37a8eec1") {
+		t.Errorf("the ConfigMap itself: exit %d, %v", ExitCode(err), err)
 	}
 }

@@ -16,7 +16,7 @@ help:
 
 build: ## build bin/kubectl-mesh
 	@echo "building bin/kubectl-mesh $(VERSION) (the first build fetches and compiles its modules: a few minutes on 2 cores)"
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-mesh ./cmd/kubectl-mesh
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-mesh ./cmd/kubectl-mesh
 
 install: build ## install kubectl-mesh into BINDIR (default /usr/local/bin), where kubectl finds plugins, with kubectl_complete-mesh for completion
 	install -d $(BINDIR)

@@ -115,11 +115,15 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 	out := make([]T, len(entries))
 	workers := runtime.GOMAXPROCS(0)
 	if len(entries) < parallelMin || workers == 1 {
+		// As each worker below: the entries' bytes are let go of every
+		// doneEvery entries, not all at the end (one core, a large dump).
+		done := 0
 		for i, e := range entries {
 			out[i] = decode(e, &c.Opaque)
-		}
-		if len(entries) > 0 {
-			c.Dump.Done(entries[0], entries[len(entries)-1])
+			if i-done == doneEvery || i == len(entries)-1 {
+				c.Dump.Done(entries[done], entries[i])
+				done = i + 1
+			}
 		}
 		return out
 	}

@@ -45,6 +45,22 @@ func ArrayItem(val jsonscan.Value) jsonscan.Value {
 	return val
 }
 
+// KeyMayRedact reports whether Member may change the value of a member
+// with this key (a sensitive field, key material, ztunnel's header pairs):
+// a writer may copy any other member's value as it is, strings that look
+// like credentials and credential header pairs aside.
+func KeyMayRedact(key []byte) bool {
+	if jsonscan.KeyIs(key, "session_ticket_keys") || jsonscan.KeyIs(key, "xdsHeaders") || jsonscan.KeyIs(key, "caHeaders") {
+		return true
+	}
+	for _, f := range sensitiveFields {
+		if jsonscan.KeyIs(key, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // Member decides what to print for an object member: the value itself, or
 // a copy with its secret parts replaced (changed is true then).
 func Member(key []byte, val jsonscan.Value) (out jsonscan.Value, changed bool) {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strings"
 
@@ -21,12 +22,18 @@ type Emitter struct {
 	// depth is the first (no comma due), and whether a YAML list is still empty.
 	first     []bool
 	listEmpty bool
+	// fast is the buffer of jsonFast; slowOnly turns it off (for tests).
+	fast     []byte
+	slowOnly bool
 }
 
 // NewEmitter writes JSON, or YAML when yaml is true.
 func NewEmitter(w io.Writer, yaml bool) *Emitter {
-	return &Emitter{w: bufio.NewWriterSize(w, 256<<10), yaml: yaml}
+	return &Emitter{w: bufio.NewWriterSize(w, 256<<10), yaml: yaml, slowOnly: slowJSON}
 }
+
+// slowJSON turns jsonFast off (for tests comparing the two).
+var slowJSON = false
 
 // Flush writes what is buffered and returns the first error met.
 func (e *Emitter) Flush() error {
@@ -68,6 +75,9 @@ func (e *Emitter) Value(v jsonscan.Value) {
 }
 
 func (e *Emitter) json(v jsonscan.Value, depth int) {
+	if !e.slowOnly && e.jsonFast(v, depth) {
+		return
+	}
 	switch v.Kind() {
 	case jsonscan.Object:
 		if v.Empty() {
@@ -249,4 +259,168 @@ func plainSafe(s []byte) bool {
 		return false
 	}
 	return true
+}
+
+// jsonFast writes a container as json does, in one linear pass over its
+// bytes, when nothing in it needs redacting; it writes nothing and returns
+// false when something may (a sensitive key, a credential header pair, a
+// string that looks like a credential), and json then walks it member by
+// member, so only the part that needs it takes the slow way.
+func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
+	k := v.Kind()
+	if (k != jsonscan.Object && k != jsonscan.Array) || e.err != nil {
+		return false
+	}
+	data := v.Raw()
+	out := e.fast[:0]
+	defer func() { e.fast = out[:0] }()
+	// One entry per open container: whether it is an object, whether a
+	// member has been written, and whether its "key" member named a
+	// credential header (its "value" would be redacted).
+	type frame struct{ obj, written bool }
+	var stackBuf [32]frame
+	stack := stackBuf[:0]
+	newline := func(d int) {
+		out = append(out, '\n')
+		for range d {
+			out = append(out, ' ', ' ')
+		}
+	}
+	// value writes the value starting at data[i] (a container's opening,
+	// a string or a scalar) and returns the index after what it consumed
+	// at this level (for containers: after the opening bracket), or -1.
+	i := 0
+	expectKey := false
+	for i < len(data) {
+		c := data[i]
+		switch c {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			i++
+			continue
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			newline(depth + len(stack))
+			out = append(out, c)
+			i++
+			expectKey = len(stack) > 0 && stack[len(stack)-1].obj
+			continue
+		}
+		// A member's key, or an element: the separator and indentation.
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.written && !(top.obj && !expectKey) {
+				out = append(out, ',')
+			}
+			if !(top.obj && !expectKey) {
+				newline(depth + len(stack))
+			}
+			top.written = true
+		}
+		switch c {
+		case '{', '[':
+			j := jsonscan.SkipSpace(data, i+1)
+			if j < len(data) && (data[j] == '}' || data[j] == ']') {
+				out = append(out, c, data[j])
+				i = j + 1
+				expectKey = len(stack) > 0 && stack[len(stack)-1].obj
+				continue
+			}
+			if len(stack) == cap(stack) {
+				return false // deeper than the fast path keeps: the slow one
+			}
+			stack = append(stack, frame{obj: c == '{'})
+			out = append(out, c)
+			i++
+			expectKey = c == '{'
+		case '"':
+			end := stringEnd(data, i)
+			if end < 0 {
+				return false
+			}
+			if len(stack) > 0 && stack[len(stack)-1].obj && expectKey {
+				key := data[i+1 : end-1]
+				if redact.KeyMayRedact(key) {
+					return false
+				}
+				if jsonscan.KeyIs(key, "key") || jsonscan.KeyIs(key, "value") {
+					// Header pairs: the slow path decides exactly.
+					if pairNeedsRedaction(data, end) {
+						return false
+					}
+				}
+				out = append(out, data[i:end]...)
+				out = append(out, ':', ' ')
+				i = end
+				expectKey = false
+				continue
+			}
+			if redact.String(data[i:end]) {
+				return false
+			}
+			out = append(out, data[i:end]...)
+			i = end
+			expectKey = len(stack) > 0 && stack[len(stack)-1].obj
+		default: // number, true, false, null
+			j := i
+			for j < len(data) && !isDelim(data[j]) {
+				j++
+			}
+			out = append(out, data[i:j]...)
+			i = j
+			expectKey = len(stack) > 0 && stack[len(stack)-1].obj
+		}
+	}
+	if len(stack) != 0 {
+		return false
+	}
+	e.wb(out)
+	return true
+}
+
+// pairNeedsRedaction reports whether the "key" member whose key ends at
+// data[end] has a string value naming a credential header, so that a
+// "value" beside it is redacted: then, or when unsure (escapes), the slow
+// path writes the object.
+func pairNeedsRedaction(data []byte, end int) bool {
+	j := jsonscan.SkipSpace(data, end)
+	if j < len(data) && data[j] == ':' {
+		j = jsonscan.SkipSpace(data, j+1)
+	}
+	if j >= len(data) || data[j] != '"' {
+		return false
+	}
+	e := stringEnd(data, j)
+	if e < 0 {
+		return true
+	}
+	s := data[j+1 : e-1]
+	return bytes.IndexByte(s, '\\') >= 0 || redact.CredentialName(string(s))
+}
+
+// stringEnd is the index after the string starting at data[i], or -1.
+func stringEnd(data []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		n := 0
+		for b := j - 1; b > i && data[b] == '\\'; b-- {
+			n++
+		}
+		j++
+		if n%2 == 0 {
+			return j
+		}
+	}
+}
+
+func isDelim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r', ':':
+		return true
+	}
+	return false
 }

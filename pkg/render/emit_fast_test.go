@@ -1,0 +1,71 @@
+package render
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+)
+
+// TestFastJSONIsTheMemberByMemberWalk: -o json written in one pass where
+// nothing needs redacting is byte for byte what the member-by-member walk
+// writes, on every dump of the fixtures and of this project's testdata
+// (credentials, key material, header pairs and ztunnel's headers among
+// them), whole and as they are shown.
+func TestFastJSONIsTheMemberByMemberWalk(t *testing.T) {
+	var files []string
+	for _, root := range []string{"../../../shared/fixtures", "../envoyadmin/testdata", "../xds/testdata", "../../examples", "../cmd/testdata"} {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".yaml")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	compared, slowAtLeastOnce := 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		dumps, err := envoyadmin.Load(data)
+		if err != nil {
+			continue
+		}
+		for _, d := range dumps {
+			var entries []envoyadmin.Entry
+			for k := envoyadmin.KindBootstrap; k <= envoyadmin.KindClusterStatus; k++ {
+				entries = append(entries, d.Entries(k)...)
+			}
+			var fast, slow bytes.Buffer
+			if err := Dump(&fast, entries, false); err != nil {
+				t.Fatal(err)
+			}
+			slowJSON = true
+			err := Dump(&slow, entries, false)
+			slowJSON = false
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fast.String() != slow.String() {
+				a, b := fast.String(), slow.String()
+				i := 0
+				for i < len(a) && i < len(b) && a[i] == b[i] {
+					i++
+				}
+				t.Fatalf("%s: the one-pass output differs at byte %d:\n fast %q\n slow %q", f, i, a[max(0, i-80):min(len(a), i+80)], b[max(0, i-80):min(len(b), i+80)])
+			}
+			if strings.Contains(slow.String(), "[redacted]") {
+				slowAtLeastOnce++
+			}
+			compared++
+		}
+	}
+	if compared < 150 || slowAtLeastOnce < 5 {
+		t.Errorf("%d dumps compared, %d with something redacted: the test proves little", compared, slowAtLeastOnce)
+	}
+}

@@ -77,6 +77,10 @@ func SkipSpace(data []byte, i int) int {
 	return i
 }
 
+// SkipString returns the index just past the string whose opening quote is
+// at i, in a document Parse has checked.
+func SkipString(data []byte, i int) (int, error) { return skipString(data, i) }
+
 // skipString returns the index just past the string whose opening quote is at i.
 func skipString(data []byte, i int) (int, error) {
 	j := i + 1

@@ -399,22 +399,11 @@ func pairNeedsRedaction(data []byte, end int) bool {
 
 // stringEnd is the index after the string starting at data[i], or -1.
 func stringEnd(data []byte, i int) int {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(data[j:], '"')
-		if k < 0 {
-			return -1
-		}
-		j += k
-		n := 0
-		for b := j - 1; b > i && data[b] == '\\'; b-- {
-			n++
-		}
-		j++
-		if n%2 == 0 {
-			return j
-		}
+	end, err := jsonscan.SkipString(data, i)
+	if err != nil {
+		return -1
 	}
+	return end
 }
 
 func isDelim(c byte) bool {

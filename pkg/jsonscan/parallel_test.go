@@ -225,10 +225,7 @@ func TestRememberedEndsAreEnds(t *testing.T) {
 // exponents, leading zeros and overflow.
 func TestUintIsStrconvs(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	var cases []string
-	for _, c := range []string{"0", "007", "18446744073709551615", "18446744073709551616", "9999999999999999999", "-1", "1.5", "1e3", "", "x"} {
-		cases = append(cases, c)
-	}
+	cases := []string{"0", "007", "18446744073709551615", "18446744073709551616", "9999999999999999999", "-1", "1.5", "1e3", "", "x"}
 	for range 2000 {
 		n := r.IntN(22)
 		b := make([]byte, n)

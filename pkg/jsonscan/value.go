@@ -330,15 +330,6 @@ func (v Value) Str() string {
 	return ""
 }
 
-// scalar returns the bytes of a number, or of a string's contents.
-func (v Value) scalar() string {
-	raw := v.Raw()
-	if v.Kind() == String {
-		return string(raw[1 : len(raw)-1])
-	}
-	return string(raw)
-}
-
 // Uint returns a non-negative integer written as a number or, as protojson
 // writes 64-bit integers, as a string. ok is false for anything else.
 func (v Value) Uint() (n uint64, ok bool) {

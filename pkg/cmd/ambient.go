@@ -119,6 +119,9 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 		}
 	}
 	if dyn == nil {
+		dyn = c.dyn
+	}
+	if dyn == nil {
 		var err error
 		if dyn, err = dynamic.NewForConfig(c.cfg); err != nil {
 			return nil, failure("cannot reach the API server: %v", err)

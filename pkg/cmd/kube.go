@@ -19,6 +19,9 @@ import (
 type cluster struct {
 	cfg    *rest.Config
 	client kubernetes.Interface
+	// dyn reads objects of any type (TYPE/NAME targets, Gateway API
+	// waypoints); nil for test clusters that need none.
+	dyn dynamic.Interface
 	// pods finds the pod a target names (kube.NewFinder over the kube
 	// flags; tests give one over a fake clientset).
 	pods PodFinder
@@ -81,7 +84,7 @@ func connectCluster(flags *kube.Flags) (*cluster, error) {
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
 	}
-	return &cluster{cfg: cfg, client: client, pods: kube.NewFinder(flags, client, dyn), transport: portForwarder{cfg, client}}, nil
+	return &cluster{cfg: cfg, client: client, dyn: dyn, pods: kube.NewFinder(flags, client, dyn), transport: portForwarder{cfg, client}}, nil
 }
 
 // unreachable is an API server that did not answer; it says which when

@@ -14,12 +14,13 @@ import (
 // middle of a document: it would not know what it is inside. It can guess.
 // A raw newline never stands inside a JSON string, so in an indented
 // document ",\n    {" is a comma between two objects in an array. From
-// such a split point, a second walk checks that array's elements up to the
-// ']' that closes it, assuming only that it is inside an array after a
-// comma. When the walk from the start reaches the split point it knows
-// whether the guess held (it is in an array, after a comma); if so it takes
-// the second walk's answer and continues from that ']'; if not, or if the
-// second walk found an error, it checks the stretch itself, so the answer
+// such a split point, a second walk checks that array's elements, assuming
+// only that it is inside an array after a comma, up to the next split point
+// of the same array (linked: the walk from there goes on) or the ']' that
+// closes it. When a walk reaches a split point it knows whether the guess
+// held (it is in an array, after a comma); if so it takes the other walk's
+// answer and continues from where that walk stopped; if not, or if the
+// other walk found an error, it checks the stretch itself, so the answer
 // and any error are exactly those of one walk. Compact documents (no
 // newlines) and small ones are checked by one walk.
 

@@ -67,17 +67,13 @@ func Member(key []byte, val jsonscan.Value) (out jsonscan.Value, changed bool) {
 	if jsonscan.KeyIs(key, "session_ticket_keys") {
 		return placeholder, true
 	}
-	if (jsonscan.KeyIs(key, "xdsHeaders") || jsonscan.KeyIs(key, "caHeaders")) && val.Kind() == jsonscan.Array {
-		return redactPairs(val)
+	if !KeyMayRedact(key) {
+		return val, false
 	}
-	sensitive := false
-	for _, f := range sensitiveFields {
-		if jsonscan.KeyIs(key, f) {
-			sensitive = true
-			break
+	if jsonscan.KeyIs(key, "xdsHeaders") || jsonscan.KeyIs(key, "caHeaders") {
+		if val.Kind() == jsonscan.Array {
+			return redactPairs(val)
 		}
-	}
-	if !sensitive {
 		return val, false
 	}
 	switch val.Kind() {

@@ -274,9 +274,8 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 	data := v.Raw()
 	out := e.fast[:0]
 	defer func() { e.fast = out[:0] }()
-	// One entry per open container: whether it is an object, whether a
-	// member has been written, and whether its "key" member named a
-	// credential header (its "value" would be redacted).
+	// One entry per open container: whether it is an object, and whether
+	// a member has been written (a comma is due before the next).
 	type frame struct{ obj, written bool }
 	var stackBuf [32]frame
 	stack := stackBuf[:0]
@@ -286,9 +285,7 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 			out = append(out, ' ', ' ')
 		}
 	}
-	// value writes the value starting at data[i] (a container's opening,
-	// a string or a scalar) and returns the index after what it consumed
-	// at this level (for containers: after the opening bracket), or -1.
+	// expectKey: the next string is an object's key, not a value.
 	i := 0
 	expectKey := false
 	for i < len(data) {

@@ -114,17 +114,20 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 	entries := c.Dump.Entries(kind)
 	out := make([]T, len(entries))
 	workers := runtime.GOMAXPROCS(0)
-	if len(entries) < parallelMin || workers == 1 {
-		// As each worker below: the entries' bytes are let go of every
-		// doneEvery entries, not all at the end (one core, a large dump).
-		done := 0
-		for i, e := range entries {
-			out[i] = decode(e, &c.Opaque)
-			if i-done == doneEvery || i == len(entries)-1 {
+	// decode fills out[lo:hi], letting go of the entries' bytes every
+	// doneEvery entries.
+	decodeRange := func(lo, hi int, opaque *Opaque) {
+		done := lo
+		for i := lo; i < hi; i++ {
+			out[i] = decode(entries[i], opaque)
+			if i-done == doneEvery || i == hi-1 {
 				c.Dump.Done(entries[done], entries[i])
 				done = i + 1
 			}
 		}
+	}
+	if len(entries) < parallelMin || workers == 1 {
+		decodeRange(0, len(entries), &c.Opaque)
 		return out
 	}
 	opaques := make([]Opaque, workers)
@@ -141,16 +144,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 			defer wg.Done()
 			// The entries point into a mapped file: a fault (the file shrank)
 			// is raised again on the caller, whose guard reports it.
-			faults[w] = envoyadmin.GuardGo(func() {
-				done := lo
-				for i := lo; i < hi; i++ {
-					out[i] = decode(entries[i], &opaques[w])
-					if i-done == doneEvery || i == hi-1 {
-						c.Dump.Done(entries[done], entries[i])
-						done = i + 1
-					}
-				}
-			})
+			faults[w] = envoyadmin.GuardGo(func() { decodeRange(lo, hi, &opaques[w]) })
 		}(w, lo, hi)
 	}
 	wg.Wait()

@@ -29,10 +29,10 @@ func fastMatch(v jsonscan.Value) (m *routev3.RouteMatch, ok bool) {
 			bit, m.PathSpecifier = 1, &routev3.RouteMatch_Prefix{Prefix: val.Str()}
 		case jsonscan.KeyIs(k, "path") && val.Kind() == jsonscan.String:
 			bit, m.PathSpecifier = 1, &routev3.RouteMatch_Path{Path: val.Str()}
-		case keyIs(k, "safe_regex", "safeRegex"):
+		case jsonscan.KeyIs(k, "safe_regex"):
 			re, good := fastRegex(val)
 			bit, ok, m.PathSpecifier = 1, good, &routev3.RouteMatch_SafeRegex{SafeRegex: re}
-		case keyIs(k, "case_sensitive", "caseSensitive") && val.Kind() == jsonscan.Bool:
+		case jsonscan.KeyIs(k, "case_sensitive") && val.Kind() == jsonscan.Bool:
 			bit, m.CaseSensitive = 2, wrapperspb.Bool(val.Bool())
 		case jsonscan.KeyIs(k, "headers") && val.Kind() == jsonscan.Array:
 			bit = 4
@@ -42,7 +42,7 @@ func fastMatch(v jsonscan.Value) (m *routev3.RouteMatch, ok bool) {
 				m.Headers = append(m.Headers, hm)
 				return ok
 			})
-		case keyIs(k, "query_parameters", "queryParameters") && val.Kind() == jsonscan.Array:
+		case jsonscan.KeyIs(k, "query_parameters") && val.Kind() == jsonscan.Array:
 			bit = 8
 			_ = val.Items(func(_ int, q jsonscan.Value) bool {
 				qm, good := fastQuery(q)
@@ -60,10 +60,6 @@ func fastMatch(v jsonscan.Value) (m *routev3.RouteMatch, ok bool) {
 		return ok
 	})
 	return m, ok
-}
-
-func keyIs(k []byte, snake, camel string) bool {
-	return jsonscan.KeyIs(k, snake) || jsonscan.KeyIs(k, camel)
 }
 
 // fastRegex reads {"regex": "..."}.
@@ -106,12 +102,12 @@ func fastString(v jsonscan.Value) (*matcherv3.StringMatcher, bool) {
 		case jsonscan.KeyIs(k, "contains") && str:
 			patterns++
 			sm.MatchPattern = &matcherv3.StringMatcher_Contains{Contains: val.Str()}
-		case keyIs(k, "safe_regex", "safeRegex"):
+		case jsonscan.KeyIs(k, "safe_regex"):
 			patterns++
 			re, good := fastRegex(val)
 			ok = ok && good
 			sm.MatchPattern = &matcherv3.StringMatcher_SafeRegex{SafeRegex: re}
-		case keyIs(k, "ignore_case", "ignoreCase") && val.Kind() == jsonscan.Bool:
+		case jsonscan.KeyIs(k, "ignore_case") && val.Kind() == jsonscan.Bool:
 			ignore++
 			sm.IgnoreCase = val.Bool()
 		default:
@@ -171,15 +167,15 @@ func fastNamed(v jsonscan.Value, invert bool) (named, bool) {
 		switch {
 		case jsonscan.KeyIs(k, "name") && val.Kind() == jsonscan.String:
 			bit, n.name = 1, val.Str()
-		case keyIs(k, "string_match", "stringMatch"):
+		case jsonscan.KeyIs(k, "string_match"):
 			bit, n.string, ok = 2, nil, false
 			if sm, good := fastString(val); good {
 				n.string, ok = sm, true
 			}
-		case keyIs(k, "present_match", "presentMatch") && val.Kind() == jsonscan.Bool:
+		case jsonscan.KeyIs(k, "present_match") && val.Kind() == jsonscan.Bool:
 			p := val.Bool()
 			bit, n.present = 2, &p
-		case invert && keyIs(k, "invert_match", "invertMatch") && val.Kind() == jsonscan.Bool:
+		case invert && jsonscan.KeyIs(k, "invert_match") && val.Kind() == jsonscan.Bool:
 			bit, n.invert = 4, val.Bool()
 		default:
 			ok = false

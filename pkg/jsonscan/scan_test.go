@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -232,4 +233,90 @@ func FuzzParseAgreesWithEncodingJSON(f *testing.F) {
 			t.Fatalf("Parse(%q) accepts what is not JSON, trailing commas aside", b)
 		}
 	})
+}
+
+// TestBytesShapedLikeBracketsAgreeWithEncodingJSON: the word test for
+// brackets also stops at 'Y', '_', 'y' and DEL (the same bits but 0x26).
+// Each of them, and each bracket, put at every place outside strings of an
+// indented document (so that the word test, not the byte loop at the end,
+// meets them) is accepted or rejected as encoding/json does.
+func TestBytesShapedLikeBracketsAgreeWithEncodingJSON(t *testing.T) {
+	doc, err := json.MarshalIndent(map[string]any{
+		"listeners": []any{map[string]any{"name": "virtualOutbound", "port": 15001, "on": true, "off": nil,
+			"chains": []any{map[string]any{"match": map[string]any{"y": "Y_y"}}, 2.5}}},
+	}, "", "        ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inString := false
+	tried := 0
+	for i := 0; i < len(doc); i++ {
+		switch c := doc[i]; {
+		case inString && c == '\\':
+			i++
+			continue
+		case c == '"':
+			inString = !inString
+		}
+		if inString {
+			continue
+		}
+		for _, b := range []byte{'Y', '_', 'y', 0x7f, '[', ']', '{', '}', 'x'} {
+			for _, in := range [][]byte{
+				append(append(append([]byte{}, doc[:i]...), b), doc[i:]...), // inserted
+				append(append(append([]byte{}, doc[:i]...), b), doc[i+1:]...), // in place of a byte
+			} {
+				_, err := Parse(in)
+				if got, want := err == nil, json.Valid(withoutTrailingCommas(in)); got != want {
+					t.Fatalf("Parse(%q) error %v; encoding/json valid: %v", in, err, want)
+				}
+				tried++
+			}
+		}
+	}
+	if tried < 1000 {
+		t.Fatalf("only %d documents tried", tried)
+	}
+}
+
+// TestNextStructuralStopsOnlyAtQuotesAndBrackets: every byte value, at every
+// place of a word and of the bytes after the last whole word.
+func TestNextStructuralStopsOnlyAtQuotesAndBrackets(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := strings.IndexByte(`"{}[]`, byte(c)) >= 0
+		for at := 0; at < 19; at++ {
+			buf := []byte(strings.Repeat(" ", 19))
+			buf[at] = byte(c)
+			got := nextStructural(buf, 0)
+			if want && got != at || !want && got != len(buf) {
+				t.Fatalf("nextStructural with %q at %d = %d", byte(c), at, got)
+			}
+		}
+	}
+}
+
+// TestSkipSpaceToIsTheByteLoop: the word-wise skip stops where a loop over
+// single bytes stops, bounded by j, on random runs of white space.
+func TestSkipSpaceToIsTheByteLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, r.IntN(40))
+		for k := range b {
+			b[k] = " \n\t\r x"[r.IntN(6)]
+			if r.IntN(3) > 0 {
+				b[k] = ' '
+			}
+		}
+		i, j := r.IntN(len(b)+1), r.IntN(len(b)+1)
+		want := i
+		for want < j && class[b[want]] == clsSpace {
+			want++
+		}
+		if i > j {
+			want = j
+		}
+		if got := skipSpaceTo(b, i, j); got != want && !(i > j && got == i) {
+			t.Fatalf("skipSpaceTo(%q, %d, %d) = %d, want %d", b, i, j, got, want)
+		}
+	}
 }

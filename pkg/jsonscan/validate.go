@@ -112,11 +112,11 @@ type scanner struct {
 func (sc *scanner) run(i int) (int, error) {
 	data := sc.data
 	for {
-		j := nextStructural(data, i)
-		if j > i {
-			// The usual gaps first: ": " after a key, "," and indentation
-			// after a value; anything else is checked in full.
-			k := i
+		// The usual gaps first: ": " after a key, "," and indentation
+		// after a value, passed in one go up to the next structural byte;
+		// anything else is checked in full.
+		k := i
+		if k < len(data) {
 			switch {
 			case sc.st == wantColon && data[k] == ':':
 				k, sc.st = k+1, wantValue
@@ -126,11 +126,13 @@ func (sc *scanner) run(i int) (int, error) {
 					sc.st = wantKey
 				}
 			}
-			if k = skipSpaceTo(data, k, j); k < j {
-				var err error
-				if sc.st, err = gap(data, k, j, sc.st, sc.closers); err != nil {
-					return 0, err
-				}
+		}
+		j := skipSpaceTo(data, k, len(data))
+		if j < len(data) && !structural[data[j]] {
+			k, j = j, nextStructural(data, j)
+			var err error
+			if sc.st, err = gap(data, k, j, sc.st, sc.closers); err != nil {
+				return 0, err
 			}
 		}
 		if j >= len(data) {
@@ -276,26 +278,28 @@ func gap(data []byte, i, j int, st state, closers []byte) (state, error) {
 	}
 }
 
-// skipSpaceTo is SkipSpace bounded by j, eight spaces at a time over
-// indentation.
+// skipSpaceTo is SkipSpace bounded by j, eight bytes at a time: a word's
+// leading spaces (indentation) are passed in one step.
 func skipSpaceTo(data []byte, i, j int) int {
 	const spaces = 0x2020202020202020
 	for i < j {
-		switch data[i] {
-		case ' ':
-			for i+8 <= j && binary.LittleEndian.Uint64(data[i:]) == spaces {
+		if i+8 <= len(data) {
+			if x := binary.LittleEndian.Uint64(data[i:]) ^ spaces; x == 0 {
 				i += 8
+				continue
+			} else if n := bits.TrailingZeros64(x) / 8; n > 0 {
+				i = min(i+n, j)
+				continue
 			}
-			for i < j && data[i] == ' ' {
-				i++
-			}
-		case '\n', '\t', '\r':
+		}
+		switch data[i] {
+		case ' ', '\n', '\t', '\r':
 			i++
 		default:
 			return i
 		}
 	}
-	return i
+	return min(i, j)
 }
 
 // checkScalar checks a number or literal (a value that is not a string or

@@ -87,9 +87,12 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 		var entries []envoyadmin.Entry
 		seen := map[*byte]bool{}
 		for _, e := range es {
+			if e.Entry == nil {
+				continue
+			}
 			if raw := e.Entry.Raw.Raw(); len(raw) > 0 && !seen[&raw[0]] {
 				seen[&raw[0]] = true
-				entries = append(entries, e.Entry)
+				entries = append(entries, *e.Entry)
 			}
 		}
 		return render.Dump(o.Out, entries, o.Output == outYAML)

@@ -19,7 +19,8 @@ type Endpoint struct {
 	Hostname string
 	// FromHealth is true when the row comes from /clusters (live health), not EDS.
 	FromHealth bool
-	Entry      envoyadmin.Entry
+	// Entry is the cluster's entry the row comes from, shared by its hosts.
+	Entry *envoyadmin.Entry
 }
 
 // endpointsFromEDS flattens ClusterLoadAssignments into rows.
@@ -32,6 +33,7 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 	var ep [2]jsonscan.Value
 	e.Resource.PickTo(cla[:], "cluster_name", "endpoints")
 	cluster := cla[0].Str()
+	entry := &e
 	var hosts []Endpoint
 	_ = cla[1].Items(func(_ int, group jsonscan.Value) bool {
 		group.PickTo(le[:], "locality", "priority", "lb_endpoints")
@@ -51,7 +53,7 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 			}
 			hosts = append(hosts, Endpoint{
 				Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Weight: uint32(w),
-				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(), Entry: e,
+				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(), Entry: entry,
 			})
 			return true
 		})
@@ -69,6 +71,7 @@ func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
 	var out []*Endpoint
 	cs := e.Resource
 	cluster := cs.Get("name").Str()
+	entry := &e
 	_ = cs.Get("host_statuses").Items(func(_ int, h jsonscan.Value) bool {
 		addr, port := socketAddress(h.Get("address"))
 		w, ok := h.Get("weight").Uint()
@@ -80,7 +83,7 @@ func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
 		out = append(out, &Endpoint{
 			Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Outlier: outlier, Weight: uint32(w),
 			Locality: locality(h.Get("locality")), Priority: uint32(prio), Hostname: h.Get("hostname").Str(),
-			FromHealth: true, Entry: e,
+			FromHealth: true, Entry: entry,
 		})
 		return true
 	})

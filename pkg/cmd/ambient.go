@@ -149,7 +149,7 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 	}
 	namespaces := map[string]ambient.Meta{}
 	if ns != "" {
-		n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		n, err := c.client.Namespace(ctx, ns)
 		if err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, failure("namespace %s not found; list them with 'kubectl get namespaces'", ns)
@@ -158,7 +158,7 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 		}
 		namespaces[ns] = metaOf(n.ObjectMeta)
 	} else {
-		list, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		list, err := c.client.Namespaces(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, apiErr(err, "namespaces", "list namespaces")
 		}
@@ -166,11 +166,11 @@ func (o *AmbientOptions) view(ctx context.Context) (*AmbientView, error) {
 			namespaces[n.Name] = metaOf(n.ObjectMeta)
 		}
 	}
-	pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	pods, err := c.client.Pods(ctx, ns, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiErr(err, "pods", "list pods")
 	}
-	svcs, err := c.client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	svcs, err := c.client.Services(ctx, ns, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiErr(err, "services", "list services")
 	}

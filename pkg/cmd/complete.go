@@ -2,14 +2,16 @@ package cmd
 
 import (
 	"context"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 )
 
 // Shell completion. kubectl (1.26 and later) completes "kubectl mesh ..." by
@@ -28,7 +30,7 @@ func completeTargets(flags *kube.Flags) cobra.CompletionFunc {
 		if len(args) > 0 || flagSet(c, "filename") || flagSet(c, "selector") || flags == nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		cs, ns, err := completionClient(flags)
+		cs, dyn, ns, err := completionClient(flags)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -41,13 +43,14 @@ func completeTargets(flags *kube.Flags) cobra.CompletionFunc {
 			names = podNames(ctx, cs, ns, !flagSet(c, "admin-port"))
 			names = append(names, "deploy/", "svc/")
 		case kind == "deploy" || kind == "deployment":
-			if list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
+			deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+			if list, err := dyn.Resource(deployments).Namespace(ns).List(ctx, metav1.ListOptions{}); err == nil {
 				for _, d := range list.Items {
-					names = append(names, kind+"/"+d.Name)
+					names = append(names, kind+"/"+d.GetName())
 				}
 			}
 		case kind == "svc" || kind == "service":
-			if list, err := cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{}); err == nil {
+			if list, err := cs.Services(ctx, ns, metav1.ListOptions{}); err == nil {
 				for _, s := range list.Items {
 					names = append(names, kind+"/"+s.Name)
 				}
@@ -73,8 +76,8 @@ func completeTargets(flags *kube.Flags) cobra.CompletionFunc {
 
 // podNames lists the namespace's running pods, only those with Istio's
 // sidecar when sidecarsOnly is set and there are any.
-func podNames(ctx context.Context, cs kubernetes.Interface, ns string, sidecarsOnly bool) []string {
-	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "status.phase=Running"})
+func podNames(ctx context.Context, cs kube.Core, ns string, sidecarsOnly bool) []string {
+	list, err := cs.Pods(ctx, ns, metav1.ListOptions{FieldSelector: "status.phase=Running"})
 	if err != nil {
 		return nil
 	}
@@ -96,13 +99,13 @@ func podNames(ctx context.Context, cs kubernetes.Interface, ns string, sidecarsO
 // completeNamespaces completes -n from the cluster's namespaces.
 func completeNamespaces(flags *kube.Flags) cobra.CompletionFunc {
 	return func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		cs, _, err := completionClient(flags)
+		cs, _, _, err := completionClient(flags)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		ctx, cancel := context.WithTimeout(c.Context(), completionTimeout)
 		defer cancel()
-		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		list, err := cs.Namespaces(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -134,20 +137,24 @@ func completeContexts(flags *kube.Flags) cobra.CompletionFunc {
 	}
 }
 
-func completionClient(flags *kube.Flags) (kubernetes.Interface, string, error) {
+func completionClient(flags *kube.Flags) (kube.Core, dynamic.Interface, string, error) {
 	rc, err := flags.ToRESTConfig()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if rc.Timeout == 0 { // --request-timeout, when given, rules
 		rc.Timeout = completionTimeout
 	}
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := kube.NewCore(rc)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
-	return cs, ns, err
+	return cs, dyn, ns, err
 }
 
 // completeWords completes a flag from a fixed list.

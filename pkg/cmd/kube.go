@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
@@ -18,7 +17,7 @@ import (
 // cluster is the API server the kube flags name, and a client for it.
 type cluster struct {
 	cfg    *rest.Config
-	client kubernetes.Interface
+	client kube.Core
 	// dyn reads objects of any type (TYPE/NAME targets, Gateway API
 	// waypoints); nil for test clusters that need none.
 	dyn dynamic.Interface
@@ -51,7 +50,7 @@ type Transport interface {
 // through the API server, as kubectl port-forward opens one.
 type portForwarder struct {
 	cfg    *rest.Config
-	client kubernetes.Interface
+	client kube.Core
 }
 
 func (p portForwarder) Open(ctx context.Context, namespace, pod string, port int) (string, func(), error) {
@@ -76,7 +75,7 @@ func connectCluster(flags *kube.Flags) (*cluster, error) {
 	if err != nil {
 		return nil, failure("cannot use the kubeconfig: %v", err)
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := kube.NewCore(cfg)
 	if err != nil {
 		return nil, failure("cannot reach the API server: %v", err)
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube/kubefake"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/render"
 )
 
@@ -60,7 +61,7 @@ func older(p *corev1.Pod) *corev1.Pod {
 
 func fakeSource(target Target, objs ...runtime.Object) (*podSource, *fake.Clientset) {
 	client := fake.NewSimpleClientset(objs...)
-	finder := &kube.Finder{Pods: client, Object: func(ns, typeName string) (*unstructured.Unstructured, error) {
+	finder := &kube.Finder{Pods: kubefake.Core(client), Object: func(ns, typeName string) (*unstructured.Unstructured, error) {
 		// The resource builder's part, over the fake clientset: the object
 		// as the API server returns it to an unstructured client.
 		typ, name, _ := strings.Cut(typeName, "/")
@@ -100,7 +101,7 @@ func fakeSource(target Target, objs ...runtime.Object) (*podSource, *fake.Client
 		u.SetGroupVersionKind(kind)
 		return u, nil
 	}}
-	return &podSource{cluster: &cluster{cfg: &rest.Config{Host: "https://api.test"}, client: client, pods: finder},
+	return &podSource{cluster: &cluster{cfg: &rest.Config{Host: "https://api.test"}, client: kubefake.Core(client), pods: finder},
 		target: target, inNamespace: "default"}, client
 }
 

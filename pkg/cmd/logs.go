@@ -378,7 +378,7 @@ func (s *podSource) logs(ctx context.Context, opts *corev1.PodLogOptions) (io.Re
 	if !hasContainer(at.pod, opts.Container) {
 		return nil, failure("pod %s/%s has no %s container; give the proxy's container with -c", s.namespace, s.name, opts.Container)
 	}
-	r, err := at.client.CoreV1().Pods(s.namespace).GetLogs(s.name, opts).Stream(ctx)
+	r, err := at.client.Logs(ctx, s.namespace, s.name, opts)
 	switch {
 	case apierrors.IsForbidden(err):
 		return nil, failure("not allowed to read the log of pod %s/%s: your RBAC role needs get on pods/log in namespace %s (see deploy/rbac.yaml)", s.namespace, s.name, s.namespace)

@@ -88,7 +88,7 @@ func (o *PilotLogsOptions) Run(ctx context.Context) error {
 	running := len(instances)
 	for _, in := range instances {
 		go func(in pilot.Instance) {
-			r, err := client.CoreV1().Pods(in.Namespace).GetLogs(in.Pod, opts).Stream(ctx)
+			r, err := client.Logs(ctx, in.Namespace, in.Pod, opts)
 			if err != nil {
 				errs <- fmt.Errorf("istiod %s: %v", in.Pod, rootCause(err))
 				return

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,7 +104,7 @@ func (s *podSource) resolve(ctx context.Context, c *cluster, ns string) (*corev1
 			return nil, apiError(err, "pods", ns, t.Selector, "list pods")
 		}
 	case t.Kind == "pod":
-		pod, err = c.client.CoreV1().Pods(ns).Get(ctx, t.Name, metav1.GetOptions{})
+		pod, err = c.client.Pod(ctx, ns, t.Name)
 		if err != nil {
 			return nil, apiError(err, "pod", ns, t.Name, "get pods")
 		}
@@ -196,7 +194,7 @@ func failure(format string, args ...any) error {
 // located is a pod a target resolved to, with what reaches it.
 type located struct {
 	cfg       *rest.Config
-	client    kubernetes.Interface
+	client    kube.Core
 	pods      PodFinder
 	transport Transport
 	pod       *corev1.Pod

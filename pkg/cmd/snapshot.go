@@ -227,7 +227,7 @@ func (o *SnapshotOptions) pods(ctx context.Context, c *cluster) ([]*corev1.Pod, 
 				return nil, failure("cannot tell the namespace: %v", err)
 			}
 		}
-		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: o.Selector, FieldSelector: "status.phase=Running"})
+		list, err := client.Pods(ctx, ns, metav1.ListOptions{LabelSelector: o.Selector, FieldSelector: "status.phase=Running"})
 		if err != nil {
 			return nil, apiError(err, "pods", ns, o.Selector, "list pods")
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
@@ -488,7 +487,7 @@ func (o *TraceOptions) inboundHop(ctx context.Context, src *podSource, out *trac
 		if !found {
 			ns, name = src.namespace, o.ToPod
 		}
-		p, err := at.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		p, err := at.client.Pod(ctx, ns, name)
 		if err != nil {
 			out.Notes = append(out.Notes, fmt.Sprintf("--to-pod %s: %v", o.ToPod, rootCause(err)))
 			return nil

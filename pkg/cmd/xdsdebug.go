@@ -5,14 +5,13 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/pilot"
 )
 
 // xdsDebug asks one istiod instance for a debug type over xDS
 // (pilot.DebugType), through port-forwards to the instance's pod.
-func xdsDebug(ctx context.Context, flags *kube.Flags, client kubernetes.Interface, in pilot.Instance, typeURL string, names []string) (*discoveryv3.DiscoveryResponse, error) {
+func xdsDebug(ctx context.Context, flags *kube.Flags, client kube.Core, in pilot.Instance, typeURL string, names []string) (*discoveryv3.DiscoveryResponse, error) {
 	return pilot.DebugType(ctx, podForwarder(flags), client, in, typeURL, names)
 }
 

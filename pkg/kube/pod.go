@@ -27,14 +27,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/podutils"
 )
 
 // Finder finds pods. Its two seams are the API: Pods lists and gets pods,
 // Object reads one TYPE/NAME.
 type Finder struct {
-	Pods kubernetes.Interface
+	Pods Core
 	// Object reads TYPE/NAME (or NAME, a pod) in a namespace as kubectl
 	// does: any resource type or short name the API server knows.
 	Object func(namespace, typeName string) (*unstructured.Unstructured, error)
@@ -50,7 +49,7 @@ type RESTMapperGetter interface {
 // the type mapped by the API server's discovery (plural, singular, short
 // name, kind, TYPE.GROUP, TYPE.VERSION.GROUP), the object read with the
 // dynamic client; and pods with client.
-func NewFinder(getter RESTMapperGetter, client kubernetes.Interface, dyn dynamic.Interface) *Finder {
+func NewFinder(getter RESTMapperGetter, client Core, dyn dynamic.Interface) *Finder {
 	return &Finder{Pods: client, Object: func(namespace, typeName string) (*unstructured.Unstructured, error) {
 		typ, name, typed := strings.Cut(typeName, "/")
 		if !typed {
@@ -216,7 +215,7 @@ func (f *Finder) ForSelector(ctx context.Context, namespace, selector string) (*
 }
 
 func (f *Finder) first(ctx context.Context, namespace, selector, what string) (*corev1.Pod, error) {
-	list, err := f.Pods.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	list, err := f.Pods.Pods(ctx, namespace, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func (f *Finder) ServiceIP(ctx context.Context, host, namespace string) (ip, ns,
 	if len(parts) > 1 && parts[1] != "svc" {
 		ns = parts[1]
 	}
-	svc, err := f.Pods.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	svc, err := f.Pods.Service(ctx, ns, name)
 	if err != nil {
 		return "", ns, name, err
 	}
@@ -41,7 +41,7 @@ func (f *Finder) ServiceIP(ctx context.Context, host, namespace string) (ip, ns,
 // PodByIP is the pod with this IP, in any namespace, or nil when the API
 // server knows none (an endpoint outside the cluster).
 func (f *Finder) PodByIP(ctx context.Context, ip string) (*corev1.Pod, error) {
-	pods, err := f.Pods.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+	pods, err := f.Pods.Pods(ctx, "", metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
 	if err != nil || len(pods.Items) == 0 {
 		return nil, err
 	}

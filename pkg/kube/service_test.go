@@ -1,4 +1,4 @@
-package kube
+package kube_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube/kubefake"
 )
 
 // The cluster IP a DNS lookup of each host form gives, as a pod in
@@ -17,8 +20,8 @@ func TestServiceIP(t *testing.T) {
 	svc := func(ns, name, ip string) *corev1.Service {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: corev1.ServiceSpec{ClusterIP: ip}}
 	}
-	f := &Finder{Pods: fake.NewSimpleClientset(svc("demo", "backend", "10.96.0.10"), svc("shop", "backend", "10.96.0.20"),
-		svc("demo", "db", corev1.ClusterIPNone), svc("demo", "v6", "fd00:10:96::a"))}
+	f := &kube.Finder{Pods: kubefake.Core(fake.NewSimpleClientset(svc("demo", "backend", "10.96.0.10"), svc("shop", "backend", "10.96.0.20"),
+		svc("demo", "db", corev1.ClusterIPNone), svc("demo", "v6", "fd00:10:96::a")))}
 	for _, tc := range []struct {
 		host, want, ns string
 		headless       bool
@@ -34,7 +37,7 @@ func TestServiceIP(t *testing.T) {
 		{"nosuch.shop", "", "shop", false, true},
 	} {
 		ip, ns, _, err := f.ServiceIP(context.Background(), tc.host, "demo")
-		var headless *HeadlessError
+		var headless *kube.HeadlessError
 		switch {
 		case tc.headless && !errors.As(err, &headless):
 			t.Errorf("%s: %v, want headless", tc.host, err)
@@ -50,7 +53,7 @@ func TestServiceIP(t *testing.T) {
 }
 
 func TestPodByIPNone(t *testing.T) {
-	f := &Finder{Pods: fake.NewSimpleClientset()}
+	f := &kube.Finder{Pods: kubefake.Core(fake.NewSimpleClientset())}
 	if pod, err := f.PodByIP(context.Background(), "192.0.2.1"); pod != nil || err != nil {
 		t.Errorf("got %v, %v; want no pod", pod, err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	authv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 )
 
 // Forwarder opens a tunnel to a pod's port and says where it listens
@@ -23,7 +23,7 @@ type Forwarder func(ctx context.Context, namespace, pod string, port int) (addr 
 // TokenRequest API) and istiod's root certificate (configmap
 // istio-ca-root-cert). The token is used, never printed. The error says
 // what each port answered.
-func DebugType(ctx context.Context, forward Forwarder, client kubernetes.Interface, in Instance, typeURL string, names []string) (*discoveryv3.DiscoveryResponse, error) {
+func DebugType(ctx context.Context, forward Forwarder, client kube.Core, in Instance, typeURL string, names []string) (*discoveryv3.DiscoveryResponse, error) {
 	var errs []string
 	fail := func(format string, args ...any) (*discoveryv3.DiscoveryResponse, error) {
 		errs = append(errs, fmt.Sprintf(format, args...))
@@ -45,13 +45,13 @@ func DebugType(ctx context.Context, forward Forwarder, client kubernetes.Interfa
 		errs = append(errs, fmt.Sprintf("port %d: %v", GRPCPort, err))
 	}
 	expiry := int64(600)
-	tok, err := client.CoreV1().ServiceAccounts(in.Namespace).CreateToken(ctx, "default", &authv1.TokenRequest{
-		Spec: authv1.TokenRequestSpec{Audiences: []string{TokenAudience}, ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	tok, err := client.CreateToken(ctx, in.Namespace, "default", &authv1.TokenRequest{
+		Spec: authv1.TokenRequestSpec{Audiences: []string{TokenAudience}, ExpirationSeconds: &expiry}})
 	if err != nil {
 		return fail("port %d: a token for it: %v (RBAC: create serviceaccounts/token in %s)", SecureGRPCPort, err, in.Namespace)
 	}
 	roots := x509.NewCertPool()
-	if cm, err := client.CoreV1().ConfigMaps(in.Namespace).Get(ctx, "istio-ca-root-cert", metav1.GetOptions{}); err == nil {
+	if cm, err := client.ConfigMap(ctx, in.Namespace, "istio-ca-root-cert"); err == nil {
 		roots.AppendCertsFromPEM([]byte(cm.Data["root-cert.pem"]))
 	}
 	addr, closeSecure, err := forward(ctx, in.Namespace, in.Pod, SecureGRPCPort)

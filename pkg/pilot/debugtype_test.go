@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube/kubefake"
 )
 
 // Without an answer, DebugType says what each port did, in one line, and
@@ -28,7 +30,7 @@ func TestDebugTypeSaysWhatEachPortDid(t *testing.T) {
 	client.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts/token"}, "default", errors.New("RBAC"))
 	})
-	_, err := DebugType(context.Background(), refuse, client, in, DebugSyncz, nil)
+	_, err := DebugType(context.Background(), refuse, kubefake.Core(client), in, DebugSyncz, nil)
 	if err == nil || !strings.Contains(err.Error(), "port 15010: nothing answered") ||
 		!strings.Contains(err.Error(), "port 15012: a token for it:") || !strings.Contains(err.Error(), "RBAC: create serviceaccounts/token in istio-system") {
 		t.Errorf("got %v", err)
@@ -42,7 +44,7 @@ func TestDebugTypeSaysWhatEachPortDid(t *testing.T) {
 	client.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, &authv1.TokenRequest{Status: authv1.TokenRequestStatus{Token: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"}}, nil
 	})
-	_, err = DebugType(context.Background(), refuse, client, in, DebugSyncz, nil)
+	_, err = DebugType(context.Background(), refuse, kubefake.Core(client), in, DebugSyncz, nil)
 	if err == nil || !strings.Contains(err.Error(), "port 15010: nothing answered; port 15012: nothing answered") || strings.Contains(err.Error(), "eyJ") {
 		t.Errorf("got %v", err)
 	}

@@ -11,7 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 )
 
 // DebugPort is istiod's HTTP monitoring and debug port (/debug/...).
@@ -27,12 +28,12 @@ type Instance struct {
 
 // Find lists the istiod pods in namespace (app=istiod), of one revision
 // when revision is not "", Running ones first, then by name.
-func Find(ctx context.Context, client kubernetes.Interface, namespace, revision string) ([]Instance, error) {
+func Find(ctx context.Context, client kube.Core, namespace, revision string) ([]Instance, error) {
 	selector := "app=istiod"
 	if revision != "" {
 		selector += ",istio.io/rev=" + revision
 	}
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	pods, err := client.Pods(ctx, namespace, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, err
 	}

@@ -13,10 +13,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 )
 
 // Tunnel is an open port-forward to one pod port.
@@ -30,8 +31,8 @@ type Tunnel struct {
 
 // Open forwards a random 127.0.0.1 port to namespace/pod:port. The tunnel
 // is closed by Close or when ctx ends; requests may share it.
-func Open(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, namespace, pod string, port int) (*Tunnel, error) {
-	url := client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
+func Open(ctx context.Context, cfg *rest.Config, client kube.Core, namespace, pod string, port int) (*Tunnel, error) {
+	url := client.PortForwardURL(namespace, pod)
 	transport, upgrader, err := spdy.RoundTripperFor(cfg)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 )
 
 // Selector picks ztunnel's pods (its DaemonSet labels them app=ztunnel).
@@ -20,12 +21,12 @@ type Instance struct {
 
 // Find lists ztunnel pods in namespace ("" for every namespace), on node
 // when it is not "", Running ones first, then by node and name.
-func Find(ctx context.Context, client kubernetes.Interface, namespace, node string) ([]Instance, error) {
+func Find(ctx context.Context, client kube.Core, namespace, node string) ([]Instance, error) {
 	opts := metav1.ListOptions{LabelSelector: Selector}
 	if node != "" {
 		opts.FieldSelector = "spec.nodeName=" + node
 	}
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, opts)
+	pods, err := client.Pods(ctx, namespace, opts)
 	if err != nil {
 		return nil, err
 	}

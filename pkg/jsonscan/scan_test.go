@@ -263,7 +263,7 @@ func TestBytesShapedLikeBracketsAgreeWithEncodingJSON(t *testing.T) {
 		}
 		for _, b := range []byte{'Y', '_', 'y', 0x7f, '[', ']', '{', '}', 'x'} {
 			for _, in := range [][]byte{
-				append(append(append([]byte{}, doc[:i]...), b), doc[i:]...), // inserted
+				append(append(append([]byte{}, doc[:i]...), b), doc[i:]...),   // inserted
 				append(append(append([]byte{}, doc[:i]...), b), doc[i+1:]...), // in place of a byte
 			} {
 				_, err := Parse(in)

@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/kube"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/portforward"
 )
 
@@ -23,7 +24,7 @@ import (
 func TestTunnelsLeaveNothingBehind(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, client, k, dump := startWithKubelet(t, ctx)
+	s, _, k, dump := startWithKubelet(t, ctx)
 	startAdmin(t, "127.0.1.5:15000", dump, nil)
 	if _, err := k.RunPod(ctx, "default", "tunnel", "127.0.1.5", "192.0.2.14", nil, "istio-proxy"); err != nil {
 		t.Fatal(err)
@@ -32,11 +33,15 @@ func TestTunnelsLeaveNothingBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	core, err := kube.NewCore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := settledGoroutines()
 
 	for i, end := range []string{"close", "cancel", "close"} {
 		tctx, tcancel := context.WithCancel(ctx)
-		tun, err := portforward.Open(tctx, cfg, client, "default", "tunnel", 15000)
+		tun, err := portforward.Open(tctx, cfg, core, "default", "tunnel", 15000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,14 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	diskcached "k8s.io/client-go/discovery/cached/disk"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/homedir"
 )
@@ -39,9 +35,6 @@ type Flags struct {
 	mapperOnce                             sync.Once
 	mapper                                 meta.RESTMapper
 	mapperErr                              error
-	discoveryOnce                          sync.Once
-	discoveryClient                        discovery.CachedDiscoveryInterface
-	discoveryErr                           error
 }
 
 // NewFlags returns the flags with kubectl's defaults.
@@ -114,37 +107,23 @@ func (f *Flags) ToRESTConfig() (*rest.Config, error) {
 	return f.ToRawKubeConfigLoader().ClientConfig()
 }
 
-// ToDiscoveryClient is discovery with kubectl's disk cache (6 hours, under
-// --cache-dir), so a TYPE/NAME resolves without asking every API group
-// each time.
-func (f *Flags) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
-	f.discoveryOnce.Do(func() {
-		cfg, err := f.ToRESTConfig()
-		if err != nil {
-			f.discoveryErr = err
-			return
-		}
-		cfg.Burst = 300 // kubectl's: discovery asks every group at once
-		dir := f.CacheDir
-		if dir == "" {
-			dir = defaultCacheDir()
-		}
-		f.discoveryClient, f.discoveryErr = diskcached.NewCachedDiscoveryClientForConfig(cfg,
-			discoveryCacheDir(filepath.Join(dir, "discovery"), cfg.Host), filepath.Join(dir, "http"), 6*time.Hour)
-	})
-	return f.discoveryClient, f.discoveryErr
-}
-
 // ToRESTMapper maps resource and kind names, with kubectl's short names
-// (deploy, svc, sts, ...), as the API server's discovery says.
+// (deploy, svc, sts, ...), as the API server's discovery says: read from
+// kubectl's discovery cache (six hours, under --cache-dir) when kubectl
+// has filled it, else from the server, and from the server again for a
+// type the cache does not know.
 func (f *Flags) ToRESTMapper() (meta.RESTMapper, error) {
 	f.mapperOnce.Do(func() {
-		dc, err := f.ToDiscoveryClient()
+		cfg, err := f.ToRESTConfig()
 		if err != nil {
 			f.mapperErr = err
 			return
 		}
-		f.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(dc), dc, nil)
+		dir := f.CacheDir
+		if dir == "" {
+			dir = defaultCacheDir()
+		}
+		f.mapper = &discoveryMapper{cfg: cfg, cacheDir: discoveryCacheDir(filepath.Join(dir, "discovery"), cfg.Host)}
 	})
 	return f.mapper, f.mapperErr
 }

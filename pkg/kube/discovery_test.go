@@ -106,9 +106,17 @@ func TestMapperIsClientGos(t *testing.T) {
 	lists := served()
 	dc := &fakediscovery.FakeDiscovery{Fake: &clienttesting.Fake{}}
 	dc.Resources = lists
-	groups, err := restmapper.GetAPIGroupResources(dc)
-	if err != nil {
-		t.Fatal(err)
+	// The groups in the order served (the fake's ServerGroups lists them
+	// in map order, and the order decides between groups serving the
+	// same name), the first version preferred.
+	var groups []*restmapper.APIGroupResources
+	for _, g := range groupsOf(lists) {
+		ag := &restmapper.APIGroupResources{Group: metav1.APIGroup{Name: g.Name}, VersionedResources: g.Resources}
+		for _, v := range g.Versions {
+			ag.Group.Versions = append(ag.Group.Versions, metav1.GroupVersionForDiscovery{GroupVersion: schema.GroupVersion{Group: g.Name, Version: v}.String(), Version: v})
+		}
+		ag.Group.PreferredVersion = ag.Group.Versions[0]
+		groups = append(groups, ag)
 	}
 	theirs := restmapper.NewShortcutExpander(restmapper.NewDiscoveryRESTMapper(groups), dc, nil)
 	mine := newMapper(groupsOf(lists))

@@ -36,14 +36,17 @@ var Resolver interface {
 type lenientResolver struct{}
 
 func (lenientResolver) FindMessageByURL(url string) (protoreflect.MessageType, error) {
-	if mt, err := protoregistry.GlobalTypes.FindMessageByURL(url); err == nil {
+	if mt, err := findType(url); err == nil {
 		return mt, nil
 	}
 	return (&emptypb.Empty{}).ProtoReflect().Type(), nil
 }
 
 func (lenientResolver) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
-	return protoregistry.GlobalTypes.FindMessageByName(name)
+	if mt, err := protoregistry.GlobalTypes.FindMessageByName(name); err == nil {
+		return mt, nil
+	}
+	return extraTypes().FindMessageByName(name)
 }
 
 func (lenientResolver) FindExtensionByName(name protoreflect.FullName) (protoreflect.ExtensionType, error) {

@@ -1,66 +1,74 @@
-// The Envoy types istiod and gateways put in the config they
-// send, registered so what a proxy is sent (pilot lds|cds|rds|eds, the ADS
-// stand-ins) renders whole rather than as opaque type names, and so route
-// matches that name an extension (URI templates) decode.
+// The Envoy types istiod and gateways put in the config they send, known
+// so what a proxy is sent (pilot lds|cds|rds|eds, the ADS stand-ins)
+// renders whole rather than as opaque type names. The types the model
+// decodes are linked (route, listener, cluster, HCM, RBAC, ...); the
+// other extensions are not: linking their Go types registers them at
+// every start of the plugin (2 MB of resident memory). Their descriptors
+// are embedded (envoytypes.binpb, from internal/envoytypes by
+// hack/envoytypes) and made into types when a command first meets one.
 
 package xds
 
 import (
-	_ "github.com/cncf/xds/go/udpa/type/v1"
-	_ "github.com/cncf/xds/go/xds/type/matcher/v3"
-	_ "github.com/cncf/xds/go/xds/type/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/grpc/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/open_telemetry/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/clusters/dynamic_forward_proxy/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/compressor/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/dynamic_forward_proxy/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/grpc_stats/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/grpc_web/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_to_metadata/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/health_check/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/set_filter_state/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/stateful_session/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/http_inspector/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/original_dst/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/proxy_protocol/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/set_filter_state/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/sni_cluster/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/wasm/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/udp/udp_proxy/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/http/header_formatters/preserve_case/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/client_side_weighted_round_robin/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/least_request/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/maglev/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/ring_hash/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/round_robin/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/matching/common_inputs/network/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/path/match/uri_template/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/path/rewrite/uri_template/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/request_id/uuid/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/omit_canary_hosts/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/omit_host_metadata/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/priority/previous_priorities/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/internal_upstream/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/raw_buffer/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/tcp/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
+	_ "embed"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
+
+//go:generate sh -c "go run ../../hack/envoytypes > envoytypes.binpb"
+
+//go:embed envoytypes.binpb
+var envoyTypesSet []byte
+
+// extraTypes are the message types of the embedded descriptors that this
+// build does not link, as dynamic messages; made on first use.
+var extraTypes = sync.OnceValue(func() *protoregistry.Types {
+	return embeddedTypes(func(name protoreflect.FullName) bool {
+		_, err := protoregistry.GlobalTypes.FindMessageByName(name)
+		return err == nil
+	})
+})
+
+// embeddedTypes makes dynamic message types of the embedded descriptors,
+// but for those linked says are linked.
+func embeddedTypes(linked func(protoreflect.FullName) bool) *protoregistry.Types {
+	types := new(protoregistry.Types)
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(envoyTypesSet, &set); err != nil {
+		return types // an embedded constant: cannot fail (a test reads it)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return types
+	}
+	var add func(ms protoreflect.MessageDescriptors)
+	add = func(ms protoreflect.MessageDescriptors) {
+		for i := 0; i < ms.Len(); i++ {
+			md := ms.Get(i)
+			if !md.IsMapEntry() && !linked(md.FullName()) {
+				_ = types.RegisterMessage(dynamicpb.NewMessageType(md))
+			}
+			add(md.Messages())
+		}
+	}
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		add(fd.Messages())
+		return true
+	})
+	return types
+}
+
+// findType resolves a type URL to the linked type, else to one of the
+// embedded descriptors.
+func findType(url string) (protoreflect.MessageType, error) {
+	if mt, err := protoregistry.GlobalTypes.FindMessageByURL(url); err == nil {
+		return mt, nil
+	}
+	return extraTypes().FindMessageByURL(url)
+}

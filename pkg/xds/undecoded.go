@@ -78,7 +78,7 @@ func preserveAny(a *anypb.Any) {
 	if a.GetTypeUrl() == UndecodedTypeURL {
 		return
 	}
-	mt, err := protoregistry.GlobalTypes.FindMessageByURL(a.GetTypeUrl())
+	mt, err := findType(a.GetTypeUrl())
 	if err != nil {
 		w := undecodedType().New()
 		w.Set(w.Descriptor().Fields().ByNumber(1), protoreflect.ValueOfString(a.GetTypeUrl()))

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -70,17 +71,44 @@ type pendingList struct {
 
 // Entries returns the entries of one kind, in the order of the dump.
 func (d *Dump) Entries(k Kind) []Entry {
+	return d.entries1(k, 0, nil)
+}
+
+// EntriesInBatches is Entries telling batch of the entries as it finds
+// them, size at a time (the last batch may be smaller), in dump order: a
+// caller that decodes each batch at once, on this goroutine or others,
+// reads the entries while their pages are resident and the walk's cache of
+// container ends still holds them, instead of walking the whole list before
+// decoding any. The pages are not let go here: the caller's Done does, as
+// it finishes each batch. The batches are not to be appended to.
+func (d *Dump) EntriesInBatches(k Kind, size int, batch func([]Entry)) []Entry {
+	return d.entries1(k, max(size, 1), batch)
+}
+
+func (d *Dump) entries1(k Kind, size int, batch func([]Entry)) []Entry {
+	sent := 0 // entries told of
+	flush := func(all bool) {
+		es := d.entries[k]
+		for len(es)-sent >= size || all && len(es) > sent {
+			end := min(sent+size, len(es))
+			batch(es[sent:end:end])
+			sent = end
+		}
+	}
+	if batch != nil {
+		flush(true) // those indexed before
+	}
 	if ps, ok := d.pending[k]; ok {
 		delete(d.pending, k)
 		if d.entries == nil {
 			d.entries = map[Kind][]Entry{}
 		}
 		// Room for the entries up front: they are large, and a 100 MB dump has tens of thousands.
-		size := 0
+		total := 0
 		for _, p := range ps {
-			size += p.value.End() - p.value.Offset()
+			total += p.value.End() - p.value.Offset()
 		}
-		d.entries[k] = make([]Entry, 0, len(d.entries[k])+size/minEntryBytes+1)
+		d.entries[k] = slices.Grow(d.entries[k], total/minEntryBytes+1)
 		for _, p := range ps {
 			if p.lone {
 				d.addEntry(p.shape, p.value)
@@ -89,12 +117,18 @@ func (d *Dump) Entries(k Kind) []Entry {
 			from := p.value.Offset()
 			_ = p.value.Items(func(i int, e jsonscan.Value) bool {
 				d.addEntry(p.shape, e)
-				if d.evict != nil && i%evictEvery == evictEvery-1 {
+				switch {
+				case batch != nil:
+					flush(false)
+				case d.evict != nil && i%evictEvery == evictEvery-1:
 					d.evict(from, e.Offset())
 					from = e.Offset()
 				}
 				return true
 			})
+		}
+		if batch != nil {
+			flush(true)
 		}
 	}
 	return d.entries[k]

@@ -210,3 +210,69 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestEntriesInBatchesAreEntries: for every dump of every fixture and
+// sample, and every kind, the batches told of (whatever their size) are
+// the entries Entries returns, each once, in its order; and a second call
+// tells of the same entries again.
+func TestEntriesInBatchesAreEntries(t *testing.T) {
+	var files []string
+	for _, rel := range fixtureFiles(t) {
+		files = append(files, filepath.Join(fixtures, rel))
+	}
+	more, _ := filepath.Glob("testdata/*/*.json")
+	examples, _ := filepath.Glob("../../examples/*.json")
+	files = append(append(files, more...), examples...)
+	compared, kinds := 0, map[Kind]bool{}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 3, 256} {
+			want, err := Load(data)
+			if err != nil {
+				continue // not a dump (istiod's views): TestLoadsEveryDumpInTheFixtures says so
+			}
+			got, _ := Load(data)
+			for i := range want {
+				for k := KindBootstrap; k <= KindClusterStatus; k++ {
+					var told []Entry
+					ret := got[i].EntriesInBatches(k, size, func(es []Entry) {
+						if len(es) == 0 || len(es) > size {
+							t.Errorf("%s: a batch of %d entries, size %d", path, len(es), size)
+						}
+						told = append(told, es...)
+					})
+					all := want[i].Entries(k)
+					if !sameEntries(told, all) || !sameEntries(ret, all) {
+						t.Errorf("%s, %s, batches of %d: told of %d entries, returned %d, Entries has %d", path, k, size, len(told), len(ret), len(all))
+					}
+					var again []Entry
+					got[i].EntriesInBatches(k, size, func(es []Entry) { again = append(again, es...) })
+					if !sameEntries(again, all) {
+						t.Errorf("%s, %s: a second call told of %d entries, want %d", path, k, len(again), len(all))
+					}
+					compared += len(all)
+					kinds[k] = kinds[k] || len(all) > 0
+				}
+			}
+		}
+	}
+	if compared < 2000 || len(kinds) < 6 {
+		t.Fatalf("compared %d entries of %d kinds: too few", compared, len(kinds))
+	}
+}
+
+func sameEntries(a, b []Entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind != b[i].Kind || a[i].State != b[i].State || a[i].Name != b[i].Name || a[i].Raw.Offset() != b[i].Raw.Offset() ||
+			a[i].Raw.End() != b[i].Raw.End() || a[i].Resource.Offset() != b[i].Resource.Offset() || a[i].Error != b[i].Error {
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -103,58 +104,76 @@ func (c *Config) Bootstrap() *Bootstrap {
 	return decodeBootstrap(bs[0].Resource)
 }
 
-// parallelMin is the entry count below which decoding stays on one goroutine.
-const parallelMin = 256
-
 // doneEvery is how many entries a worker decodes before letting go of their bytes.
 const doneEvery = 256
 
-// decodeAll decodes the entries of one kind on all cores, keeping their order.
+// decodeAll decodes the entries of one kind on all cores, keeping their
+// order. The entries are decoded batch by batch as the dump's list is
+// walked (EntriesInBatches), not after the whole walk: the walk's pages
+// and its cache of container ends still hold each batch when it is
+// decoded, and on several cores the walk and the decoding overlap.
 func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.Entry, *Opaque) T) []T {
-	entries := c.Dump.Entries(kind)
-	out := make([]T, len(entries))
 	workers := runtime.GOMAXPROCS(0)
-	// decode fills out[lo:hi], letting go of the entries' bytes every
-	// doneEvery entries.
-	decodeRange := func(lo, hi int, opaque *Opaque) {
-		done := lo
-		for i := lo; i < hi; i++ {
-			out[i] = decode(entries[i], opaque)
-			if i-done == doneEvery || i == hi-1 {
-				c.Dump.Done(entries[done], entries[i])
-				done = i + 1
-			}
+	// decodeBatch decodes es, then lets go of their bytes.
+	decodeBatch := func(es []envoyadmin.Entry, opaque *Opaque) []T {
+		out := make([]T, len(es))
+		for i, e := range es {
+			out[i] = decode(e, opaque)
 		}
-	}
-	if len(entries) < parallelMin || workers == 1 {
-		decodeRange(0, len(entries), &c.Opaque)
+		c.Dump.Done(es[0], es[len(es)-1])
 		return out
 	}
+	var parts [][]T // the batches' results, in dump order
+	if workers == 1 {
+		c.Dump.EntriesInBatches(kind, doneEvery, func(es []envoyadmin.Entry) {
+			parts = append(parts, decodeBatch(es, &c.Opaque))
+		})
+		return slices.Concat(parts...)
+	}
+	type batch struct {
+		n  int
+		es []envoyadmin.Entry
+	}
+	work := make(chan batch, workers)
+	var mu sync.Mutex
 	opaques := make([]Opaque, workers)
 	faults := make([]any, workers)
 	var wg sync.WaitGroup
-	chunk := (len(entries) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(entries))
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func(w, lo, hi int) {
-			defer wg.Done()
-			// The entries point into a mapped file: a fault (the file shrank)
-			// is raised again on the caller, whose guard reports it.
-			faults[w] = envoyadmin.GuardGo(func() { decodeRange(lo, hi, &opaques[w]) })
-		}(w, lo, hi)
+	for w := range workers {
+		wg.Go(func() {
+			for b := range work {
+				if faults[w] != nil {
+					continue // a fault stops this worker's decoding, not the walk's sending
+				}
+				var out []T
+				// The entries point into a mapped file: a fault (the file shrank)
+				// is raised again on the caller, whose guard reports it.
+				faults[w] = envoyadmin.GuardGo(func() { out = decodeBatch(b.es, &opaques[w]) })
+				mu.Lock()
+				if b.n >= len(parts) {
+					parts = append(parts, make([][]T, b.n+1-len(parts))...)
+				}
+				parts[b.n] = out
+				mu.Unlock()
+			}
+		})
 	}
-	wg.Wait()
+	func() {
+		defer wg.Wait()
+		defer close(work)
+		n := 0
+		c.Dump.EntriesInBatches(kind, doneEvery, func(es []envoyadmin.Entry) {
+			work <- batch{n, es}
+			n++
+		})
+	}()
 	for _, f := range faults {
 		envoyadmin.Reraise(f)
 	}
 	for i := range opaques {
 		c.Opaque.merge(&opaques[i])
 	}
-	return out
+	return slices.Concat(parts...)
 }
 
 func (o *Opaque) merge(other *Opaque) {

@@ -42,10 +42,7 @@ func TestEmbeddedDescriptorsAreCurrent(t *testing.T) {
 // alone as through go-control-plane's Go types.
 func TestEmbeddedTypesReadAsTheGoTypes(t *testing.T) {
 	dynamic := embeddedTypes(func(protoreflect.FullName) bool { return false })
-	var roots []string
-	for _, dir := range []string{"../../../shared/fixtures", "..", "../../examples"} {
-		roots = append(roots, dir)
-	}
+	roots := []string{"../../../shared/fixtures", "..", "../../examples"}
 	types := map[string]int{}
 	compared := 0
 	for _, root := range roots {

@@ -187,6 +187,17 @@ func TestLocateForbiddenAndUnreachable(t *testing.T) {
 	if _, err = s.locate(context.Background()); err == nil || !strings.Contains(err.Error(), "needs 'list pods'") {
 		t.Errorf("forbidden list: %v", err)
 	}
+
+	// TYPE/NAME where the API server refuses its discovery: said as that,
+	// not as a refused read of the object.
+	s, _ = fakeSource(Target{Kind: "deployment", Name: "web"})
+	s.cluster.pods.(*kube.Finder).Object = func(string, string) (*unstructured.Unstructured, error) {
+		return nil, &kube.DiscoveryError{Path: "/api", Err: apierrors.NewForbidden(schema.GroupResource{}, "", errors.New("RBAC"))}
+	}
+	if _, err = s.locate(context.Background()); err == nil || ExitCode(err) != ExitFailure ||
+		!strings.Contains(err.Error(), `not allowed to read the API server's discovery (/api), needed to look up the type "deployment"`) {
+		t.Errorf("forbidden discovery: %v", err)
+	}
 }
 
 // fakeTransport reaches pods' ports at servers standing in for them, by

@@ -120,6 +120,9 @@ func (s *podSource) resolve(ctx context.Context, c *cluster, ns string) (*corev1
 			}
 			return nil, failure("%v", err)
 		}
+		if disc := (*kube.DiscoveryError)(nil); errors.As(err, &disc) && !isUnreachable(err) {
+			return nil, discoveryFailure(disc, t.Kind)
+		}
 		if err != nil && !isNoPod(err) {
 			kind := resourceOf(err, t.Kind)
 			return nil, apiError(err, kind, ns, t.Name, "get "+kind+"s")
@@ -185,6 +188,15 @@ func apiError(err error, kind, ns, name, verb string) error {
 		return &unreachable{err: err}
 	}
 	return failure("cannot read %s %s/%s: %v", kind, ns, name, err)
+}
+
+// discoveryFailure says why TYPE could not be looked up: the API server's
+// discovery (a pod needs none) was refused or failed.
+func discoveryFailure(e *kube.DiscoveryError, typ string) error {
+	if apierrors.IsForbidden(e.Err) {
+		return failure("not allowed to read the API server's discovery (%s), needed to look up the type %q: your RBAC role needs 'get' on the non-resource URLs /api and /apis (Kubernetes' system:discovery role grants it), or name the pod itself", e.Path, typ)
+	}
+	return failure("cannot read the API server's discovery (%s), needed to look up the type %q: %v; name the pod itself, or check the API server", e.Path, typ, e.Err)
 }
 
 func failure(format string, args ...any) error {

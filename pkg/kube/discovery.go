@@ -39,6 +39,17 @@ type apiGroup struct {
 // discoveryTTL is how long kubectl's disk cache of discovery is used.
 const discoveryTTL = 6 * time.Hour
 
+// DiscoveryError is the API server's discovery failing (a TYPE/NAME other
+// than a pod needs it to know TYPE): Path is the document asked for.
+type DiscoveryError struct {
+	Path string
+	Err  error
+}
+
+func (e *DiscoveryError) Error() string { return fmt.Sprintf("API discovery (%s): %v", e.Path, e.Err) }
+
+func (e *DiscoveryError) Unwrap() error { return e.Err }
+
 // aggregatedAccept asks for aggregated discovery (Kubernetes 1.26 and
 // later), v2 or v2beta1, else the legacy documents, as client-go asks.
 const aggregatedAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
@@ -83,25 +94,25 @@ func discoverLive(ctx context.Context, cfg *rest.Config) ([]apiGroup, error) {
 	for _, root := range []string{"/api", "/apis"} {
 		body, err := get(root, aggregatedAccept)
 		if err != nil {
-			return nil, fmt.Errorf("API discovery (%s): %w", root, err)
+			return nil, &DiscoveryError{Path: root, Err: err}
 		}
 		var kind struct {
 			Kind string `json:"kind"`
 		}
 		if err := json.Unmarshal(body, &kind); err != nil {
-			return nil, fmt.Errorf("API discovery (%s): %w", root, err)
+			return nil, &DiscoveryError{Path: root, Err: err}
 		}
 		switch kind.Kind {
 		case "APIGroupDiscoveryList":
 			var agg aggregatedList
 			if err := json.Unmarshal(body, &agg); err != nil {
-				return nil, fmt.Errorf("API discovery (%s): %w", root, err)
+				return nil, &DiscoveryError{Path: root, Err: err}
 			}
 			groups = append(groups, fromAggregated(agg)...)
 		case "APIVersions": // legacy /api
 			var v metav1.APIVersions
 			if err := json.Unmarshal(body, &v); err != nil {
-				return nil, fmt.Errorf("API discovery (%s): %w", root, err)
+				return nil, &DiscoveryError{Path: root, Err: err}
 			}
 			g := apiGroup{Resources: map[string][]metav1.APIResource{}}
 			for _, version := range v.Versions {
@@ -112,7 +123,7 @@ func discoverLive(ctx context.Context, cfg *rest.Config) ([]apiGroup, error) {
 		case "APIGroupList": // legacy /apis
 			var l metav1.APIGroupList
 			if err := json.Unmarshal(body, &l); err != nil {
-				return nil, fmt.Errorf("API discovery (%s): %w", root, err)
+				return nil, &DiscoveryError{Path: root, Err: err}
 			}
 			for _, lg := range l.Groups {
 				g := fromGroup(lg)
@@ -122,7 +133,7 @@ func discoverLive(ctx context.Context, cfg *rest.Config) ([]apiGroup, error) {
 				groups = append(groups, g)
 			}
 		default:
-			return nil, fmt.Errorf("API discovery (%s): the server answered with %q, not a discovery document", root, kind.Kind)
+			return nil, &DiscoveryError{Path: root, Err: fmt.Errorf("the server answered with %q, not a discovery document", kind.Kind)}
 		}
 	}
 	if len(legacy) > 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -289,5 +290,21 @@ func TestDiscoveryReadsWhatTheServerServes(t *testing.T) {
 	// A type the cache has not seen: the server is asked again.
 	if _, err := mappingFor(d, "frobs"); !errors.As(err, new(*UnknownTypeError)) || requests == 0 {
 		t.Errorf("frobs: %v after %d requests; want the server asked, and an unknown type", err, requests)
+	}
+}
+
+// TestDiscoveryRefusedIsSaid: a server refusing discovery gives a
+// DiscoveryError naming the document, carrying the API's Forbidden.
+func TestDiscoveryRefusedIsSaid(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403}`)
+	}))
+	defer srv.Close()
+	_, err := mappingFor(&discoveryMapper{cfg: &rest.Config{Host: srv.URL}}, "deploy")
+	var disc *DiscoveryError
+	if !errors.As(err, &disc) || disc.Path != "/api" || !apierrors.IsForbidden(err) {
+		t.Fatalf("got %v; want a refused discovery of /api", err)
 	}
 }

@@ -71,7 +71,7 @@ type pendingList struct {
 
 // Entries returns the entries of one kind, in the order of the dump.
 func (d *Dump) Entries(k Kind) []Entry {
-	return d.entries1(k, 0, nil)
+	return d.walkEntries(k, 0, nil)
 }
 
 // EntriesInBatches is Entries telling batch of the entries as it finds
@@ -82,10 +82,10 @@ func (d *Dump) Entries(k Kind) []Entry {
 // decoding any. The pages are not let go here: the caller's Done does, as
 // it finishes each batch. The batches are not to be appended to.
 func (d *Dump) EntriesInBatches(k Kind, size int, batch func([]Entry)) []Entry {
-	return d.entries1(k, max(size, 1), batch)
+	return d.walkEntries(k, max(size, 1), batch)
 }
 
-func (d *Dump) entries1(k Kind, size int, batch func([]Entry)) []Entry {
+func (d *Dump) walkEntries(k Kind, size int, batch func([]Entry)) []Entry {
 	sent := 0 // entries told of
 	flush := func(all bool) {
 		es := d.entries[k]

@@ -143,7 +143,13 @@ func nextStructural(data []byte, i int) int {
 	return i
 }
 
-var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+// structural is class's quotes and brackets, as one lookup.
+var structural = func() (t [256]bool) {
+	for c, k := range class {
+		t[c] = k == clsQuote || k == clsOpen || k == clsClose
+	}
+	return t
+}()
 
 // maxDepth bounds nesting so hostile input cannot make the stack grow without limit.
 const maxDepth = 10000

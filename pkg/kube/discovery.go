@@ -319,7 +319,7 @@ func newMapper(groups []apiGroup) meta.RESTMapper {
 		resources = append(resources, schema.GroupVersionResource{Group: g.Name, Version: meta.AnyVersion, Resource: meta.AnyResource})
 		kinds = append(kinds, schema.GroupVersionKind{Group: g.Name, Version: meta.AnyVersion, Kind: meta.AnyKind})
 	}
-	return shortNames{RESTMapper: meta.PriorityRESTMapper{Delegate: multi, ResourcePriority: resources, KindPriority: kinds}, groups: groups}
+	return newShortNames(meta.PriorityRESTMapper{Delegate: multi, ResourcePriority: resources, KindPriority: kinds}, groups)
 }
 
 // shortNames expands a short name (deploy, svc, sts, a custom resource's)
@@ -329,6 +329,23 @@ func newMapper(groups []apiGroup) meta.RESTMapper {
 type shortNames struct {
 	meta.RESTMapper
 	groups []apiGroup
+	shorts []shortName // every resource's short names, in discovery's order
+}
+
+type shortName struct{ group, short, long string }
+
+func newShortNames(m meta.RESTMapper, groups []apiGroup) shortNames {
+	s := shortNames{RESTMapper: m, groups: groups}
+	for _, g := range groups {
+		for _, v := range g.Versions {
+			for _, res := range g.Resources[v] {
+				for _, sn := range res.ShortNames {
+					s.shorts = append(s.shorts, shortName{g.Name, sn, res.Name})
+				}
+			}
+		}
+	}
+	return s
 }
 
 func (s shortNames) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
@@ -348,21 +365,19 @@ func (s shortNames) ResourcesFor(r schema.GroupVersionResource) ([]schema.GroupV
 }
 
 func (s shortNames) expand(r schema.GroupVersionResource) schema.GroupVersionResource {
-	type short struct{ group, short, long string }
-	var shorts []short
 	for _, g := range s.groups {
+		if r.Group != "" && r.Group != g.Name {
+			continue
+		}
 		for _, v := range g.Versions {
 			for _, res := range g.Resources[v] {
-				if (r.Group == "" || r.Group == g.Name) && (r.Resource == res.Name || r.Resource == res.SingularName) {
+				if r.Resource == res.Name || r.Resource == res.SingularName {
 					return r // a resource's own name wins over any short name
-				}
-				for _, sn := range res.ShortNames {
-					shorts = append(shorts, short{g.Name, sn, res.Name})
 				}
 			}
 		}
 	}
-	for _, sh := range shorts {
+	for _, sh := range s.shorts {
 		if (r.Group == "" || r.Group == sh.group) && r.Resource == sh.short {
 			return schema.GroupVersionResource{Group: sh.group, Resource: sh.long}
 		}
@@ -370,7 +385,7 @@ func (s shortNames) expand(r schema.GroupVersionResource) schema.GroupVersionRes
 	if r.Group == "" {
 		return r
 	}
-	for _, sh := range shorts {
+	for _, sh := range s.shorts {
 		if strings.HasPrefix(sh.group, r.Group) && r.Resource == sh.short {
 			r.Group, r.Resource = sh.group, sh.long
 			return r

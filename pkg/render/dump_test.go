@@ -12,17 +12,10 @@ import (
 // every entry written is released once, in runs that follow the order
 // written and never span two lists.
 func TestDumpReleasingWritesTheSameAndReleasesAll(t *testing.T) {
-	data, err := os.ReadFile("../../examples/istio-sidecar.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dumps, err := envoyadmin.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dump := exampleDump(t)
 	var entries []envoyadmin.Entry
 	for _, k := range []envoyadmin.Kind{envoyadmin.KindCluster, envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindSecret} {
-		entries = append(entries, dumps[0].Entries(k)...)
+		entries = append(entries, dump.Entries(k)...)
 	}
 	for _, yaml := range []bool{false, true} {
 		var want, got bytes.Buffer
@@ -57,4 +50,18 @@ func TestDumpReleasingWritesTheSameAndReleasesAll(t *testing.T) {
 			}
 		}
 	}
+}
+
+// exampleDump is the sidecar dump in examples/.
+func exampleDump(t *testing.T) *envoyadmin.Dump {
+	t.Helper()
+	data, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dumps, err := envoyadmin.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dumps[0]
 }

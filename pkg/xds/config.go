@@ -104,8 +104,9 @@ func (c *Config) Bootstrap() *Bootstrap {
 	return decodeBootstrap(bs[0].Resource)
 }
 
-// doneEvery is how many entries a worker decodes before letting go of their bytes.
-const doneEvery = 256
+// batchSize is how many entries are decoded together: handed to a worker
+// at once, and let go of (their bytes) together.
+const batchSize = 256
 
 // decodeAll decodes the entries of one kind on all cores, keeping their
 // order. The entries are decoded batch by batch as the dump's list is
@@ -125,7 +126,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 	}
 	var parts [][]T // the batches' results, in dump order
 	if workers == 1 {
-		c.Dump.EntriesInBatches(kind, doneEvery, func(es []envoyadmin.Entry) {
+		c.Dump.EntriesInBatches(kind, batchSize, func(es []envoyadmin.Entry) {
 			parts = append(parts, decodeBatch(es, &c.Opaque))
 		})
 		return slices.Concat(parts...)
@@ -162,7 +163,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 		defer wg.Wait()
 		defer close(work)
 		n := 0
-		c.Dump.EntriesInBatches(kind, doneEvery, func(es []envoyadmin.Entry) {
+		c.Dump.EntriesInBatches(kind, batchSize, func(es []envoyadmin.Entry) {
 			work <- batch{n, es}
 			n++
 		})

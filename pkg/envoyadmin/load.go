@@ -59,6 +59,12 @@ type Dump struct {
 // size the entry slices (a cluster or listener is several kilobytes).
 const minEntryBytes = 4096
 
+// sampleEntries is how many entries of a list are walked before the room
+// for the rest is made, at their average size: entries run from a few
+// hundred bytes (an endpoint assignment) to tens of kilobytes (a listener),
+// and growing the slice as it fills copies all of it several times over.
+const sampleEntries = 64
+
 // evictEvery is how many entries are indexed before their bytes are let go.
 const evictEvery = 256
 
@@ -110,6 +116,7 @@ func (d *Dump) walkEntries(k Kind, size int, batch func([]Entry)) []Entry {
 		}
 		d.entries[k] = slices.Grow(d.entries[k], total/minEntryBytes+1)
 		for _, p := range ps {
+			total -= p.value.End() - p.value.Offset() // now the bytes of the lists after p
 			if p.lone {
 				d.addEntry(p.shape, p.value)
 				continue
@@ -117,6 +124,11 @@ func (d *Dump) walkEntries(k Kind, size int, batch func([]Entry)) []Entry {
 			from := p.value.Offset()
 			_ = p.value.Items(func(i int, e jsonscan.Value) bool {
 				d.addEntry(p.shape, e)
+				if i == sampleEntries-1 {
+					per := (e.End() - p.value.Offset()) / sampleEntries
+					rest := (p.value.End() - e.End() + total) / max(per, 1)
+					d.entries[k] = slices.Grow(d.entries[k], rest+rest/16+1)
+				}
 				switch {
 				case batch != nil:
 					flush(false)

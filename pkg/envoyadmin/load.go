@@ -77,26 +77,39 @@ type pendingList struct {
 
 // Entries returns the entries of one kind, in the order of the dump.
 func (d *Dump) Entries(k Kind) []Entry {
-	return d.walkEntries(k, 0, nil)
+	return d.walkEntries(k, 0, 0, nil)
 }
 
 // EntriesInBatches is Entries telling batch of the entries as it finds
-// them, size at a time (the last batch may be smaller), in dump order: a
-// caller that decodes each batch at once, on this goroutine or others,
-// reads the entries while their pages are resident and the walk's cache of
-// container ends still holds them, instead of walking the whole list before
-// decoding any. The pages are not let go here: the caller's Done does, as
-// it finishes each batch. The batches are not to be appended to.
-func (d *Dump) EntriesInBatches(k Kind, size int, batch func([]Entry)) []Entry {
-	return d.walkEntries(k, max(size, 1), batch)
+// them, in dump order, a batch at a time: size entries, or fewer when they
+// span bytes bytes of the dump or more (0: no bound), and the last batch
+// what is left. A caller that decodes each batch at once, on this
+// goroutine or others, reads the entries while their pages are resident
+// and the walk's cache of container ends still holds them, instead of
+// walking the whole list before decoding any; the bound on bytes splits a
+// list of a few large entries (a gateway's route configurations) so that
+// several cores share it. The pages are not let go here: the caller's Done
+// does, as it finishes each batch. The batches are not to be appended to.
+func (d *Dump) EntriesInBatches(k Kind, size, bytes int, batch func([]Entry)) []Entry {
+	return d.walkEntries(k, max(size, 1), bytes, batch)
 }
 
-func (d *Dump) walkEntries(k Kind, size int, batch func([]Entry)) []Entry {
+func (d *Dump) walkEntries(k Kind, size, bytes int, batch func([]Entry)) []Entry {
 	sent := 0 // entries told of
 	flush := func(all bool) {
 		es := d.entries[k]
-		for len(es)-sent >= size || all && len(es) > sent {
-			end := min(sent+size, len(es))
+		for sent < len(es) {
+			if !all && len(es)-sent < size && (bytes <= 0 || es[len(es)-1].Raw.End()-es[sent].Raw.Offset() < bytes) {
+				return // the next batch is not full yet
+			}
+			end, full := sent, false
+			for end < len(es) && !full {
+				end++
+				full = end-sent == size || bytes > 0 && es[end-1].Raw.End()-es[sent].Raw.Offset() >= bytes
+			}
+			if !full && !all {
+				return
+			}
 			batch(es[sent:end:end])
 			sent = end
 		}

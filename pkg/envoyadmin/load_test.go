@@ -212,9 +212,9 @@ func FuzzLoad(f *testing.F) {
 }
 
 // TestEntriesInBatchesAreEntries: for every dump of every fixture and
-// sample, and every kind, the batches told of (whatever their size) are
-// the entries Entries returns, each once, in its order; and a second call
-// tells of the same entries again.
+// sample, and every kind, the batches told of (whatever their bounds) are
+// the entries Entries returns, each once, in its order; only the last is
+// short of both bounds; and a second call tells of the same entries again.
 func TestEntriesInBatchesAreEntries(t *testing.T) {
 	var files []string
 	for _, rel := range fixtureFiles(t) {
@@ -229,7 +229,8 @@ func TestEntriesInBatchesAreEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, size := range []int{1, 3, 256} {
+		for _, b := range []struct{ size, bytes int }{{1, 0}, {3, 0}, {256, 0}, {3, 1}, {256, 2000}, {256, 64 << 10}} {
+			size := b.size
 			want, err := Load(data)
 			if err != nil {
 				continue // not a dump (istiod's views): TestLoadsEveryDumpInTheFixtures says so
@@ -238,9 +239,26 @@ func TestEntriesInBatchesAreEntries(t *testing.T) {
 			for i := range want {
 				for k := KindBootstrap; k <= KindClusterStatus; k++ {
 					var told []Entry
-					ret := got[i].EntriesInBatches(k, size, func(es []Entry) {
+					short := 0 // batches under size entries spanning under b.bytes (only the last may be)
+					ret := got[i].EntriesInBatches(k, size, b.bytes, func(es []Entry) {
 						if len(es) == 0 || len(es) > size {
 							t.Errorf("%s: a batch of %d entries, size %d", path, len(es), size)
+						}
+						if short > 0 {
+							t.Errorf("%s, %s: a batch after one of %d entries spanning less than %d bytes", path, k, size, b.bytes)
+						}
+						if len(es) < size && (b.bytes <= 0 || es[len(es)-1].Raw.End()-es[0].Raw.Offset() < b.bytes) {
+							short++
+						}
+						// Cut as soon as the bound is reached: the entries before
+						// the last element's (a listener's states share one) span
+						// less than it.
+						j := len(es) - 1
+						for j >= 0 && es[j].Raw.Offset() == es[len(es)-1].Raw.Offset() {
+							j--
+						}
+						if b.bytes > 0 && j >= 0 && es[j].Raw.End()-es[0].Raw.Offset() >= b.bytes {
+							t.Errorf("%s, %s: a batch of %d entries runs past its bound of %d bytes", path, k, len(es), b.bytes)
 						}
 						told = append(told, es...)
 					})
@@ -249,7 +267,7 @@ func TestEntriesInBatchesAreEntries(t *testing.T) {
 						t.Errorf("%s, %s, batches of %d: told of %d entries, returned %d, Entries has %d", path, k, size, len(told), len(ret), len(all))
 					}
 					var again []Entry
-					got[i].EntriesInBatches(k, size, func(es []Entry) { again = append(again, es...) })
+					got[i].EntriesInBatches(k, size, b.bytes, func(es []Entry) { again = append(again, es...) })
 					if !sameEntries(again, all) {
 						t.Errorf("%s, %s: a second call told of %d entries, want %d", path, k, len(again), len(all))
 					}

@@ -105,8 +105,13 @@ func (c *Config) Bootstrap() *Bootstrap {
 }
 
 // batchSize is how many entries are decoded together: handed to a worker
-// at once, and let go of (their bytes) together.
-const batchSize = 256
+// at once, and let go of (their bytes) together; batchBytes bounds a
+// batch's share of the dump, so that a few large entries (a gateway's
+// route configurations, its listeners) are decoded on several cores too.
+const (
+	batchSize  = 256
+	batchBytes = 512 << 10
+)
 
 // decodeAll decodes the entries of one kind on all cores, keeping their
 // order. The entries are decoded batch by batch as the dump's list is
@@ -126,7 +131,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 	}
 	var parts [][]T // the batches' results, in dump order
 	if workers == 1 {
-		c.Dump.EntriesInBatches(kind, batchSize, func(es []envoyadmin.Entry) {
+		c.Dump.EntriesInBatches(kind, batchSize, batchBytes, func(es []envoyadmin.Entry) {
 			parts = append(parts, decodeBatch(es, &c.Opaque))
 		})
 		return slices.Concat(parts...)
@@ -163,7 +168,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 		defer wg.Wait()
 		defer close(work)
 		n := 0
-		c.Dump.EntriesInBatches(kind, batchSize, func(es []envoyadmin.Entry) {
+		c.Dump.EntriesInBatches(kind, batchSize, batchBytes, func(es []envoyadmin.Entry) {
 			work <- batch{n, es}
 			n++
 		})

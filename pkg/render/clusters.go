@@ -17,16 +17,20 @@ func Clusters(w io.Writer, cs []*xds.Cluster, opts TableOptions) error {
 	var ns []note
 	for _, c := range cs {
 		ns = addNote(ns, note{c.Name, c.State, c.Version, c.LastUpdated, c.Error})
+	}
+	t.RowsOf(len(cs), func(i int, row func(...string)) {
+		c := cs[i]
 		port := "-"
 		if c.Port != 0 {
 			port = strconv.FormatUint(uint64(c.Port), 10)
 		}
-		cells := []string{c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State)}
 		if opts.Wide {
-			cells = append([]string{c.Name}, append(cells, dash(c.SNI), dash(c.EDSServiceName), dash(c.ConnectTimeout), dash(c.CircuitBreakers), dash(c.Version))...)
+			row(c.Name, c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State),
+				dash(c.SNI), dash(c.EDSServiceName), dash(c.ConnectTimeout), dash(c.CircuitBreakers), dash(c.Version))
+			return
 		}
-		t.Row(cells...)
-	}
+		row(c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State))
+	})
 	if err := t.Flush(); err != nil {
 		return err
 	}

@@ -14,12 +14,14 @@ func Endpoints(w io.Writer, es []*xds.Endpoint, opts TableOptions) error {
 		cols = append(cols, "PRIORITY", "HOSTNAME")
 	}
 	t := NewTable(w, opts, cols...)
-	for _, e := range es {
-		cells := []string{e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster}
+	t.RowsOf(len(es), func(i int, row func(...string)) {
+		e := es[i]
 		if opts.Wide {
-			cells = append(cells, strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
+			row(e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster,
+				strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
+			return
 		}
-		t.Row(cells...)
-	}
+		row(e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster)
+	})
 	return t.Flush()
 }

@@ -21,30 +21,48 @@ func Routes(w io.Writer, rcs []*xds.RouteConfig, opts TableOptions) error {
 	t := NewTable(w, opts, cols...)
 	var ns []note
 	for _, rc := range rcs {
+		ns = addNote(ns, note{rc.Name, rc.State, rc.Version, rc.LastUpdated, rc.Error})
+	}
+	// A row for each route of each virtual host: the virtual hosts are the
+	// items made on several cores (a gateway has a few configurations of
+	// many hosts).
+	type host struct {
+		rc *xds.RouteConfig
+		vh *xds.VirtualHost // nil: a configuration without virtual hosts
+	}
+	var hosts []host
+	for _, rc := range rcs {
+		if len(rc.VirtualHosts) == 0 {
+			hosts = append(hosts, host{rc: rc})
+		}
+		for _, vh := range rc.VirtualHosts {
+			hosts = append(hosts, host{rc, vh})
+		}
+	}
+	t.RowsOf(len(hosts), func(i int, row func(...string)) {
+		rc, vh := hosts[i].rc, hosts[i].vh
 		name := rc.Name
 		if rc.InlineIn != "" {
 			name = "(inline in listener " + rc.InlineIn + ")"
 		}
-		ns = addNote(ns, note{rc.Name, rc.State, rc.Version, rc.LastUpdated, rc.Error})
-		if len(rc.VirtualHosts) == 0 {
-			t.Row(name, "-", "-", "-", "-", "-", string(rc.State))
-			continue
+		if vh == nil {
+			row(name, "-", "-", "-", "-", "-", string(rc.State))
+			return
 		}
-		for _, vh := range rc.VirtualHosts {
-			domains := Domains(vh.Domains, !opts.Wide)
-			if len(vh.Routes) == 0 {
-				t.Row(name, vh.Name, domains, "-", "-", "-", string(rc.State))
+		domains := Domains(vh.Domains, !opts.Wide)
+		if len(vh.Routes) == 0 {
+			row(name, vh.Name, domains, "-", "-", "-", string(rc.State))
+			return
+		}
+		for _, r := range vh.Routes {
+			if opts.Wide {
+				row(name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State),
+					dash(r.Name), dash(rewrite(r.Action)), dash(r.Action.Timeout), dash(rc.Version))
 				continue
 			}
-			for _, r := range vh.Routes {
-				cells := []string{name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State)}
-				if opts.Wide {
-					cells = append(cells, dash(r.Name), dash(rewrite(r.Action)), dash(r.Action.Timeout), dash(rc.Version))
-				}
-				t.Row(cells...)
-			}
+			row(name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State))
 		}
-	}
+	})
 	if err := t.Flush(); err != nil {
 		return err
 	}

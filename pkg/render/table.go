@@ -6,8 +6,14 @@ package render
 import (
 	"bufio"
 	"io"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 )
 
 // Table writes rows under a header with kubectl's column layout (that of
@@ -23,8 +29,7 @@ type Table struct {
 	// width, when set, is the terminal's: the widest columns are cut to
 	// fit it.
 	width int
-	rows  [][]string
-	slab  []string
+	rowSet
 	// headerKept: rows[0] is the header.
 	headerKept bool
 	cuttable   []bool
@@ -69,18 +74,80 @@ func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 	return t
 }
 
+// rowSet is rows kept for layout.
+type rowSet struct {
+	rows [][]string
+	slab []string
+}
+
 // Row adds one row; empty cells are written as they are.
-func (t *Table) Row(cells ...string) {
+func (t *Table) Row(cells ...string) { t.rowSet.row(cells...) }
+
+func (s *rowSet) row(cells ...string) {
 	// Rows are cut from slabs of cells: one allocation per few hundred
 	// rows, not one per row.
-	if len(t.slab)+len(cells) > cap(t.slab) {
-		t.slab = make([]string, 0, max(4096, len(cells)))
+	if len(s.slab)+len(cells) > cap(s.slab) {
+		s.slab = make([]string, 0, max(4096, len(cells)))
 	}
-	start := len(t.slab)
+	start := len(s.slab)
 	for _, c := range cells {
-		t.slab = append(t.slab, cellSafe.Replace(c))
+		s.slab = append(s.slab, cellSafe.Replace(c))
 	}
-	t.rows = append(t.rows, t.slab[start:len(t.slab):len(t.slab)])
+	s.rows = append(s.rows, s.slab[start:len(s.slab):len(s.slab)])
+}
+
+// rowsMin is the number of items from which RowsOf makes rows on several
+// cores; rowsChunks is how many stretches of items each core takes, in
+// turn, so that one stretch of long rows does not keep the others waiting.
+const (
+	rowsMin    = 256
+	rowsChunks = 8
+)
+
+// RowsOf adds the rows of n items, in their order: rows(i, row) calls row
+// for each row of item i (as Row). The rows are made on all cores, so rows
+// must only read what it is given. A memory fault in one (a mapped dump
+// file that shrank) is raised again here, for the command's guard.
+func (t *Table) RowsOf(n int, rows func(i int, row func(cells ...string))) {
+	workers := min(runtime.GOMAXPROCS(0), n/rowsMin)
+	if workers < 2 {
+		for i := range n {
+			rows(i, t.Row)
+		}
+		return
+	}
+	per := (n + workers*rowsChunks - 1) / (workers * rowsChunks)
+	parts := make([]rowSet, (n+per-1)/per)
+	faults := make([]any, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			faults[w] = envoyadmin.GuardGo(func() {
+				for {
+					k := int(next.Add(1)) - 1
+					if k >= len(parts) {
+						return
+					}
+					for i := k * per; i < min(n, (k+1)*per); i++ {
+						rows(i, parts[k].row)
+					}
+				}
+			})
+		})
+	}
+	wg.Wait()
+	for _, f := range faults {
+		envoyadmin.Reraise(f)
+	}
+	total := len(t.rows)
+	for _, p := range parts {
+		total += len(p.rows)
+	}
+	t.rows = slices.Grow(t.rows, total-len(t.rows))
+	for _, p := range parts {
+		t.rows = append(t.rows, p.rows...)
+	}
 }
 
 // Flush writes the table out.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,6 +62,50 @@ func TestLayoutIsKubectls(t *testing.T) {
 		_ = tw.Flush()
 		if got.String() != want.String() {
 			t.Fatalf("table %d:\n got %q\nwant %q", n, got.String(), want.String())
+		}
+	}
+}
+
+// TestRowsOfIsRowByRow: rows made on several cores (RowsOf) print exactly
+// as the same rows added one by one, in item order, for items of no, one
+// and many rows, on one to four cores, below and above rowsMin items; a
+// tab or newline in a cell is made safe either way.
+func TestRowsOfIsRowByRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, rowsMin - 1, rowsMin, 2*rowsMin + 7, 5000} {
+		items := make([][][]string, n)
+		for i := range items {
+			for range r.IntN(4) { // 0 to 3 rows
+				items[i] = append(items[i], []string{"item " + strconv.Itoa(i), strings.Repeat("x", r.IntN(30)), "a\tb\nc"})
+			}
+		}
+		var want bytes.Buffer
+		seq := NewTable(&want, TableOptions{}, "A", "B", "C")
+		for _, rows := range items {
+			for _, row := range rows {
+				seq.Row(row...)
+			}
+		}
+		if err := seq.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		for _, cores := range []int{1, 2, 3, 4} {
+			old := runtime.GOMAXPROCS(cores)
+			var got bytes.Buffer
+			par := NewTable(&got, TableOptions{}, "A", "B", "C")
+			par.RowsOf(n, func(i int, row func(...string)) {
+				for _, cells := range items[i] {
+					row(cells...)
+				}
+			})
+			err := par.Flush()
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("%d items on %d cores: rows made on several cores print otherwise than one by one", n, cores)
+			}
 		}
 	}
 }

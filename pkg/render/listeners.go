@@ -20,7 +20,23 @@ func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 		cols = []string{"NAME", "ADDRESS", "PORT", "MATCH", "DESTINATION", "STATE", "TYPE", "CHAIN", "TLS", "DIRECTION", "LISTENER FILTERS", "VERSION"}
 	}
 	t := NewTable(w, opts, cols...)
+	// A row for each chain: the chains are the items made on several cores
+	// (a gateway has a few listeners of many chains).
+	type chain struct {
+		l  *xds.Listener
+		fc *xds.FilterChain
+	}
+	var chains []chain
 	for _, l := range ls {
+		if len(l.FilterChains) == 0 {
+			chains = append(chains, chain{l, &xds.FilterChain{Match: &listenerv3.FilterChainMatch{}}})
+		}
+		for _, fc := range l.FilterChains {
+			chains = append(chains, chain{l, fc})
+		}
+	}
+	t.RowsOf(len(chains), func(i int, row func(...string)) {
+		l, fc := chains[i].l, chains[i].fc
 		addr := l.Address
 		if len(l.AdditionalAddresses) > 0 {
 			addr += "," + strings.Join(l.AdditionalAddresses, ",")
@@ -31,26 +47,20 @@ func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 		case l.Protocol != "" && l.Protocol != "TCP":
 			port += "/" + l.Protocol // as kubectl writes a Service's port: 443/UDP
 		}
-		chains := l.FilterChains
-		if len(chains) == 0 {
-			chains = []*xds.FilterChain{{Match: &listenerv3.FilterChainMatch{}}}
+		match, dest := ChainMatch(fc), ChainDestination(fc)
+		if l.UDPDestination != "" && len(l.FilterChains) == 0 {
+			dest = "UDP proxy: " + l.UDPDestination
 		}
-		for _, fc := range chains {
-			match, dest := ChainMatch(fc), ChainDestination(fc)
-			if l.UDPDestination != "" && len(l.FilterChains) == 0 {
-				dest = "UDP proxy: " + l.UDPDestination
-			}
-			if l.Matcher.Exists() && !fc.Default {
-				match = "matcher tree: chain " + dash(fc.Name)
-			}
-			if !opts.Wide {
-				t.Row(addr, port, match, dest, string(l.State))
-				continue
-			}
-			t.Row(l.Name, addr, port, match, dest, string(l.State), l.Type(), dash(fc.Name), chainTLS(fc),
-				dash(l.Direction), dash(strings.Join(l.ListenerFilters, ",")), dash(l.Version))
+		if l.Matcher.Exists() && !fc.Default {
+			match = "matcher tree: chain " + dash(fc.Name)
 		}
-	}
+		if !opts.Wide {
+			row(addr, port, match, dest, string(l.State))
+			return
+		}
+		row(l.Name, addr, port, match, dest, string(l.State), l.Type(), dash(fc.Name), chainTLS(fc),
+			dash(l.Direction), dash(strings.Join(l.ListenerFilters, ",")), dash(l.Version))
+	})
 	if err := t.Flush(); err != nil {
 		return err
 	}

@@ -4,9 +4,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -19,6 +23,7 @@ import (
 )
 
 func main() {
+	deferFirstGC(firstGC)
 	// client-go reports some failures (a refused forwarded connection) through
 	// klog on stderr as well as in the errors it returns; the command says
 	// what went wrong in one line of its own.
@@ -49,3 +54,41 @@ func completingForKubectl(argv0 string) bool {
 	name := strings.TrimSuffix(filepath.Base(argv0), ".exe")
 	return name == "kubectl_complete-mesh"
 }
+
+// firstGC is how much memory the process takes before its first garbage
+// collection (Go's own: heap, stacks and the runtime's, not the binary or
+// a mapped dump). A listing allocates its model and its rows once and
+// keeps nearly all of them to the end: the collections Go runs from a 4 MB
+// heap on (at 4, 8, 16 MB ...) find little to free, and cost marking what
+// is live, write barriers, and the collector reading fresh pages before
+// they are written (each then copied, with a flush of every core's TLB).
+var firstGC = int64(48 << 20)
+
+// deferFirstGC turns collection off until the process has taken limit
+// bytes, then back to Go's default (GOGC=100, no limit) for the rest of
+// its life: a command that goes on allocating (a watch, a large dump) is
+// collected as any Go program. GOGC or GOMEMLIMIT in the environment are
+// the user's, and left alone; MESH_FIRST_GC_MB sets the limit (0: off).
+func deferFirstGC(limit int64) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if mb, err := strconv.Atoi(os.Getenv("MESH_FIRST_GC_MB")); err == nil {
+		limit = int64(mb) << 20
+	}
+	if limit <= 0 {
+		return
+	}
+	old := debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(limit)
+	// The first collection finds the sentinel unreachable and runs its
+	// finalizer, which restores the defaults.
+	runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
+		debug.SetGCPercent(old)
+		debug.SetMemoryLimit(math.MaxInt64)
+	})
+}
+
+// sentinel holds a pointer so that it is not packed with other small
+// objects (whose finalizers may never run).
+type sentinel struct{ _ *byte }

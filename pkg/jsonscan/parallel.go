@@ -82,22 +82,35 @@ func (d *doc) validateParallel(start int) (int, error) {
 	if every == 0 {
 		every = max(len(data)/(64*cores), splitMinEvery)
 	}
+	// The split points are searched for on all cores: a search reads up
+	// to splitSearch bytes, and there are 64 a core.
+	points := make([]int, (len(data)-start-1)/every)
+	var searched atomic.Int64
+	var search sync.WaitGroup
+	for range min(cores, len(points)) {
+		search.Go(func() {
+			for {
+				k := int(searched.Add(1)) - 1
+				if k >= len(points) {
+					return
+				}
+				at := start + (k+1)*every
+				points[k] = splitPoint(data, at)
+				if d.pages != nil {
+					// The search read a stretch the walks read later: let it
+					// go now, or all of them would be resident at once.
+					d.pages.Passed(at, min(at+splitSearch, len(data)))
+				}
+			}
+		})
+	}
+	search.Wait()
 	var splits []*split
-	for at := start + every; at < len(data); at += every {
-		p := splitPoint(data, at)
-		if d.pages != nil {
-			// The search read a stretch the walks read later: let it go
-			// now, or all of them would be resident at once.
-			d.pages.Passed(at, min(at+splitSearch, len(data)))
-		}
-		if p < 0 {
-			continue
-		}
-		if len(splits) > 0 && p <= splits[len(splits)-1].at {
+	for _, p := range points {
+		if p < 0 || len(splits) > 0 && p <= splits[len(splits)-1].at {
 			continue
 		}
 		splits = append(splits, &split{at: p, done: make(chan struct{})})
-		at = p
 	}
 	if len(splits) == 0 {
 		return d.validate(start)
@@ -171,11 +184,15 @@ func splitPoint(data []byte, at int) int {
 		for b >= 0 && (data[b] == ' ' || data[b] == '\t' || data[b] == '\r') {
 			b--
 		}
+		if b < 0 || data[b] != ',' {
+			i++
+			continue // not after a comma: its indentation does not matter
+		}
 		f := i + 1
 		for f < len(data) && (data[f] == ' ' || data[f] == '\t') {
 			f++
 		}
-		if indent := f - i - 1; b >= 0 && data[b] == ',' && f < len(data) && data[f] == '{' && indent < len(first) {
+		if indent := f - i - 1; f < len(data) && data[f] == '{' && indent < len(first) {
 			if first[indent] == 0 {
 				first[indent] = f + 1
 			} else if indent < bestIndent {

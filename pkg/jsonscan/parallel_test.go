@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -252,4 +253,54 @@ func TestUintIsStrconvs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSplitPointIsTheLeastIndentedRecurring: splitPoint is, read the plain
+// way (every line of the stretch, by a regular pattern), the '{' of the
+// first ",\n<indent>{" of the least indentation that occurs twice in the
+// stretch, or -1; at many places of indented fixtures and generated
+// documents, with tabs and carriage returns mixed in.
+func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var docs [][]byte
+	for i := range 4 {
+		docs = append(docs, indented(r, 30+i*30))
+	}
+	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") && len(docs) < 40 {
+			if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(",\n")) {
+				docs = append(docs, b)
+			}
+		}
+		return nil
+	})
+	odd := bytes.ReplaceAll(docs[0], []byte(",\n  "), []byte(",\r\n\t "))
+	docs = append(docs, odd)
+	line := regexp.MustCompile(`,[ \t\r]*\n([ \t]*)\{`)
+	checked := 0
+	for _, data := range docs {
+		lines := line.FindAllSubmatchIndex(data, -1)
+		for range 50 {
+			at := r.IntN(len(data))
+			limit := min(len(data), at+splitSearch)
+			want, wantIndent := -1, math.MaxInt
+			seen := map[int]int{} // indentation: first '{'
+			for _, m := range lines {
+				indent, brace, newline := m[3]-m[2], m[3], m[2]-1
+				if newline < at || newline >= limit || indent >= 64 {
+					continue // lines whose line break is in the stretch
+				}
+				if first, ok := seen[indent]; !ok {
+					seen[indent] = brace
+				} else if indent < wantIndent {
+					want, wantIndent = first, indent
+				}
+			}
+			if got := splitPoint(data, at); got != want {
+				t.Fatalf("splitPoint at %d: %d, want %d (indentation %d)", at, got, want, wantIndent)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d places", checked)
 }

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 )
 
 // Checking a large document on several cores.
@@ -87,24 +89,30 @@ func (d *doc) validateParallel(start int) (int, error) {
 	points := make([]int, (len(data)-start-1)/every)
 	var searched atomic.Int64
 	var search sync.WaitGroup
-	for range min(cores, len(points)) {
+	faults := make([]any, cores) // memory faults (a mapped file that shrank), raised again here
+	for w := range min(cores, len(points)) {
 		search.Go(func() {
-			for {
-				k := int(searched.Add(1)) - 1
-				if k >= len(points) {
-					return
+			faults[w] = fault.Go(func() {
+				for {
+					k := int(searched.Add(1)) - 1
+					if k >= len(points) {
+						return
+					}
+					at := start + (k+1)*every
+					points[k] = splitPoint(data, at)
+					if d.pages != nil {
+						// The search read a stretch the walks read later: let
+						// it go now, or all of them would be resident at once.
+						d.pages.Passed(at, min(at+splitSearch, len(data)))
+					}
 				}
-				at := start + (k+1)*every
-				points[k] = splitPoint(data, at)
-				if d.pages != nil {
-					// The search read a stretch the walks read later: let it
-					// go now, or all of them would be resident at once.
-					d.pages.Passed(at, min(at+splitSearch, len(data)))
-				}
-			}
+			})
 		})
 	}
 	search.Wait()
+	for _, f := range faults {
+		fault.Reraise(f)
+	}
 	var splits []*split
 	for _, p := range points {
 		if p < 0 || len(splits) > 0 && p <= splits[len(splits)-1].at {
@@ -119,46 +127,66 @@ func (d *doc) validateParallel(start int) (int, error) {
 	var wg sync.WaitGroup
 	pages := d.pages
 	var next atomic.Int64
-	for range cores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= len(splits) || stop.Load() {
-					return
-				}
-				s := splits[n]
-				if !s.state.CompareAndSwap(splitPending, splitRunning) {
-					continue // absorbed by a walk that got there first
-				}
-				limit := len(data)
-				if n+1 < len(splits) {
-					limit = splits[n+1].at
-				}
-				sc := &scanner{data: data, closers: []byte{']'}, starts: []int{-1}, st: wantItem, speculative: true,
-					splits: splits[n+1:], stop: &stop, pages: pages, from: s.at, next: s.at + progressStep, limit: limit}
-				sc.record = func(a, b int) { s.pairs = append(s.pairs, a, b) }
-				if pages != nil {
-					pages.Ahead(s.at, min(s.at+readAhead, limit))
-				}
-				s.end, s.err = sc.run(s.at)
-				if s.err == errLinked {
-					s.linked, s.err = true, nil
-				}
-				if pages != nil {
-					pages.Passed(sc.from, max(s.end, sc.from))
-				}
-				s.depth = sc.depth - 1
+	// walk checks the elements from split point n on.
+	walk := func(n int, s *split) {
+		defer func() {
+			if s.state.Load() != splitDone {
+				// A fault: the walk from before checks the stretch itself
+				// (and takes the fault itself, where it is guarded).
+				s.err = errStopped
 				s.state.Store(splitDone)
 				close(s.done)
 			}
 		}()
+		limit := len(data)
+		if n+1 < len(splits) {
+			limit = splits[n+1].at
+		}
+		sc := &scanner{data: data, closers: []byte{']'}, starts: []int{-1}, st: wantItem, speculative: true,
+			splits: splits[n+1:], stop: &stop, pages: pages, from: s.at, next: s.at + progressStep, limit: limit}
+		sc.record = func(a, b int) { s.pairs = append(s.pairs, a, b) }
+		if pages != nil {
+			pages.Ahead(s.at, min(s.at+readAhead, limit))
+		}
+		s.end, s.err = sc.run(s.at)
+		if s.err == errLinked {
+			s.linked, s.err = true, nil
+		}
+		if pages != nil {
+			pages.Passed(sc.from, max(s.end, sc.from))
+		}
+		s.depth = sc.depth - 1
+		s.state.Store(splitDone)
+		close(s.done)
+	}
+	for w := range cores {
+		wg.Go(func() {
+			faults[w] = fault.Go(func() {
+				for {
+					n := int(next.Add(1)) - 1
+					if n >= len(splits) || stop.Load() {
+						return
+					}
+					if s := splits[n]; s.state.CompareAndSwap(splitPending, splitRunning) {
+						walk(n, s)
+					} // else absorbed by a walk that got there first
+				}
+			})
+		})
 	}
 	root := &scanner{data: data, st: wantValue, pages: pages, next: progressStep, limit: len(data), record: d.record, splits: splits}
-	end, err := root.run(start)
-	stop.Store(true)
-	wg.Wait()
+	end, err := func() (int, error) {
+		// The others stop and are waited for even when the walk from the
+		// start faults (the fault goes on to the caller's guard).
+		defer func() {
+			stop.Store(true)
+			wg.Wait()
+		}()
+		return root.run(start)
+	}()
+	for _, f := range faults {
+		fault.Reraise(f)
+	}
 	return end, err
 }
 

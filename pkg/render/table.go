@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 )
 
 // Table writes rows under a header with kubectl's column layout (that of
@@ -123,7 +123,7 @@ func (t *Table) RowsOf(n int, rows func(i int, row func(cells ...string))) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			faults[w] = envoyadmin.GuardGo(func() {
+			faults[w] = fault.Go(func() {
 				for {
 					k := int(next.Add(1)) - 1
 					if k >= len(parts) {
@@ -138,7 +138,7 @@ func (t *Table) RowsOf(n int, rows func(i int, row func(cells ...string))) {
 	}
 	wg.Wait()
 	for _, f := range faults {
-		envoyadmin.Reraise(f)
+		fault.Reraise(f)
 	}
 	total := len(t.rows)
 	for _, p := range parts {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 )
 
 // Config is the model of one proxy's configuration. Each kind is built the
@@ -154,7 +155,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 				var out []T
 				// The entries point into a mapped file: a fault (the file shrank)
 				// is raised again on the caller, whose guard reports it.
-				faults[w] = envoyadmin.GuardGo(func() { out = decodeBatch(b.es, &opaques[w]) })
+				faults[w] = fault.Go(func() { out = decodeBatch(b.es, &opaques[w]) })
 				mu.Lock()
 				if b.n >= len(parts) {
 					parts = append(parts, make([][]T, b.n+1-len(parts))...)
@@ -174,7 +175,7 @@ func decodeAll[T any](c *Config, kind envoyadmin.Kind, decode func(envoyadmin.En
 		})
 	}()
 	for _, f := range faults {
-		envoyadmin.Reraise(f)
+		fault.Reraise(f)
 	}
 	for i := range opaques {
 		c.Opaque.merge(&opaques[i])

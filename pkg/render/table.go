@@ -163,9 +163,69 @@ func (t *Table) Flush() error {
 // layout writes the rows in columns. A coloured column's cells, the
 // header's too, all carry escape sequences of the same length, counted in
 // its width as kubectl's tab writer counts them, so the columns line up.
+// A large table is measured and formatted on all cores, in stretches of
+// rows written in order (one core runs them on goroutines of its own: a
+// stretch at a time, without holding all of the output).
 func (t *Table) layout() {
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(t.rows)/layoutRows))
+	// Widths: each core the widest cells of its share, then of theirs.
+	share := (len(t.rows) + workers - 1) / workers
+	each := make([][]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { each[w] = t.widths(t.rows[min(w*share, len(t.rows)):min((w+1)*share, len(t.rows))]) })
+	}
+	wg.Wait()
 	var widths []int
-	for _, row := range t.rows {
+	for _, ws := range each {
+		for len(widths) < len(ws) {
+			widths = append(widths, 0)
+		}
+		for i, w := range ws {
+			widths[i] = max(widths[i], w)
+		}
+	}
+	for i, w := range widths {
+		widths[i] = max(w+cellPadding, cellMinWidth)
+	}
+	// Rows: a round formats a stretch on each core, then writes them in
+	// order. A stretch is about layoutBytes of output.
+	line := 1
+	for _, w := range widths {
+		line += w
+	}
+	if len(t.rows) > 0 {
+		line += len(t.rows[0][len(t.rows[0])-1])
+	}
+	per := min(max(layoutBytes/line, 64), layoutRows)
+	bufs := make([][]byte, workers)
+	for w := range bufs {
+		bufs[w] = make([]byte, 0, min(per, len(t.rows))*line)
+	}
+	for from := 0; from < len(t.rows); from += workers * per {
+		for w := range workers {
+			lo := min(from+w*per, len(t.rows))
+			hi := min(lo+per, len(t.rows))
+			wg.Go(func() { bufs[w] = t.format(bufs[w][:0], t.rows[lo:hi], lo, widths) })
+		}
+		wg.Wait()
+		for _, b := range bufs {
+			_, _ = t.out.Write(b)
+		}
+	}
+}
+
+// layoutRows is the most rows formatted at once on one core, layoutBytes
+// about the most output.
+const (
+	layoutRows  = 2048
+	layoutBytes = 256 << 10
+)
+
+// widths is the widest cell of each column of rows but the last.
+func (t *Table) widths(rows [][]string) []int {
+	var widths []int
+	for _, row := range rows {
 		for i, c := range row[:max(len(row)-1, 0)] { // the last cell is no column
 			if i == len(widths) {
 				widths = append(widths, 0)
@@ -177,15 +237,15 @@ func (t *Table) layout() {
 			widths[i] = max(widths[i], n)
 		}
 	}
-	for i, w := range widths {
-		widths[i] = max(w+cellPadding, cellMinWidth)
-	}
-	var spaces [256]byte
-	for i := range spaces {
-		spaces[i] = ' '
-	}
-	for r, row := range t.rows {
-		header := r == 0 && t.headerKept
+	return widths
+}
+
+// format appends rows, the first being row first of the table, laid out
+// in columns of the given widths, to b.
+func (t *Table) format(b []byte, rows [][]string, first int, widths []int) []byte {
+	const spaces = "                                                                "
+	for r, row := range rows {
+		header := first+r == 0 && t.headerKept
 		for i, c := range row {
 			n := utf8.RuneCountInString(c)
 			if i < len(t.status) && t.status[i] {
@@ -193,21 +253,20 @@ func (t *Table) layout() {
 				if !header {
 					code = statusColor(c)
 				}
-				_, _ = t.out.WriteString(code)
-				_, _ = t.out.WriteString(c)
-				_, _ = t.out.WriteString(colorReset)
+				b = append(append(append(b, code...), c...), colorReset...)
 				n += len(code) + len(colorReset)
 			} else {
-				_, _ = t.out.WriteString(c)
+				b = append(b, c...)
 			}
 			if i < len(row)-1 {
 				for pad := widths[i] - n; pad > 0; pad -= len(spaces) {
-					_, _ = t.out.Write(spaces[:min(pad, len(spaces))])
+					b = append(b, spaces[:min(pad, len(spaces))]...)
 				}
 			}
 		}
-		_ = t.out.WriteByte('\n')
+		b = append(b, '\n')
 	}
+	return b
 }
 
 // freeText are the columns fitting may cut: names, matches and

@@ -15,7 +15,8 @@ import (
 // TestLayoutIsKubectls: the table's own layout writes exactly what
 // kubectl's tab writer (printers.GetNewTabWriter) writes for the same
 // cells: random widths, empty cells, multi-byte runes, coloured status
-// columns, one to six columns.
+// columns, one to six columns, small tables and large ones (laid out on
+// one to four cores).
 func TestLayoutIsKubectls(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	words := []string{"", "-", "a", "ACTIVE", "WARMING", "outbound|9080||reviews.default.svc.cluster.local", "10.244.1.4:15006",
@@ -27,13 +28,23 @@ func TestLayoutIsKubectls(t *testing.T) {
 			names = append(names, []string{"NAME", "STATE", "ADDRESS", "STATUS", "VALID CERT", "DESTINATION"}[(i+n)%6])
 		}
 		color := n%2 == 0
+		nrows := r.IntN(8)
+		if n%50 == 0 { // large: measured and formatted on several cores
+			nrows = layoutRows*(1+n%4) + r.IntN(layoutRows)
+		}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1 + n%4))
 		var rows [][]string
-		for range r.IntN(8) {
+		for range nrows {
 			var row []string
 			for range cols {
 				row = append(row, words[r.IntN(len(words))])
 			}
 			rows = append(rows, row)
+		}
+		if nrows > 100 && cols > 1 {
+			// One cell wider than all the others, in one row: every
+			// share of the rows must count it.
+			rows[r.IntN(nrows)][r.IntN(cols-1)] = strings.Repeat("W", 60+r.IntN(20))
 		}
 		var got bytes.Buffer
 		tab := NewTable(&got, TableOptions{Color: color}, names...)
@@ -61,6 +72,9 @@ func TestLayoutIsKubectls(t *testing.T) {
 		}
 		_ = tw.Flush()
 		if got.String() != want.String() {
+			if nrows > 100 {
+				t.Fatalf("table %d of %d rows on %d cores: not what kubectl's tab writer writes", n, nrows, runtime.GOMAXPROCS(0))
+			}
 			t.Fatalf("table %d:\n got %q\nwant %q", n, got.String(), want.String())
 		}
 	}

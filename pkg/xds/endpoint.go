@@ -42,17 +42,13 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 		_ = le[2].Items(func(_ int, lb jsonscan.Value) bool {
 			lb.PickTo(f[:], "endpoint", "health_status", "load_balancing_weight")
 			f[0].PickTo(ep[:], "address", "hostname")
-			addr, port := socketAddress(ep[0])
-			health := f[1].Str()
-			if health == "" {
-				health = "HEALTHY" // EDS default: UNKNOWN, which Envoy treats as healthy
-			}
+			health := healthStatus(f[1])
 			w, ok := f[2].Uint()
 			if !ok {
 				w = 1
 			}
 			hosts = append(hosts, Endpoint{
-				Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Weight: uint32(w),
+				Address: hostPort(ep[0]), Cluster: cluster, Health: health, Weight: uint32(w),
 				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(), Entry: entry,
 			})
 			return true
@@ -64,6 +60,33 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 		out[i] = &hosts[i]
 	}
 	return out
+}
+
+// healthStatus is an EDS health_status: the usual words without an
+// allocation each. Absent is UNKNOWN, which Envoy treats as healthy.
+func healthStatus(v jsonscan.Value) string {
+	raw := v.Raw()
+	if v.Kind() == jsonscan.String {
+		raw = raw[1 : len(raw)-1]
+	}
+	switch string(raw) {
+	case "HEALTHY":
+		return "HEALTHY"
+	case "UNHEALTHY":
+		return "UNHEALTHY"
+	case "DRAINING":
+		return "DRAINING"
+	case "TIMEOUT":
+		return "TIMEOUT"
+	case "DEGRADED":
+		return "DEGRADED"
+	case "UNKNOWN":
+		return "UNKNOWN"
+	}
+	if s := v.Str(); s != "" {
+		return s
+	}
+	return "HEALTHY"
 }
 
 // endpointsFromHealth reads one cluster of /clusters?format=json.

@@ -1,7 +1,9 @@
 package xds
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -302,6 +304,31 @@ func socketAddress(a jsonscan.Value) (string, uint32) {
 		return "envoy://" + name, 0
 	}
 	return "", 0
+}
+
+// hostPort is joinHostPort(socketAddress(a)) in one allocation for the
+// usual socket address (an address without escapes and a port number);
+// anything else goes the long way.
+func hostPort(a jsonscan.Value) string {
+	var kinds, f [3]jsonscan.Value
+	a.PickTo(kinds[:], "socket_address", "pipe", "envoy_internal_address")
+	if sa := kinds[0]; sa.Exists() {
+		sa.PickTo(f[:], "address", "port_value", "named_port")
+		raw := f[0].Raw()
+		if port, ok := f[1].Uint(); ok && port > 0 && port <= math.MaxUint32 && f[0].Kind() == jsonscan.String &&
+			bytes.IndexByte(raw, '\\') < 0 && !bytes.Contains(raw, []byte("://")) {
+			host := raw[1 : len(raw)-1]
+			var buf [80]byte
+			b := buf[:0]
+			if bytes.IndexByte(host, ':') >= 0 {
+				b = append(append(append(b, '['), host...), ']')
+			} else {
+				b = append(b, host...)
+			}
+			return string(strconv.AppendUint(append(b, ':'), port, 10))
+		}
+	}
+	return joinHostPort(socketAddress(a))
 }
 
 func joinHostPort(addr string, port uint32) string {

@@ -220,16 +220,24 @@ func weighted(ws []xds.WeightedCluster, total uint32) string {
 			total += w.Weight
 		}
 	}
-	parts := make([]string, len(ws))
+	var b []byte
 	for i, w := range ws {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, w.Name...)
 		if total == 0 {
-			parts[i] = w.Name
 			continue
 		}
-		pct := float64(w.Weight) * 100 / float64(total)
-		parts[i] = fmt.Sprintf("%s %s%%", w.Name, strconv.FormatFloat(pct, 'f', -1, 64))
+		b = append(b, ' ')
+		if n := uint64(w.Weight) * 100; n%uint64(total) == 0 {
+			b = strconv.AppendUint(b, n/uint64(total), 10) // a whole share, as FormatFloat writes it
+		} else {
+			b = strconv.AppendFloat(b, float64(w.Weight)*100/float64(total), 'f', -1, 64)
+		}
+		b = append(b, '%')
 	}
-	return strings.Join(parts, ", ")
+	return string(b)
 }
 
 func redirect(r *xds.Redirect) string {

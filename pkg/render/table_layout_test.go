@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
 // TestLayoutIsKubectls: the table's own layout writes exactly what
@@ -120,6 +123,44 @@ func TestRowsOfIsRowByRow(t *testing.T) {
 			if got.String() != want.String() {
 				t.Fatalf("%d items on %d cores: rows made on several cores print otherwise than one by one", n, cores)
 			}
+		}
+	}
+}
+
+// TestWeightedIsSprintf: weighted clusters are written as the plain
+// formatting writes them ("%s %s%%" of each name and its share as
+// FormatFloat's shortest form, joined by ", "), for random weights and
+// totals, whole shares and not, and no total.
+func TestWeightedIsSprintf(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 20000 {
+		ws := make([]xds.WeightedCluster, 1+r.IntN(4))
+		for i := range ws {
+			ws[i] = xds.WeightedCluster{Name: "outbound|80|v" + strconv.Itoa(i) + "|reviews", Weight: uint32(r.IntN(3) * r.IntN(1<<(r.IntN(5)*8)))}
+		}
+		total := uint32(0)
+		switch r.IntN(3) {
+		case 0:
+			total = uint32(1 + r.IntN(1000))
+		case 1:
+			total = uint32(r.Uint32())
+		}
+		sum := total
+		if sum == 0 {
+			for _, w := range ws {
+				sum += w.Weight
+			}
+		}
+		var parts []string
+		for _, w := range ws {
+			if sum == 0 {
+				parts = append(parts, w.Name)
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %s%%", w.Name, strconv.FormatFloat(float64(w.Weight)*100/float64(sum), 'f', -1, 64)))
+		}
+		if got, want := weighted(ws, total), strings.Join(parts, ", "); got != want {
+			t.Fatalf("weighted(%v, %d) = %q, want %q", ws, total, got, want)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package cmd
 
 import (
-	"sort"
+	"cmp"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -94,17 +96,34 @@ func (o *ClustersOptions) Run(c *cobra.Command) error {
 
 // sortClusters orders as istioctl does: FQDN, port, subset, direction.
 func sortClusters(cs []*xds.Cluster) {
-	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if a.FQDN != b.FQDN {
-			return a.FQDN < b.FQDN
+	// Stable by the dump's order, as a last key: an unstable sort moves
+	// each cluster O(log n) times, where a stable one rotates runs over
+	// and over (O(n log² n) moves).
+	type keyed struct {
+		c *xds.Cluster
+		i int
+	}
+	ks := make([]keyed, len(cs))
+	for i, c := range cs {
+		ks[i] = keyed{c, i}
+	}
+	slices.SortFunc(ks, func(x, y keyed) int {
+		a, b := x.c, y.c
+		if c := strings.Compare(a.FQDN, b.FQDN); c != 0 {
+			return c
 		}
-		if a.Port != b.Port {
-			return a.Port < b.Port
+		if c := cmp.Compare(a.Port, b.Port); c != 0 {
+			return c
 		}
-		if a.Subset != b.Subset {
-			return a.Subset < b.Subset
+		if c := strings.Compare(a.Subset, b.Subset); c != 0 {
+			return c
 		}
-		return a.Direction < b.Direction
+		if c := strings.Compare(a.Direction, b.Direction); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
 	})
+	for i, k := range ks {
+		cs[i] = k.c
+	}
 }

@@ -3,14 +3,19 @@ package cmd
 import (
 	"bufio"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
 var large struct {
@@ -132,5 +137,40 @@ func TestShrunkFileIsOneError(t *testing.T) {
 	}
 	if ExitCode(err) != ExitUsage {
 		t.Errorf("exit %d, want %d", ExitCode(err), ExitUsage)
+	}
+}
+
+// TestSortClustersIsStable: clusters are ordered as a stable sort by
+// service, port, subset and direction orders them (the dump's order among
+// equals), on random lists with many equal keys.
+func TestSortClustersIsStable(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 200 {
+		n := r.IntN(300)
+		cs := make([]*xds.Cluster, n)
+		for i := range cs {
+			cs[i] = &xds.Cluster{Name: strconv.Itoa(i), FQDN: []string{"a.svc", "b.svc", "", "a.svc.x"}[r.IntN(4)],
+				Port: uint32(r.IntN(3)) * 8080, Subset: []string{"", "v1", "v2"}[r.IntN(3)], Direction: []string{"inbound", "outbound", ""}[r.IntN(3)]}
+		}
+		want := slices.Clone(cs)
+		sort.SliceStable(want, func(i, j int) bool {
+			a, b := want[i], want[j]
+			if a.FQDN != b.FQDN {
+				return a.FQDN < b.FQDN
+			}
+			if a.Port != b.Port {
+				return a.Port < b.Port
+			}
+			if a.Subset != b.Subset {
+				return a.Subset < b.Subset
+			}
+			return a.Direction < b.Direction
+		})
+		sortClusters(cs)
+		for i := range cs {
+			if cs[i] != want[i] {
+				t.Fatalf("%d clusters: at %d %s, want %s", n, i, cs[i].Name, want[i].Name)
+			}
+		}
 	}
 }

@@ -220,7 +220,8 @@ func weighted(ws []xds.WeightedCluster, total uint32) string {
 			total += w.Weight
 		}
 	}
-	var b []byte
+	var buf [512]byte // on the stack: the string is the one allocation
+	b := buf[:0]
 	for i, w := range ws {
 		if i > 0 {
 			b = append(b, ", "...)

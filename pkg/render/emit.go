@@ -238,6 +238,9 @@ func plainSafe(s []byte) bool {
 	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '/' || c == '_' || c == '.') {
 		return false
 	}
+	if c == '.' && len(s) > 1 && '0' <= s[1] && s[1] <= '9' {
+		return false // ".5", ".5e3", ".1_0" read as numbers
+	}
 	for i, c := range s {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':

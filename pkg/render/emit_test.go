@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,6 +92,8 @@ func TestPlainScalarsOnlyWhenUnambiguous(t *testing.T) {
 		"- item":     false,
 		"key:":       false,
 		"/healthz/*": false,
+		".5":         false, // a number to YAML
+		".a5":        true,
 	} {
 		if got := plainSafe([]byte(s)); got != plain {
 			t.Errorf("plainSafe(%q) = %v, want %v", s, got, plain)
@@ -120,5 +124,47 @@ func TestRedactsOnTheWayOut(t *testing.T) {
 	}
 	if !strings.Contains(s, `"ok"`) || !strings.Contains(s, `"default"`) {
 		t.Errorf("redacted more than credentials:\n%s", s)
+	}
+}
+
+// TestPlainScalarsReadBackAsThemselves: every string plainSafe lets be
+// written plain is read back by a YAML parser (sigs.k8s.io/yaml) as that
+// same string, for random strings of the characters that matter and the
+// words YAML reads otherwise in random case; and those words are never
+// written plain.
+func TestPlainScalarsReadBackAsThemselves(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	const chars = "aenorstuflyNOTRUEFALSYinf._/-:|(),;0192 "
+	words := []string{"true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", ".nan", ".inf", "~"}
+	plain := 0
+	for n := range 100000 {
+		var b []byte
+		if n%4 == 0 {
+			for _, c := range []byte(words[r.IntN(len(words))]) {
+				if r.IntN(2) == 0 && 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+		} else {
+			b = make([]byte, 1+r.IntN(8))
+			for i := range b {
+				b[i] = chars[r.IntN(len(chars))]
+			}
+		}
+		if !plainSafe(b) {
+			continue
+		}
+		plain++
+		if slices.Contains(words, strings.ToLower(string(b))) {
+			t.Fatalf("plainSafe(%q): a word YAML reads as no string", b)
+		}
+		var got map[string]any
+		if err := yaml.Unmarshal(append([]byte("v: "), b...), &got); err != nil || got["v"] != string(b) {
+			t.Fatalf("plainSafe(%q), but YAML reads it back as %#v (%v)", b, got["v"], err)
+		}
+	}
+	if plain < 10000 {
+		t.Fatalf("only %d plain strings: the test proves little", plain)
 	}
 }

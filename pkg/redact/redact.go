@@ -50,16 +50,32 @@ func ArrayItem(val jsonscan.Value) jsonscan.Value {
 // a writer may copy any other member's value as it is, strings that look
 // like credentials and credential header pairs aside.
 func KeyMayRedact(key []byte) bool {
-	if jsonscan.KeyIs(key, "session_ticket_keys") || jsonscan.KeyIs(key, "xdsHeaders") || jsonscan.KeyIs(key, "caHeaders") {
-		return true
+	// Every key of a dump written as JSON or YAML is asked: the names are
+	// found by their first letter (KeyIs ignores underscores and case).
+	i := 0
+	for i < len(key) && key[i] == '_' {
+		i++
 	}
-	for _, f := range sensitiveFields {
-		if jsonscan.KeyIs(key, f) {
+	if i == len(key) {
+		return false
+	}
+	for _, name := range redactingKeys[key[i]|0x20] {
+		if jsonscan.KeyIs(key, name) {
 			return true
 		}
 	}
 	return false
 }
+
+// redactingKeys are the keys whose values Member may change, by their
+// first letter, lower case.
+var redactingKeys = func() (t [256][]string) {
+	for _, name := range append([]string{"session_ticket_keys", "xdsHeaders", "caHeaders"}, sensitiveFields...) {
+		c := name[0] | 0x20
+		t[c] = append(t[c], name)
+	}
+	return t
+}()
 
 // Member decides what to print for an object member: the value itself, or
 // a copy with its secret parts replaced (changed is true then).

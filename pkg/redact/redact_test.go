@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -103,5 +104,51 @@ func TestZtunnelHeaderPairs(t *testing.T) {
 	}
 	if _, changed := Member([]byte("caHeaders"), jsonscan.MustLiteral(`[["clusterid","Kubernetes"]]`)); changed {
 		t.Error("no credential, nothing to change")
+	}
+}
+
+// TestKeyMayRedactIsEveryName: a key may redact exactly when KeyIs matches
+// it to one of the redacting names, for the names in every spelling
+// (snake, camel, upper case, leading and doubled underscores), their
+// neighbours one byte off, and random keys.
+func TestKeyMayRedactIsEveryName(t *testing.T) {
+	names := append([]string{"session_ticket_keys", "xdsHeaders", "caHeaders"}, sensitiveFields...)
+	want := func(key []byte) bool {
+		for _, n := range names {
+			if jsonscan.KeyIs(key, n) {
+				return true
+			}
+		}
+		return false
+	}
+	var keys []string
+	for _, n := range names {
+		camel := ""
+		for i, part := range strings.Split(n, "_") {
+			if i > 0 && part != "" {
+				part = strings.ToUpper(part[:1]) + part[1:]
+			}
+			camel += part
+		}
+		for _, k := range []string{n, strings.ToUpper(n), camel, strings.ToUpper(camel[:1]) + camel[1:], "_" + n, "__" + n + "_", strings.ReplaceAll(n, "_", "__")} {
+			keys = append(keys, k)
+			for i := range len(k) {
+				keys = append(keys, k[:i]+k[i+1:], k[:i]+"x"+k[i:], k[:i]+string(k[i]^0x01)+k[i+1:])
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	const letters = "_aAbcCdeEhHiklmnoprsStwxyz0@`[{"
+	for range 50000 {
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = letters[r.IntN(len(letters))]
+		}
+		keys = append(keys, string(b))
+	}
+	for _, k := range append(keys, "", "_", "___", "name", "port_value", "cluster_name", "private_key_provider") {
+		if got, w := KeyMayRedact([]byte(k)), want([]byte(k)); got != w {
+			t.Errorf("KeyMayRedact(%q) = %v, want %v", k, got, w)
+		}
 	}
 }

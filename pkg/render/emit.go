@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"strings"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
@@ -257,9 +256,31 @@ func plainSafe(s []byte) bool {
 			return false
 		}
 	}
-	switch strings.ToLower(string(s)) {
-	case "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", ".nan", ".inf", "~":
+	for _, w := range yamlWords {
+		if len(s) == len(w) && asciiLowerIs(s, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// yamlWords are the plain scalars YAML reads as something other than a
+// string, in lower case (any case is read so).
+var yamlWords = []string{"true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", ".nan", ".inf", "~"}
+
+// asciiLowerIs reports whether s, with ASCII letters in lower case, is w
+// (strings.ToLower(string(s)) == w, without the copy).
+func asciiLowerIs(s []byte, w string) bool {
+	if len(s) != len(w) {
 		return false
+	}
+	for i, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
 	}
 	return true
 }

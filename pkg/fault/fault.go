@@ -8,7 +8,11 @@
 // whose guard (envoyadmin.Guard, around each command) reports it.
 package fault
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
 
 // Fault is the value the runtime panics with on a memory fault when
 // debug.SetPanicOnFault is on: a runtime.Error that knows the address.
@@ -39,5 +43,28 @@ func Go(fn func()) (faulted any) {
 func Reraise(faulted any) {
 	if faulted != nil {
 		panic(faulted)
+	}
+}
+
+// Each runs task(k) for every k in [0, n) on up to workers goroutines,
+// each taking the next k in turn, and returns when all are done; a memory
+// fault in any task is raised again here (after the others stopped).
+func Each(workers, n int, task func(k int)) {
+	workers = min(workers, n)
+	faults := make([]any, max(workers, 0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			faults[w] = Go(func() {
+				for k := int(next.Add(1)) - 1; k < n; k = int(next.Add(1)) - 1 {
+					task(k)
+				}
+			})
+		})
+	}
+	wg.Wait()
+	for _, f := range faults {
+		Reraise(f)
 	}
 }

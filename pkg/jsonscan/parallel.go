@@ -87,32 +87,15 @@ func (d *doc) validateParallel(start int) (int, error) {
 	// The split points are searched for on all cores: a search reads up
 	// to splitSearch bytes, and there are 64 a core.
 	points := make([]int, (len(data)-start-1)/every)
-	var searched atomic.Int64
-	var search sync.WaitGroup
-	faults := make([]any, cores) // memory faults (a mapped file that shrank), raised again here
-	for w := range min(cores, len(points)) {
-		search.Go(func() {
-			faults[w] = fault.Go(func() {
-				for {
-					k := int(searched.Add(1)) - 1
-					if k >= len(points) {
-						return
-					}
-					at := start + (k+1)*every
-					points[k] = splitPoint(data, at)
-					if d.pages != nil {
-						// The search read a stretch the walks read later: let
-						// it go now, or all of them would be resident at once.
-						d.pages.Passed(at, min(at+splitSearch, len(data)))
-					}
-				}
-			})
-		})
-	}
-	search.Wait()
-	for _, f := range faults {
-		fault.Reraise(f)
-	}
+	fault.Each(cores, len(points), func(k int) {
+		at := start + (k+1)*every
+		points[k] = splitPoint(data, at)
+		if d.pages != nil {
+			// The search read a stretch the walks read later: let it go
+			// now, or all of them would be resident at once.
+			d.pages.Passed(at, min(at+splitSearch, len(data)))
+		}
+	})
 	var splits []*split
 	for _, p := range points {
 		if p < 0 || len(splits) > 0 && p <= splits[len(splits)-1].at {
@@ -125,6 +108,7 @@ func (d *doc) validateParallel(start int) (int, error) {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
+	faults := make([]any, cores) // memory faults in the walks (a mapped file that shrank), raised again here
 	pages := d.pages
 	var next atomic.Int64
 	// walk checks the elements from split point n on.

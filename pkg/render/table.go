@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
@@ -118,28 +117,11 @@ func (t *Table) RowsOf(n int, rows func(i int, row func(cells ...string))) {
 	}
 	per := (n + workers*rowsChunks - 1) / (workers * rowsChunks)
 	parts := make([]rowSet, (n+per-1)/per)
-	faults := make([]any, workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			faults[w] = fault.Go(func() {
-				for {
-					k := int(next.Add(1)) - 1
-					if k >= len(parts) {
-						return
-					}
-					for i := k * per; i < min(n, (k+1)*per); i++ {
-						rows(i, parts[k].row)
-					}
-				}
-			})
-		})
-	}
-	wg.Wait()
-	for _, f := range faults {
-		fault.Reraise(f)
-	}
+	fault.Each(workers, len(parts), func(k int) {
+		for i := k * per; i < min(n, (k+1)*per); i++ {
+			rows(i, parts[k].row)
+		}
+	})
 	total := len(t.rows)
 	for _, p := range parts {
 		total += len(p.rows)

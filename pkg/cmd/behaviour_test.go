@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"os"
+	"slices"
 
 	"path/filepath"
 	"sigs.k8s.io/yaml"
@@ -213,8 +214,15 @@ func TestFiltersSelectWhatTheySay(t *testing.T) {
 		{[]string{"routes", "--name", "80"}, "NAME", "80", 2},
 		{[]string{"listeners", "--name", "virtualInbound", "-o", "wide"}, "NAME", "virtualInbound", 5},
 		{[]string{"listeners", "--port", "15006"}, "PORT", "15006", 5},
+		{[]string{"endpoints", "--status", "unhealthy", "-f", "../../examples/istio-clusters.json"}, "STATUS", "UNHEALTHY", 1},
+		{[]string{"endpoints", "--address", "172.17.0.4", "-f", "../../examples/istio-clusters.json"}, "ENDPOINT", "172.17.0.4:443", 1},
+		{[]string{"endpoints", "--cluster", "outbound|443||istio-galley.istio-system.svc.cluster.local", "-f", "../../examples/istio-clusters.json"},
+			"CLUSTER", "outbound|443||istio-galley.istio-system.svc.cluster.local", 1},
 	} {
-		out, _, err := run(t, "", append(tc.args, "-f", dump)...)
+		if !slices.Contains(tc.args, "-f") {
+			tc.args = append(tc.args, "-f", dump)
+		}
+		out, _, err := run(t, "", tc.args...)
 		if err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"slices"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
@@ -71,11 +73,9 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 		return err
 	}
 	defer done()
-	var es []*xds.Endpoint
-	for _, e := range cfg.Endpoints() {
-		if o.Filter.Match(e) {
-			es = append(es, e)
-		}
+	es := cfg.Endpoints()
+	if o.Filter != (xds.EndpointFilter{}) {
+		es = slices.DeleteFunc(slices.Clone(es), func(e *xds.Endpoint) bool { return !o.Filter.Match(e) })
 	}
 	o.Source.Evict()
 	if o.none(cfg, len(es), "endpoints (a dump has them when taken with /config_dump?include_eds, or from /clusters?format=json)",

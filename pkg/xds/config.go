@@ -81,9 +81,7 @@ func (c *Config) Endpoints() []*Endpoint {
 		kind, flatten = envoyadmin.KindClusterStatus, endpointsFromHealth
 	}
 	groups := decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []*Endpoint { return flatten(e) })
-	for _, g := range groups {
-		c.endpoints = append(c.endpoints, g...)
-	}
+	c.endpoints = slices.Concat(groups...)
 	return c.endpoints
 }
 

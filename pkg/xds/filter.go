@@ -72,6 +72,9 @@ func (f EndpointFilter) Match(e *Endpoint) bool {
 	if f.Status != "" && !strings.EqualFold(e.Health, f.Status) {
 		return false
 	}
+	if f.Address == "" && f.Port == 0 {
+		return true // the address need not be split
+	}
 	host, port := splitHostPort(e.Address)
 	if f.Address != "" && host != f.Address {
 		return false

@@ -118,7 +118,9 @@ func (t *Table) RowsOf(n int, rows func(i int, row func(cells ...string))) {
 	per := (n + workers*rowsChunks - 1) / (workers * rowsChunks)
 	parts := make([]rowSet, (n+per-1)/per)
 	fault.Each(workers, len(parts), func(k int) {
-		for i := k * per; i < min(n, (k+1)*per); i++ {
+		lo, hi := k*per, min(n, (k+1)*per)
+		parts[k].rows = make([][]string, 0, hi-lo) // a row an item, the usual count
+		for i := lo; i < hi; i++ {
 			rows(i, parts[k].row)
 		}
 	})

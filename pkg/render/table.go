@@ -148,8 +148,8 @@ func (t *Table) Flush() error {
 // header's too, all carry escape sequences of the same length, counted in
 // its width as kubectl's tab writer counts them, so the columns line up.
 // A large table is measured and formatted on all cores, in stretches of
-// rows written in order (one core runs them on goroutines of its own: a
-// stretch at a time, without holding all of the output).
+// rows written in order: a round at a time, so that the output is never
+// held whole.
 func (t *Table) layout() {
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(t.rows)/layoutRows))
 	// Widths: each core the widest cells of its share, then of theirs.
@@ -178,7 +178,7 @@ func (t *Table) layout() {
 	for _, w := range widths {
 		line += w
 	}
-	if len(t.rows) > 0 {
+	if len(t.rows) > 0 && len(t.rows[0]) > 0 {
 		line += len(t.rows[0][len(t.rows[0])-1])
 	}
 	per := min(max(layoutBytes/line, 64), layoutRows)

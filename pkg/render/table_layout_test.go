@@ -164,3 +164,28 @@ func TestWeightedIsSprintf(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutOfEmptyRows: rows without cells, first or anywhere, in a
+// table large enough to be laid out on several cores, are laid out there
+// as on one core (no command writes one; none may crash the layout).
+func TestLayoutOfEmptyRows(t *testing.T) {
+	lay := func(cores int) string {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cores))
+		var out bytes.Buffer
+		tab := NewTable(&out, TableOptions{NoHeaders: true})
+		for i := range 3 * layoutRows {
+			if i%7 == 0 {
+				tab.Row()
+				continue
+			}
+			tab.Row("a"+strconv.Itoa(i), "b")
+		}
+		if err := tab.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if one, two := lay(1), lay(2); one != two || !strings.HasPrefix(one, "\n") {
+		t.Fatal("rows without cells are laid out otherwise on two cores than on one")
+	}
+}

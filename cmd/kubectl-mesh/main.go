@@ -62,7 +62,7 @@ func completingForKubectl(argv0 string) bool {
 // heap on (at 4, 8, 16 MB ...) find little to free, and cost marking what
 // is live, write barriers, and the collector reading fresh pages before
 // they are written (each then copied, with a flush of every core's TLB).
-var firstGC = int64(48 << 20)
+const firstGC = 48 << 20
 
 // deferFirstGC turns collection off until the process has taken limit
 // bytes, then back to Go's default (GOGC=100, no limit) for the rest of

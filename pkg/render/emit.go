@@ -257,7 +257,7 @@ func plainSafe(s []byte) bool {
 		}
 	}
 	for _, w := range yamlWords {
-		if len(s) == len(w) && asciiLowerIs(s, w) {
+		if asciiLowerIs(s, w) {
 			return false
 		}
 	}

@@ -62,7 +62,8 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 	return out
 }
 
-// healthStatus is an EDS health_status: the usual words without an
+// healthStatus is an EDS health_status (of an assignment's host, or a
+// /clusters host's eds_health_status): the usual words without an
 // allocation each. Absent is UNKNOWN, which Envoy treats as healthy.
 func healthStatus(v jsonscan.Value) string {
 	raw := v.Raw()
@@ -96,7 +97,6 @@ func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
 	cluster := cs.Get("name").Str()
 	entry := &e
 	_ = cs.Get("host_statuses").Items(func(_ int, h jsonscan.Value) bool {
-		addr, port := socketAddress(h.Get("address"))
 		w, ok := h.Get("weight").Uint()
 		if !ok {
 			w = 1
@@ -104,7 +104,7 @@ func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
 		prio, _ := h.Get("priority").Uint()
 		health, outlier := hostHealth(h.Get("health_status"))
 		out = append(out, &Endpoint{
-			Address: joinHostPort(addr, port), Cluster: cluster, Health: health, Outlier: outlier, Weight: uint32(w),
+			Address: hostPort(h.Get("address")), Cluster: cluster, Health: health, Outlier: outlier, Weight: uint32(w),
 			Locality: locality(h.Get("locality")), Priority: uint32(prio), Hostname: h.Get("hostname").Str(),
 			FromHealth: true, Entry: entry,
 		})
@@ -116,10 +116,7 @@ func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
 // hostHealth reads an admin HostHealthStatus. Any failed check makes the host
 // unhealthy for load balancing; the EDS status is the default.
 func hostHealth(hs jsonscan.Value) (health, outlier string) {
-	health = hs.Get("eds_health_status").Str()
-	if health == "" {
-		health = "HEALTHY"
-	}
+	health = healthStatus(hs.Get("eds_health_status"))
 	for _, f := range []struct{ key, status string }{
 		{"failed_active_health_check", "UNHEALTHY"}, {"failed_active_degraded_check", "DEGRADED"},
 		{"pending_dynamic_removal", "DRAINING"}, {"pending_active_hc", "UNHEALTHY"},

@@ -279,13 +279,21 @@ func decodeListener(e envoyadmin.Entry, o *Opaque) *Listener {
 
 // socketAddress reads an envoy.config.core.v3.Address.
 func socketAddress(a jsonscan.Value) (string, uint32) {
-	if !a.Exists() {
-		return "", 0
-	}
-	var kinds, f [3]jsonscan.Value
+	return addressOf(addressFields(a))
+}
+
+// addressFields picks an Address's kinds (socket_address, pipe,
+// envoy_internal_address) and a socket address's address, port_value and
+// named_port.
+func addressFields(a jsonscan.Value) (kinds, f [3]jsonscan.Value) {
 	a.PickTo(kinds[:], "socket_address", "pipe", "envoy_internal_address")
-	if sa := kinds[0]; sa.Exists() {
-		sa.PickTo(f[:], "address", "port_value", "named_port")
+	kinds[0].PickTo(f[:], "address", "port_value", "named_port")
+	return kinds, f
+}
+
+// addressOf is the address and port addressFields picked.
+func addressOf(kinds, f [3]jsonscan.Value) (string, uint32) {
+	if kinds[0].Exists() {
 		port, _ := f[1].Uint()
 		addr := f[0].Str()
 		if nr := f[2].Str(); nr != "" && port == 0 {
@@ -310,25 +318,21 @@ func socketAddress(a jsonscan.Value) (string, uint32) {
 // usual socket address (an address without escapes and a port number);
 // anything else goes the long way.
 func hostPort(a jsonscan.Value) string {
-	var kinds, f [3]jsonscan.Value
-	a.PickTo(kinds[:], "socket_address", "pipe", "envoy_internal_address")
-	if sa := kinds[0]; sa.Exists() {
-		sa.PickTo(f[:], "address", "port_value", "named_port")
-		raw := f[0].Raw()
-		if port, ok := f[1].Uint(); ok && port > 0 && port <= math.MaxUint32 && f[0].Kind() == jsonscan.String &&
-			bytes.IndexByte(raw, '\\') < 0 && !bytes.Contains(raw, []byte("://")) {
-			host := raw[1 : len(raw)-1]
-			var buf [80]byte
-			b := buf[:0]
-			if bytes.IndexByte(host, ':') >= 0 {
-				b = append(append(append(b, '['), host...), ']')
-			} else {
-				b = append(b, host...)
-			}
-			return string(strconv.AppendUint(append(b, ':'), port, 10))
+	kinds, f := addressFields(a)
+	raw := f[0].Raw()
+	if port, ok := f[1].Uint(); ok && port > 0 && port <= math.MaxUint32 && kinds[0].Exists() && f[0].Kind() == jsonscan.String &&
+		bytes.IndexByte(raw, '\\') < 0 && !bytes.Contains(raw, []byte("://")) {
+		host := raw[1 : len(raw)-1]
+		var buf [80]byte
+		b := buf[:0]
+		if bytes.IndexByte(host, ':') >= 0 {
+			b = append(append(append(b, '['), host...), ']')
+		} else {
+			b = append(b, host...)
 		}
+		return string(strconv.AppendUint(append(b, ':'), port, 10))
 	}
-	return joinHostPort(socketAddress(a))
+	return joinHostPort(addressOf(kinds, f))
 }
 
 func joinHostPort(addr string, port uint32) string {

@@ -23,6 +23,7 @@ import (
 )
 
 func main() {
+	dropStartupPages()
 	deferFirstGC(firstGC)
 	// client-go reports some failures (a refused forwarded connection) through
 	// klog on stderr as well as in the errors it returns; the command says

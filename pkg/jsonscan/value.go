@@ -281,6 +281,21 @@ func (v Value) PickTo(out []Value, names ...string) {
 // without underscores and ASCII case: "route_config_name" matches
 // "routeConfigName". Proto style forbids field names that differ only so.
 func KeyIs(key []byte, name string) bool {
+	// The usual answers first: the key as given (Envoy writes the proto
+	// spelling), or a first byte that differs in any spelling (folding
+	// ASCII case by setting 0x20 never makes two bytes unequal that the
+	// comparison below finds equal).
+	if len(key) == len(name) && string(key) == name {
+		return true
+	}
+	if len(key) > 0 && len(name) > 0 && key[0] != '_' && name[0] != '_' && key[0]|0x20 != name[0]|0x20 {
+		return false
+	}
+	return keyIsFolded(key, name)
+}
+
+// keyIsFolded is KeyIs's comparison, byte by byte.
+func keyIsFolded(key []byte, name string) bool {
 	i, j := 0, 0
 	for {
 		for i < len(key) && key[i] == '_' {

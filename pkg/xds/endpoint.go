@@ -24,42 +24,94 @@ type Endpoint struct {
 }
 
 // endpointsFromEDS flattens ClusterLoadAssignments into rows.
+//
+// An assignment is read front to back once (jsonscan.Reader): a host's
+// fields are three objects down (lb_endpoint, endpoint, address), and
+// walking each level by Pick would pass over the host's bytes once per
+// level. Where a field appears twice, the first is taken, as Pick does. A
+// group's locality and priority may follow its hosts (priority does, in
+// Envoy's field order), and the cluster's name its groups: they are filled
+// in when known. The hosts are allocated together, not one by one.
 func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
-	var out []*Endpoint
-	// One pass over each object (Pick): a field asked for alone that the
-	// object lacks (priority, mostly) would rescan all of its hosts. The
-	// hosts are allocated together, not one by one.
-	var cla, le, f [3]jsonscan.Value
-	var ep [2]jsonscan.Value
-	e.Resource.PickTo(cla[:], "cluster_name", "endpoints")
-	cluster := cla[0].Str()
 	entry := &e
+	var cluster string
 	var hosts []Endpoint
-	_ = cla[1].Items(func(_ int, group jsonscan.Value) bool {
-		group.PickTo(le[:], "locality", "priority", "lb_endpoints")
-		loc := locality(le[0])
-		prio, _ := le[1].Uint()
-		_ = le[2].Items(func(_ int, lb jsonscan.Value) bool {
-			lb.PickTo(f[:], "endpoint", "health_status", "load_balancing_weight")
-			f[0].PickTo(ep[:], "address", "hostname")
-			health := healthStatus(f[1])
-			w, ok := f[2].Uint()
-			if !ok {
-				w = 1
-			}
-			hosts = append(hosts, Endpoint{
-				Address: hostPort(ep[0]), Cluster: cluster, Health: health, Weight: uint32(w),
-				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(), Entry: entry,
-			})
-			return true
-		})
-		return true
+	r := e.Resource.Reader()
+	var seen uint8
+	r.Object(func(k []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "cluster_name") && once(&seen, 1):
+			cluster = r.Str()
+		case jsonscan.KeyIs(k, "endpoints") && once(&seen, 2):
+			r.Array(func() { hosts = readLocalityGroup(&r, hosts) })
+		}
 	})
-	out = make([]*Endpoint, len(hosts))
+	out := make([]*Endpoint, len(hosts))
 	for i := range hosts {
+		hosts[i].Cluster, hosts[i].Entry = cluster, entry
 		out[i] = &hosts[i]
 	}
 	return out
+}
+
+// once is true the first time a field's bit is asked for in seen (the
+// bit is then set): a field seen again is left, as Pick leaves it.
+func once(seen *uint8, bit uint8) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
+// readLocalityGroup appends the hosts of one LocalityLbEndpoints.
+func readLocalityGroup(r *jsonscan.Reader, hosts []Endpoint) []Endpoint {
+	first := len(hosts)
+	var loc string
+	var prio uint64
+	var seen uint8
+	r.Object(func(k []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "lb_endpoints") && once(&seen, 1):
+			r.Array(func() { hosts = append(hosts, readLbEndpoint(r)) })
+		case jsonscan.KeyIs(k, "locality") && once(&seen, 2):
+			loc = locality(r.Value())
+		case jsonscan.KeyIs(k, "priority") && once(&seen, 4):
+			prio, _ = r.Uint()
+		}
+	})
+	for i := first; i < len(hosts); i++ {
+		hosts[i].Locality, hosts[i].Priority = loc, uint32(prio)
+	}
+	return hosts
+}
+
+// readLbEndpoint reads one LbEndpoint: its endpoint's address and
+// hostname, health (absent: HEALTHY, as healthStatus has it) and weight
+// (absent or not a number: 1).
+func readLbEndpoint(r *jsonscan.Reader) Endpoint {
+	h := Endpoint{Health: "HEALTHY", Weight: 1}
+	var seen, seenEp uint8
+	r.Object(func(k []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "endpoint") && once(&seen, 1):
+			r.Object(func(k []byte) {
+				switch {
+				case jsonscan.KeyIs(k, "address") && once(&seenEp, 1):
+					h.Address = hostPortOf(readAddressFields(r))
+				case jsonscan.KeyIs(k, "hostname") && once(&seenEp, 2):
+					h.Hostname = r.Str()
+				}
+			})
+		case jsonscan.KeyIs(k, "health_status") && once(&seen, 2):
+			h.Health = healthStatus(r.Value())
+		case jsonscan.KeyIs(k, "load_balancing_weight") && once(&seen, 4):
+			if w, ok := r.Uint(); ok {
+				h.Weight = uint32(w)
+			}
+		}
+	})
+	return h
 }
 
 // healthStatus is an EDS health_status (of an assignment's host, or a

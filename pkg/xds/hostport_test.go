@@ -33,8 +33,8 @@ func addresses(v jsonscan.Value, out *[]jsonscan.Value) {
 }
 
 // TestHostPortIsJoinHostPort: the one-allocation address of the endpoint
-// listings is what socketAddress and joinHostPort make of the same
-// address, for every address in the fixtures and in hand-made odd ones
+// listings, picked or read in one pass, is what socketAddress and
+// joinHostPort make of the same address, for every address in the fixtures and in hand-made odd ones
 // (IPv6, escapes, named ports, ports as strings, zero, huge or missing
 // ports, schemes, pipes, internal addresses, camelCase keys).
 func TestHostPortIsJoinHostPort(t *testing.T) {
@@ -79,9 +79,25 @@ func TestHostPortIsJoinHostPort(t *testing.T) {
 	} {
 		all = append(all, jsonscan.MustLiteral(odd))
 	}
+	for _, odd := range []string{
+		`{"socket_address": {"address": "10.0.0.1", "port_value": 80, "address": "10.0.0.2"}, "socket_address": null}`,
+		`{"socketAddress": null, "pipe": {"path": "/a"}}`,
+		`{"socket_address": "x", "pipe": {"path": "/a"}}`,
+		`{"pipe": {"path": "/a"}, "socket_address": {"address": "10.0.0.1", "portValue": 80}}`,
+		`{"socket_address": [1], "envoyInternalAddress": {"serverListenerName": "l"}}`,
+		`[]`, `null`, `"10.0.0.1:80"`,
+	} {
+		all = append(all, jsonscan.MustLiteral(odd))
+	}
 	for _, a := range all {
-		if got, want := hostPort(a), joinHostPort(socketAddress(a)); got != want {
+		want := joinHostPort(socketAddress(a))
+		if got := hostPort(a); got != want {
 			t.Errorf("%s: %q, want %q", a.Raw(), got, want)
+		}
+		// And read in one pass, as the endpoint listings read it.
+		r := a.Reader()
+		if got := hostPortOf(readAddressFields(&r)); got != want || r.Err() != nil {
+			t.Errorf("%s read in one pass: %q (%v), want %q", a.Raw(), got, r.Err(), want)
 		}
 	}
 	if fromFixtures < 500 {

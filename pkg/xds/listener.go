@@ -291,6 +291,32 @@ func addressFields(a jsonscan.Value) (kinds, f [3]jsonscan.Value) {
 	return kinds, f
 }
 
+// readAddressFields is addressFields with a Reader at the Address: the
+// same values, read in one pass.
+func readAddressFields(r *jsonscan.Reader) (kinds, f [3]jsonscan.Value) {
+	var seen, seenSocket uint8
+	r.Object(func(k []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "socket_address") && once(&seen, 1):
+			kinds[0] = r.Object(func(k []byte) {
+				switch {
+				case jsonscan.KeyIs(k, "address") && once(&seenSocket, 1):
+					f[0] = r.Value()
+				case jsonscan.KeyIs(k, "port_value") && once(&seenSocket, 2):
+					f[1] = r.Value()
+				case jsonscan.KeyIs(k, "named_port") && once(&seenSocket, 4):
+					f[2] = r.Value()
+				}
+			})
+		case jsonscan.KeyIs(k, "pipe") && once(&seen, 2):
+			kinds[1] = r.Value()
+		case jsonscan.KeyIs(k, "envoy_internal_address") && once(&seen, 4):
+			kinds[2] = r.Value()
+		}
+	})
+	return kinds, f
+}
+
 // addressOf is the address and port addressFields picked.
 func addressOf(kinds, f [3]jsonscan.Value) (string, uint32) {
 	if kinds[0].Exists() {
@@ -317,8 +343,10 @@ func addressOf(kinds, f [3]jsonscan.Value) (string, uint32) {
 // hostPort is joinHostPort(socketAddress(a)) in one allocation for the
 // usual socket address (an address without escapes and a port number);
 // anything else goes the long way.
-func hostPort(a jsonscan.Value) string {
-	kinds, f := addressFields(a)
+func hostPort(a jsonscan.Value) string { return hostPortOf(addressFields(a)) }
+
+// hostPortOf is hostPort of the fields addressFields picks.
+func hostPortOf(kinds, f [3]jsonscan.Value) string {
 	raw := f[0].Raw()
 	if port, ok := f[1].Uint(); ok && port > 0 && port <= math.MaxUint32 && kinds[0].Exists() && f[0].Kind() == jsonscan.String &&
 		bytes.IndexByte(raw, '\\') < 0 && !bytes.Contains(raw, []byte("://")) {

@@ -1,0 +1,186 @@
+package jsonscan
+
+// Reader reads one value of a parsed document front to back, once. Fields
+// and Pick find the end of each member before the caller looks inside it,
+// and the caller's walk of the member then passes over its bytes again; a
+// Reader goes into the members it is asked to read and passes over the
+// others, so a decoder that wants something at every level (an EDS host's
+// address, inside its endpoint, inside its lb_endpoint) reads each byte
+// once.
+//
+// Object and Array call a function for each member or element with the
+// Reader at its value; the function reads it with one of the Reader's
+// methods (String, Uint, Value, Object, Array) or leaves it, and it is
+// passed over. A second read of the same value, or a read outside such a
+// function, reads nothing. Input that is not what Parse checked (a file
+// changed under a mapping) ends the reading with an error, never a panic.
+type Reader struct {
+	d    *doc
+	data []byte // the document up to the end of the value being read
+	i    int    // where the next value starts
+	// pending: the value at i has not been read yet.
+	pending bool
+	err     error
+}
+
+// Reader returns a Reader at v.
+func (v Value) Reader() Reader {
+	if v.d == nil {
+		return Reader{}
+	}
+	return Reader{d: v.d, data: v.d.data[:v.end], i: v.off, pending: true}
+}
+
+// Err is the first error the reading met, if any.
+func (r *Reader) Err() error { return r.err }
+
+func (r *Reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.pending = false
+	r.i = len(r.data)
+}
+
+// take marks the pending value read and reports whether there was one.
+func (r *Reader) take() bool {
+	ok := r.pending && r.err == nil && r.i < len(r.data)
+	r.pending = false
+	return ok
+}
+
+// Value passes over the value at the Reader and returns it, to be read
+// with Value's methods.
+func (r *Reader) Value() Value {
+	if !r.take() {
+		return Value{}
+	}
+	end, err := r.d.skipIn(r.i, len(r.data))
+	if err != nil {
+		r.fail(err)
+		return Value{}
+	}
+	v := Value{d: r.d, off: r.i, end: end}
+	r.i = end
+	return v
+}
+
+// Str is Value().Str() without making the Value: a string unquoted,
+// numbers and booleans as written, anything else "".
+func (r *Reader) Str() string {
+	if r.pending && r.i < len(r.data) && r.data[r.i] == '"' {
+		r.pending = false
+		end, err := skipString(r.data, r.i)
+		if err != nil {
+			r.fail(err)
+			return ""
+		}
+		v := Value{d: r.d, off: r.i, end: end}
+		r.i = end
+		return v.Str()
+	}
+	return r.Value().Str()
+}
+
+// Uint is Value().Uint().
+func (r *Reader) Uint() (uint64, bool) { return r.Value().Uint() }
+
+// Kind is the kind of the value at the Reader, Invalid when there is none
+// to read.
+func (r *Reader) Kind() Kind {
+	if !r.pending || r.err != nil || r.i >= len(r.data) {
+		return Invalid
+	}
+	return Value{d: r.d, off: r.i, end: r.i + 1}.Kind()
+}
+
+// Object reads the object at the Reader: fn is called with each member's
+// key (raw, as Fields gives it) and the Reader at the member's value. A
+// value that is not an object is passed over without calling fn. It
+// returns the value read or passed over.
+func (r *Reader) Object(fn func(key []byte)) Value {
+	if !r.pending || r.i >= len(r.data) || r.data[r.i] != '{' {
+		return r.Value()
+	}
+	r.pending = false
+	data := r.data
+	start, i := r.i, r.i+1
+	for {
+		i = SkipSpace(data, i)
+		if i >= len(data) {
+			r.fail(endErr(i))
+			return Value{}
+		}
+		if data[i] == '}' {
+			r.i = i + 1
+			return Value{d: r.d, off: start, end: r.i}
+		}
+		if data[i] != '"' {
+			r.fail(syntaxErr(i, "expected an object key, found %q", data[i]))
+			return Value{}
+		}
+		kStart := i
+		kEnd, err := skipString(data, i)
+		if err != nil {
+			r.fail(err)
+			return Value{}
+		}
+		i = SkipSpace(data, kEnd)
+		if i >= len(data) || data[i] != ':' {
+			r.fail(syntaxErr(i, "expected ':' after object key"))
+			return Value{}
+		}
+		r.i, r.pending = SkipSpace(data, i+1), true
+		fn(data[kStart+1 : kEnd-1])
+		if !r.next() {
+			return Value{}
+		}
+		i = r.i
+	}
+}
+
+// next passes over the value fn left unread, then over the comma after
+// it; false when the reading has failed.
+func (r *Reader) next() bool {
+	if r.pending {
+		r.Value()
+	}
+	if r.err != nil {
+		return false
+	}
+	i := SkipSpace(r.data, r.i)
+	if i < len(r.data) && r.data[i] == ',' {
+		i++
+	}
+	r.i = i
+	return true
+}
+
+// Array reads the array at the Reader: fn is called for each element with
+// the Reader at it. A value that is not an array is passed over without
+// calling fn. It returns the value read or passed over.
+func (r *Reader) Array(fn func()) Value {
+	if !r.pending || r.i >= len(r.data) || r.data[r.i] != '[' {
+		return r.Value()
+	}
+	r.pending = false
+	data := r.data
+	start, i := r.i, r.i+1
+	for {
+		i = SkipSpace(data, i)
+		if i >= len(data) {
+			r.fail(endErr(i))
+			return Value{}
+		}
+		if data[i] == ']' {
+			r.i = i + 1
+			return Value{d: r.d, off: start, end: r.i}
+		}
+		r.i, r.pending = i, true
+		fn()
+		if !r.next() {
+			return Value{}
+		}
+		i = r.i
+	}
+}

@@ -5,12 +5,14 @@ package render
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 )
@@ -90,7 +92,10 @@ func (s *rowSet) row(cells ...string) {
 	}
 	start := len(s.slab)
 	for _, c := range cells {
-		s.slab = append(s.slab, cellSafe.Replace(c))
+		if mayBreakLine(c) {
+			c = cellSafe.Replace(c)
+		}
+		s.slab = append(s.slab, c)
 	}
 	s.rows = append(s.rows, s.slab[start:len(s.slab):len(s.slab)])
 }
@@ -214,7 +219,7 @@ func (t *Table) widths(rows [][]string) []int {
 			if i == len(widths) {
 				widths = append(widths, 0)
 			}
-			n := utf8.RuneCountInString(c)
+			n := textWidth(c)
 			if i < len(t.status) && t.status[i] {
 				n += len(colorDefault) + len(colorReset)
 			}
@@ -231,7 +236,7 @@ func (t *Table) format(b []byte, rows [][]string, first int, widths []int) []byt
 	for r, row := range rows {
 		header := first+r == 0 && t.headerKept
 		for i, c := range row {
-			n := utf8.RuneCountInString(c)
+			n := textWidth(c)
 			if i < len(t.status) && t.status[i] {
 				code := colorDefault
 				if !header {
@@ -291,7 +296,7 @@ func (t *Table) fit() {
 				widths = append(widths, 0)
 				floor = append(floor, cutMinWidth)
 			}
-			n := utf8.RuneCountInString(c)
+			n := textWidth(c)
 			widths[i] = max(widths[i], n)
 			if r == 0 && t.headerKept || i >= len(t.cuttable) || !t.cuttable[i] {
 				floor[i] = max(floor[i], n) // headers and all but free text stay whole
@@ -352,6 +357,53 @@ func ellipsize(s string, n int) string {
 
 // cellSafe keeps a cell on its line: a tab or newline would break the columns.
 var cellSafe = strings.NewReplacer("\t", " ", "\n", " ")
+
+// The checks below read a cell eight bytes at a time: a table of 50,000
+// endpoints has 300,000 cells, each measured twice.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// bytesOf is s's bytes, not copied, to be read only.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// mayBreakLine is false when s has no byte below 0x0b, so none that
+// cellSafe replaces ('\t', '\n'); true may be either.
+func mayBreakLine(s string) bool {
+	b := bytesOf(s)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if (w-0x0b*ones)&^w&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x0b {
+			return true
+		}
+	}
+	return false
+}
+
+// textWidth is utf8.RuneCountInString(s), passing over ASCII eight bytes
+// at a time.
+func textWidth(s string) int {
+	b := bytesOf(s)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&highs != 0 {
+			return i + utf8.RuneCount(b[i:])
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return i + utf8.RuneCount(b[i:])
+		}
+	}
+	return len(b)
+}
 
 func dash(s string) string {
 	if s == "" {

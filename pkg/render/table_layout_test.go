@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"k8s.io/cli-runtime/pkg/printers"
 
@@ -187,5 +188,30 @@ func TestLayoutOfEmptyRows(t *testing.T) {
 	}
 	if one, two := lay(1), lay(2); one != two || !strings.HasPrefix(one, "\n") {
 		t.Fatal("rows without cells are laid out otherwise on two cores than on one")
+	}
+}
+
+// TestCellChecksAreTheByteLoops: the word-at-a-time width is
+// utf8.RuneCountInString, and a cell said not to break lines holds no tab
+// or line feed, on random strings of ASCII, control bytes, multi-byte
+// runes and invalid UTF-8, at every length around the word size.
+func TestCellChecksAreTheByteLoops(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"a", "Z", " ", "\t", "\n", "\x0b", "\x00", "\x7f", "é", "…", "日本", "\xff", "\xc3", "🙂", "outbound|9080||"}
+	for range 100000 {
+		var b strings.Builder
+		for range r.IntN(24) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, want := textWidth(s), utf8.RuneCountInString(s); got != want {
+			t.Fatalf("textWidth(%q) = %d, want %d", s, got, want)
+		}
+		if strings.ContainsAny(s, "\t\n") && !mayBreakLine(s) {
+			t.Fatalf("mayBreakLine(%q) = false", s)
+		}
+		if !strings.ContainsAny(s, "\t\n\x00\x01\x02\x03\x04\x05\x06\x07\x08") && mayBreakLine(s) {
+			t.Fatalf("mayBreakLine(%q) = true for a cell without control bytes", s)
+		}
 	}
 }

@@ -80,8 +80,17 @@ func (c *Config) Endpoints() []*Endpoint {
 	if c.Dump.Has(envoyadmin.KindClusterStatus) {
 		kind, flatten = envoyadmin.KindClusterStatus, endpointsFromHealth
 	}
-	groups := decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []*Endpoint { return flatten(e) })
-	c.endpoints = slices.Concat(groups...)
+	groups := decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []Endpoint { return flatten(e) })
+	n := 0
+	for _, g := range groups {
+		n += len(g)
+	}
+	c.endpoints = make([]*Endpoint, 0, n)
+	for _, g := range groups {
+		for i := range g {
+			c.endpoints = append(c.endpoints, &g[i])
+		}
+	}
 	return c.endpoints
 }
 

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
@@ -32,10 +33,13 @@ type Endpoint struct {
 // group's locality and priority may follow its hosts (priority does, in
 // Envoy's field order), and the cluster's name its groups: they are filled
 // in when known. The hosts are allocated together, not one by one.
-func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
-	entry := &e
+func endpointsFromEDS(e envoyadmin.Entry) []Endpoint {
+	// The hosts are read into a scratch slice, then copied into one of
+	// their number: growing a slice per assignment (most have a few
+	// hosts) cost a third of reading them.
+	scratch := hostScratch.Get().(*[]Endpoint)
+	hosts := (*scratch)[:0]
 	var cluster string
-	var hosts []Endpoint
 	r := e.Resource.Reader()
 	var seen uint8
 	r.Object(func(k []byte) {
@@ -46,13 +50,23 @@ func endpointsFromEDS(e envoyadmin.Entry) []*Endpoint {
 			r.Array(func() { hosts = readLocalityGroup(&r, hosts) })
 		}
 	})
-	out := make([]*Endpoint, len(hosts))
-	for i := range hosts {
-		hosts[i].Cluster, hosts[i].Entry = cluster, entry
-		out[i] = &hosts[i]
+	var out []Endpoint
+	if len(hosts) > 0 {
+		out = make([]Endpoint, len(hosts))
+		copy(out, hosts)
+		entry := &e
+		for i := range out {
+			out[i].Cluster, out[i].Entry = cluster, entry
+		}
 	}
+	clear(hosts) // the pool keeps no strings alive
+	*scratch = hosts[:0]
+	hostScratch.Put(scratch)
 	return out
 }
+
+// hostScratch holds the slices endpointsFromEDS reads hosts into.
+var hostScratch = sync.Pool{New: func() any { return new([]Endpoint) }}
 
 // once is true the first time a field's bit is asked for in seen (the
 // bit is then set): a field seen again is left, as Pick leaves it.
@@ -143,8 +157,8 @@ func healthStatus(v jsonscan.Value) string {
 }
 
 // endpointsFromHealth reads one cluster of /clusters?format=json.
-func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
-	var out []*Endpoint
+func endpointsFromHealth(e envoyadmin.Entry) []Endpoint {
+	var out []Endpoint
 	cs := e.Resource
 	cluster := cs.Get("name").Str()
 	entry := &e
@@ -155,7 +169,7 @@ func endpointsFromHealth(e envoyadmin.Entry) []*Endpoint {
 		}
 		prio, _ := h.Get("priority").Uint()
 		health, outlier := hostHealth(h.Get("health_status"))
-		out = append(out, &Endpoint{
+		out = append(out, Endpoint{
 			Address: hostPort(h.Get("address")), Cluster: cluster, Health: health, Outlier: outlier, Weight: uint32(w),
 			Locality: locality(h.Get("locality")), Priority: uint32(prio), Hostname: h.Get("hostname").Str(),
 			FromHealth: true, Entry: entry,

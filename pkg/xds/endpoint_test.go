@@ -57,7 +57,7 @@ func agreeOnAssignment(t *testing.T, name string, e envoyadmin.Entry) int {
 			t.Fatalf("%s: a host does not point at its entry", name)
 		}
 		h.Entry = nil
-		got = append(got, *h)
+		got = append(got, h)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s: read in one pass\n%+v\nby Pick\n%+v\nfrom %.2000s", name, got, want, e.Resource.Raw())

@@ -160,26 +160,36 @@ func (d *Dump) addEntry(shape entryShape, e jsonscan.Value) {
 		return
 	}
 	f := e.Pick("name", "version_info", "last_updated", shape.resource, "error_state")
+	es, n := entriesOf(shape, e, f[0].Str(), f[1].Str(), f[2].Str(), f[3], f[4])
+	for _, entry := range es[:n] {
+		d.add(entry)
+	}
+}
+
+// entriesOf makes the entries of one item of a list of the given shape
+// from its fields: one, or two when it holds a rejected update beside the
+// resource in use (es[:n]).
+func entriesOf(shape entryShape, e jsonscan.Value, name, version, lastUpdated string, resource, errorState jsonscan.Value) (es [2]Entry, n int) {
 	entry := Entry{
 		List:        shape.list,
 		Kind:        shape.kind,
 		State:       shape.state,
-		Name:        f[0].Str(),
-		Version:     f[1].Str(),
-		LastUpdated: f[2].Str(),
-		Resource:    f[3],
+		Name:        name,
+		Version:     version,
+		LastUpdated: lastUpdated,
+		Resource:    resource,
 		Raw:         e,
 	}
-	if es := f[4]; es.Exists() {
+	if errorState.Exists() {
 		// The resource in use (if any) stays; the rejected update is a row of its own.
 		if entry.Resource.Exists() {
-			d.add(entry)
+			es[n], n = entry, n+1
 		}
 		entry.State = StateError
-		entry.Error = es.Get("details").Str()
-		entry.Resource = es.Get("failed_configuration")
-		entry.LastUpdated = es.Get("last_update_attempt").Str()
-		if v := es.Get("version_info").Str(); v != "" {
+		entry.Error = errorState.Get("details").Str()
+		entry.Resource = errorState.Get("failed_configuration")
+		entry.LastUpdated = errorState.Get("last_update_attempt").Str()
+		if v := errorState.Get("version_info").Str(); v != "" {
 			entry.Version = v
 		}
 	}
@@ -192,7 +202,8 @@ func (d *Dump) addEntry(shape entryShape, e jsonscan.Value) {
 		}
 		entry.Name = entry.Resource.Get(key).Str()
 	}
-	d.add(entry)
+	es[n] = entry
+	return es, n + 1
 }
 
 // addSection indexes a config section that lacks its @type, by the names of its lists.

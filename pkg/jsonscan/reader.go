@@ -1,5 +1,7 @@
 package jsonscan
 
+import "bytes"
+
 // Reader reads one value of a parsed document front to back, once. Fields
 // and Pick find the end of each member before the caller looks inside it,
 // and the caller's walk of the member then passes over its bytes again; a
@@ -21,6 +23,20 @@ type Reader struct {
 	// pending: the value at i has not been read yet.
 	pending bool
 	err     error
+}
+
+// Seen is the members of an object a reader has met, a bit each, for
+// reading the first of repeated members as Pick does.
+type Seen uint8
+
+// First reports whether the member of the given bit is met for the first
+// time, and notes it.
+func (s *Seen) First(bit uint8) bool {
+	if *s&Seen(bit) != 0 {
+		return false
+	}
+	*s |= Seen(bit)
+	return true
 }
 
 // Reader returns a Reader at v.
@@ -183,4 +199,115 @@ func (r *Reader) Array(fn func()) Value {
 		}
 		i = r.i
 	}
+}
+
+// Read calls fn with the Reader at its value (fn reads it, or not) and
+// returns the value's span: read by fn, or passed over after it.
+func (r *Reader) Read(fn func()) Value {
+	if !r.pending || r.err != nil || r.i >= len(r.data) {
+		return r.Value()
+	}
+	start := r.i
+	fn()
+	if r.pending && r.i == start {
+		r.Value()
+	}
+	if r.err != nil || r.pending {
+		return Value{}
+	}
+	return Value{d: r.d, off: start, end: r.i}
+}
+
+// ReadItems reads elements of the array v as Array does, starting at the
+// element that begins at offset from (v's first, or one ItemStarts
+// offers), and stops before the element that begins at until, if it gets
+// there (reached), else at the end of the array. A from that is not where
+// an element begins reads what follows as if it were (without a panic);
+// until is proven an element's start when a read from a true one reaches
+// it exactly.
+func (v Value) ReadItems(from, until int, fn func(r *Reader)) (reached bool, err error) {
+	if v.Kind() != Array || from <= v.off || from >= v.end {
+		return false, nil
+	}
+	r := Reader{d: v.d, data: v.d.data[:v.end]}
+	i := from
+	for {
+		i = SkipSpace(r.data, i)
+		if i >= len(r.data) {
+			return false, endErr(i)
+		}
+		if r.data[i] == ']' {
+			return false, nil
+		}
+		if i == until {
+			return true, nil
+		}
+		r.i, r.pending = i, true
+		fn(&r)
+		if !r.next() {
+			return false, r.err
+		}
+		i = r.i
+	}
+}
+
+// FirstItem is the offset where the array v's first element begins, or -1.
+func (v Value) FirstItem() int {
+	if v.Kind() != Array {
+		return -1
+	}
+	i := SkipSpace(v.d.data[:v.end], v.off+1)
+	if i >= v.end || v.d.data[i] == ']' {
+		return -1
+	}
+	return i
+}
+
+// ItemStarts offers offsets in the array v, about every bytes apart after
+// its first element, where an element may begin, from the document's
+// layout alone: a comma, a line break and the first element's indentation
+// before a '{'. Indented documents (Envoy's admin, kubectl, egctl) are laid
+// out so; a compact array offers none. The offers are not checked: a
+// reader from a true element's start that reaches one exactly (ReadItems)
+// proves it.
+func (v Value) ItemStarts(every int) []int {
+	first := v.FirstItem()
+	if first < 0 || v.d.data[first] != '{' || every <= 0 {
+		return nil
+	}
+	data := v.d.data[:v.end]
+	nl := first - 1
+	for nl > v.off && (data[nl] == ' ' || data[nl] == '\t') {
+		nl--
+	}
+	if data[nl] != '\n' {
+		return nil // compact: no layout to go by
+	}
+	indent := data[nl+1 : first]
+	var out []int
+	for at := first + every; at < len(data); {
+		k := bytes.Index(data[at:], indent)
+		if k < 0 {
+			break
+		}
+		i := at + k // a run of the indentation; it must start a line and end at '{'
+		end := i + len(indent)
+		if i == 0 || data[i-1] != '\n' || end >= len(data) || data[end] != '{' || !afterComma(data, i-1) {
+			at = i + 1
+			continue
+		}
+		out = append(out, end)
+		at = end + every
+	}
+	return out
+}
+
+// afterComma reports whether the line break at nl follows a comma (and
+// nothing but white space).
+func afterComma(data []byte, nl int) bool {
+	b := nl - 1
+	for b >= 0 && (data[b] == ' ' || data[b] == '\t' || data[b] == '\r') {
+		b--
+	}
+	return b >= 0 && data[b] == ','
 }

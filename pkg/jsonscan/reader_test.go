@@ -232,3 +232,55 @@ func TestKeyIsIsTheFoldedComparison(t *testing.T) {
 		}
 	}
 }
+
+// TestReadItemsFromAnywhere: ReadItems from a true element's start reads
+// the elements Items gives from there and reaches a true start it is given;
+// from any other offset it reads without a panic.
+func TestReadItemsFromAnywhere(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for name, data := range readerDocs(t) {
+		v, err := Parse(data)
+		if err != nil {
+			continue
+		}
+		var arrays []Value
+		var walk func(Value)
+		walk = func(v Value) {
+			if v.Kind() == Array && len(arrays) < 200 {
+				arrays = append(arrays, v)
+			}
+			_ = v.Fields(func(_ []byte, c Value) bool { walk(c); return true })
+			_ = v.Items(func(_ int, c Value) bool { walk(c); return true })
+		}
+		walk(v)
+		for _, a := range arrays {
+			var starts []int
+			_ = a.Items(func(_ int, e Value) bool { starts = append(starts, e.Offset()); return true })
+			if len(starts) == 0 {
+				if a.FirstItem() != -1 {
+					t.Fatalf("%s: empty array has a first item", name)
+				}
+				continue
+			}
+			if a.FirstItem() != starts[0] {
+				t.Fatalf("%s: FirstItem %d, Items starts at %d", name, a.FirstItem(), starts[0])
+			}
+			i := r.IntN(len(starts))
+			j := i + r.IntN(len(starts)-i)
+			var got []int
+			reached, err := a.ReadItems(starts[i], starts[j], func(rd *Reader) {
+				got = append(got, rd.i)
+				if r.IntN(2) == 0 {
+					rd.Value()
+				}
+			})
+			if want := starts[i:j]; err != nil || !reached || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: ReadItems(%d, %d) = %v, %v reading %v; want reached, reading %v", name, starts[i], starts[j], reached, err, got, want)
+			}
+			for range 5 {
+				from, until := a.Offset()+r.IntN(a.End()-a.Offset()), a.Offset()+r.IntN(a.End()-a.Offset())
+				_, _ = a.ReadItems(from, until, func(rd *Reader) { rd.Str() })
+			}
+		}
+	}
+}

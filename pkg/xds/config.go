@@ -80,7 +80,21 @@ func (c *Config) Endpoints() []*Endpoint {
 	if c.Dump.Has(envoyadmin.KindClusterStatus) {
 		kind, flatten = envoyadmin.KindClusterStatus, endpointsFromHealth
 	}
-	groups := decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []Endpoint { return flatten(e) })
+	var groups [][]Endpoint
+	if kind == envoyadmin.KindEndpoints {
+		// Each assignment read once, entries and hosts together.
+		if entries, hosts, ok := envoyadmin.ReadEntries(c.Dump, kind, runtime.GOMAXPROCS(0), assignmentHosts); ok {
+			for i := range hosts {
+				for j := range hosts[i] {
+					hosts[i][j].Entry = &entries[i]
+				}
+			}
+			groups = hosts
+		}
+	}
+	if groups == nil {
+		groups = decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []Endpoint { return flatten(e) })
+	}
 	n := 0
 	for _, g := range groups {
 		n += len(g)

@@ -34,29 +34,39 @@ type Endpoint struct {
 // Envoy's field order), and the cluster's name its groups: they are filled
 // in when known. The hosts are allocated together, not one by one.
 func endpointsFromEDS(e envoyadmin.Entry) []Endpoint {
+	r := e.Resource.Reader()
+	hosts := assignmentHosts(&r)
+	entry := &e
+	for i := range hosts {
+		hosts[i].Entry = entry
+	}
+	return hosts
+}
+
+// assignmentHosts reads the hosts of the ClusterLoadAssignment at r (their
+// Entry left for the caller).
+func assignmentHosts(r *jsonscan.Reader) []Endpoint {
 	// The hosts are read into a scratch slice, then copied into one of
 	// their number: growing a slice per assignment (most have a few
 	// hosts) cost a third of reading them.
 	scratch := hostScratch.Get().(*[]Endpoint)
 	hosts := (*scratch)[:0]
 	var cluster string
-	r := e.Resource.Reader()
-	var seen uint8
+	var seen jsonscan.Seen
 	r.Object(func(k []byte) {
 		switch {
-		case jsonscan.KeyIs(k, "cluster_name") && once(&seen, 1):
+		case jsonscan.KeyIs(k, "cluster_name") && seen.First(1):
 			cluster = r.Str()
-		case jsonscan.KeyIs(k, "endpoints") && once(&seen, 2):
-			r.Array(func() { hosts = readLocalityGroup(&r, hosts) })
+		case jsonscan.KeyIs(k, "endpoints") && seen.First(2):
+			r.Array(func() { hosts = readLocalityGroup(r, hosts) })
 		}
 	})
 	var out []Endpoint
 	if len(hosts) > 0 {
 		out = make([]Endpoint, len(hosts))
 		copy(out, hosts)
-		entry := &e
 		for i := range out {
-			out[i].Cluster, out[i].Entry = cluster, entry
+			out[i].Cluster = cluster
 		}
 	}
 	clear(hosts) // the pool keeps no strings alive
@@ -68,29 +78,19 @@ func endpointsFromEDS(e envoyadmin.Entry) []Endpoint {
 // hostScratch holds the slices endpointsFromEDS reads hosts into.
 var hostScratch = sync.Pool{New: func() any { return new([]Endpoint) }}
 
-// once is true the first time a field's bit is asked for in seen (the
-// bit is then set): a field seen again is left, as Pick leaves it.
-func once(seen *uint8, bit uint8) bool {
-	if *seen&bit != 0 {
-		return false
-	}
-	*seen |= bit
-	return true
-}
-
 // readLocalityGroup appends the hosts of one LocalityLbEndpoints.
 func readLocalityGroup(r *jsonscan.Reader, hosts []Endpoint) []Endpoint {
 	first := len(hosts)
 	var loc string
 	var prio uint64
-	var seen uint8
+	var seen jsonscan.Seen
 	r.Object(func(k []byte) {
 		switch {
-		case jsonscan.KeyIs(k, "lb_endpoints") && once(&seen, 1):
+		case jsonscan.KeyIs(k, "lb_endpoints") && seen.First(1):
 			r.Array(func() { hosts = append(hosts, readLbEndpoint(r)) })
-		case jsonscan.KeyIs(k, "locality") && once(&seen, 2):
+		case jsonscan.KeyIs(k, "locality") && seen.First(2):
 			loc = locality(r.Value())
-		case jsonscan.KeyIs(k, "priority") && once(&seen, 4):
+		case jsonscan.KeyIs(k, "priority") && seen.First(4):
 			prio, _ = r.Uint()
 		}
 	})
@@ -105,21 +105,21 @@ func readLocalityGroup(r *jsonscan.Reader, hosts []Endpoint) []Endpoint {
 // (absent or not a number: 1).
 func readLbEndpoint(r *jsonscan.Reader) Endpoint {
 	h := Endpoint{Health: "HEALTHY", Weight: 1}
-	var seen, seenEp uint8
+	var seen, seenEp jsonscan.Seen
 	r.Object(func(k []byte) {
 		switch {
-		case jsonscan.KeyIs(k, "endpoint") && once(&seen, 1):
+		case jsonscan.KeyIs(k, "endpoint") && seen.First(1):
 			r.Object(func(k []byte) {
 				switch {
-				case jsonscan.KeyIs(k, "address") && once(&seenEp, 1):
+				case jsonscan.KeyIs(k, "address") && seenEp.First(1):
 					h.Address = hostPortOf(readAddressFields(r))
-				case jsonscan.KeyIs(k, "hostname") && once(&seenEp, 2):
+				case jsonscan.KeyIs(k, "hostname") && seenEp.First(2):
 					h.Hostname = r.Str()
 				}
 			})
-		case jsonscan.KeyIs(k, "health_status") && once(&seen, 2):
+		case jsonscan.KeyIs(k, "health_status") && seen.First(2):
 			h.Health = healthStatus(r.Value())
-		case jsonscan.KeyIs(k, "load_balancing_weight") && once(&seen, 4):
+		case jsonscan.KeyIs(k, "load_balancing_weight") && seen.First(4):
 			if w, ok := r.Uint(); ok {
 				h.Weight = uint32(w)
 			}

@@ -294,23 +294,23 @@ func addressFields(a jsonscan.Value) (kinds, f [3]jsonscan.Value) {
 // readAddressFields is addressFields with a Reader at the Address: the
 // same values, read in one pass.
 func readAddressFields(r *jsonscan.Reader) (kinds, f [3]jsonscan.Value) {
-	var seen, seenSocket uint8
+	var seen, seenSocket jsonscan.Seen
 	r.Object(func(k []byte) {
 		switch {
-		case jsonscan.KeyIs(k, "socket_address") && once(&seen, 1):
+		case jsonscan.KeyIs(k, "socket_address") && seen.First(1):
 			kinds[0] = r.Object(func(k []byte) {
 				switch {
-				case jsonscan.KeyIs(k, "address") && once(&seenSocket, 1):
+				case jsonscan.KeyIs(k, "address") && seenSocket.First(1):
 					f[0] = r.Value()
-				case jsonscan.KeyIs(k, "port_value") && once(&seenSocket, 2):
+				case jsonscan.KeyIs(k, "port_value") && seenSocket.First(2):
 					f[1] = r.Value()
-				case jsonscan.KeyIs(k, "named_port") && once(&seenSocket, 4):
+				case jsonscan.KeyIs(k, "named_port") && seenSocket.First(4):
 					f[2] = r.Value()
 				}
 			})
-		case jsonscan.KeyIs(k, "pipe") && once(&seen, 2):
+		case jsonscan.KeyIs(k, "pipe") && seen.First(2):
 			kinds[1] = r.Value()
-		case jsonscan.KeyIs(k, "envoy_internal_address") && once(&seen, 4):
+		case jsonscan.KeyIs(k, "envoy_internal_address") && seen.First(4):
 			kinds[2] = r.Value()
 		}
 	})

@@ -12,7 +12,7 @@ import "bytes"
 //
 // Object and Array call a function for each member or element with the
 // Reader at its value; the function reads it with one of the Reader's
-// methods (String, Uint, Value, Object, Array) or leaves it, and it is
+// methods (Str, Uint, Value, Read, Object, Array) or leaves it, and it is
 // passed over. A second read of the same value, or a read outside such a
 // function, reads nothing. Input that is not what Parse checked (a file
 // changed under a mapping) ends the reading with an error, never a panic.

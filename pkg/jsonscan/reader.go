@@ -180,22 +180,37 @@ func (r *Reader) Array(fn func()) Value {
 		return r.Value()
 	}
 	r.pending = false
+	start := r.i
+	if !r.items(start+1, -1, fn) && r.err == nil {
+		return Value{d: r.d, off: start, end: r.i}
+	}
+	return Value{}
+}
+
+// items reads the elements of an array from i (just past its '[', or
+// where one of them begins), calling fn with the Reader at each, up to the
+// ']' (the Reader then just past it) or, when it gets there, the element
+// that begins at until (reached: the Reader at it).
+func (r *Reader) items(i, until int, fn func()) (reached bool) {
 	data := r.data
-	start, i := r.i, r.i+1
 	for {
 		i = SkipSpace(data, i)
 		if i >= len(data) {
 			r.fail(endErr(i))
-			return Value{}
+			return false
 		}
 		if data[i] == ']' {
 			r.i = i + 1
-			return Value{d: r.d, off: start, end: r.i}
+			return false
+		}
+		if i == until {
+			r.i = i
+			return true
 		}
 		r.i, r.pending = i, true
 		fn()
 		if !r.next() {
-			return Value{}
+			return false
 		}
 		i = r.i
 	}
@@ -230,25 +245,8 @@ func (v Value) ReadItems(from, until int, fn func(r *Reader)) (reached bool, err
 		return false, nil
 	}
 	r := Reader{d: v.d, data: v.d.data[:v.end]}
-	i := from
-	for {
-		i = SkipSpace(r.data, i)
-		if i >= len(r.data) {
-			return false, endErr(i)
-		}
-		if r.data[i] == ']' {
-			return false, nil
-		}
-		if i == until {
-			return true, nil
-		}
-		r.i, r.pending = i, true
-		fn(&r)
-		if !r.next() {
-			return false, r.err
-		}
-		i = r.i
-	}
+	reached = r.items(from, until, func() { fn(&r) })
+	return reached, r.err
 }
 
 // FirstItem is the offset where the array v's first element begins, or -1.

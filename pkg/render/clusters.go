@@ -18,18 +18,18 @@ func Clusters(w io.Writer, cs []*xds.Cluster, opts TableOptions) error {
 	for _, c := range cs {
 		ns = addNote(ns, note{c.Name, c.State, c.Version, c.LastUpdated, c.Error})
 	}
-	t.RowsOf(len(cs), func(i int, row func(...string)) {
+	t.RowsOf(len(cs), func(i int, r *Rows) {
 		c := cs[i]
 		port := "-"
 		if c.Port != 0 {
 			port = strconv.FormatUint(uint64(c.Port), 10)
 		}
 		if opts.Wide {
-			row(c.Name, c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State),
+			r.Row(c.Name, c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State),
 				dash(c.SNI), dash(c.EDSServiceName), dash(c.ConnectTimeout), dash(c.CircuitBreakers), dash(c.Version))
 			return
 		}
-		row(c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State))
+		r.Row(c.FQDN, port, dash(c.Subset), dash(c.Direction), c.Type, c.LBPolicy, c.TLS, dash(c.DestinationRule), string(c.State))
 	})
 	if err := t.Flush(); err != nil {
 		return err

@@ -14,14 +14,14 @@ func Endpoints(w io.Writer, es []*xds.Endpoint, opts TableOptions) error {
 		cols = append(cols, "PRIORITY", "HOSTNAME")
 	}
 	t := NewTable(w, opts, cols...)
-	t.RowsOf(len(es), func(i int, row func(...string)) {
+	t.RowsOf(len(es), func(i int, r *Rows) {
 		e := es[i]
 		if opts.Wide {
-			row(e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster,
+			r.Row(e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster,
 				strconv.FormatUint(uint64(e.Priority), 10), dash(e.Hostname))
 			return
 		}
-		row(e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster)
+		r.Row(e.Address, e.Health, dash(e.Outlier), strconv.FormatUint(uint64(e.Weight), 10), dash(e.Locality), e.Cluster)
 	})
 	return t.Flush()
 }

@@ -35,7 +35,7 @@ func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 			chains = append(chains, chain{l, fc})
 		}
 	}
-	t.RowsOf(len(chains), func(i int, row func(...string)) {
+	t.RowsOf(len(chains), func(i int, r *Rows) {
 		l, fc := chains[i].l, chains[i].fc
 		addr := l.Address
 		if len(l.AdditionalAddresses) > 0 {
@@ -55,10 +55,10 @@ func Listeners(w io.Writer, ls []*xds.Listener, opts TableOptions) error {
 			match = "matcher tree: chain " + dash(fc.Name)
 		}
 		if !opts.Wide {
-			row(addr, port, match, dest, string(l.State))
+			r.Row(addr, port, match, dest, string(l.State))
 			return
 		}
-		row(l.Name, addr, port, match, dest, string(l.State), l.Type(), dash(fc.Name), chainTLS(fc),
+		r.Row(l.Name, addr, port, match, dest, string(l.State), l.Type(), dash(fc.Name), chainTLS(fc),
 			dash(l.Direction), dash(strings.Join(l.ListenerFilters, ",")), dash(l.Version))
 	})
 	if err := t.Flush(); err != nil {

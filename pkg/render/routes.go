@@ -39,28 +39,28 @@ func Routes(w io.Writer, rcs []*xds.RouteConfig, opts TableOptions) error {
 			hosts = append(hosts, host{rc, vh})
 		}
 	}
-	t.RowsOf(len(hosts), func(i int, row func(...string)) {
+	t.RowsOf(len(hosts), func(i int, rows *Rows) {
 		rc, vh := hosts[i].rc, hosts[i].vh
 		name := rc.Name
 		if rc.InlineIn != "" {
 			name = "(inline in listener " + rc.InlineIn + ")"
 		}
 		if vh == nil {
-			row(name, "-", "-", "-", "-", "-", string(rc.State))
+			rows.Row(name, "-", "-", "-", "-", "-", string(rc.State))
 			return
 		}
 		domains := Domains(vh.Domains, !opts.Wide)
 		if len(vh.Routes) == 0 {
-			row(name, vh.Name, domains, "-", "-", "-", string(rc.State))
+			rows.Row(name, vh.Name, domains, "-", "-", "-", string(rc.State))
 			return
 		}
 		for _, r := range vh.Routes {
 			if opts.Wide {
-				row(name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State),
+				rows.Row(name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State),
 					dash(r.Name), dash(rewrite(r.Action)), dash(r.Action.Timeout), dash(rc.Version))
 				continue
 			}
-			row(name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State))
+			rows.Row(name, vh.Name, domains, RouteMatch(r), RouteAction(r.Action), dash(r.VirtualService), string(rc.State))
 		}
 	})
 	if err := t.Flush(); err != nil {

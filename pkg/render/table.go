@@ -30,7 +30,7 @@ type Table struct {
 	// width, when set, is the terminal's: the widest columns are cut to
 	// fit it.
 	width int
-	rowSet
+	Rows
 	// headerKept: rows[0] is the header.
 	headerKept bool
 	cuttable   []bool
@@ -75,16 +75,18 @@ func NewTable(w io.Writer, opts TableOptions, columns ...string) *Table {
 	return t
 }
 
-// rowSet is rows kept for layout.
-type rowSet struct {
+// Rows are rows kept for layout: a Table's, or those RowsOf has an
+// item's function add.
+type Rows struct {
 	rows [][]string
 	slab []string
 }
 
-// Row adds one row; empty cells are written as they are.
-func (t *Table) Row(cells ...string) { t.rowSet.row(cells...) }
-
-func (s *rowSet) row(cells ...string) {
+// Row adds one row; empty cells are written as they are. (A method of a
+// type, not a function value: the cells of a call are then kept on the
+// caller's stack, where a function value would take a slice on the heap
+// for every row.)
+func (s *Rows) Row(cells ...string) {
 	// Rows are cut from slabs of cells: one allocation per few hundred
 	// rows, not one per row.
 	if len(s.slab)+len(cells) > cap(s.slab) {
@@ -108,25 +110,25 @@ const (
 	rowsChunks = 8
 )
 
-// RowsOf adds the rows of n items, in their order: rows(i, row) calls row
-// for each row of item i (as Row). The rows are made on all cores, so rows
-// must only read what it is given. A memory fault in one (a mapped dump
-// file that shrank) is raised again here, for the command's guard.
-func (t *Table) RowsOf(n int, rows func(i int, row func(cells ...string))) {
+// RowsOf adds the rows of n items, in their order: rows(i, r) calls r.Row
+// for each row of item i. The rows are made on all cores, so rows must
+// only read what it is given. A memory fault in one (a mapped dump file
+// that shrank) is raised again here, for the command's guard.
+func (t *Table) RowsOf(n int, rows func(i int, r *Rows)) {
 	workers := min(runtime.GOMAXPROCS(0), n/rowsMin)
 	if workers < 2 {
 		for i := range n {
-			rows(i, t.Row)
+			rows(i, &t.Rows)
 		}
 		return
 	}
 	per := (n + workers*rowsChunks - 1) / (workers * rowsChunks)
-	parts := make([]rowSet, (n+per-1)/per)
+	parts := make([]Rows, (n+per-1)/per)
 	fault.Each(workers, len(parts), func(k int) {
 		lo, hi := k*per, min(n, (k+1)*per)
 		parts[k].rows = make([][]string, 0, hi-lo) // a row an item, the usual count
 		for i := lo; i < hi; i++ {
-			rows(i, parts[k].row)
+			rows(i, &parts[k])
 		}
 	})
 	total := len(t.rows)

@@ -111,9 +111,9 @@ func TestRowsOfIsRowByRow(t *testing.T) {
 			old := runtime.GOMAXPROCS(cores)
 			var got bytes.Buffer
 			par := NewTable(&got, TableOptions{}, "A", "B", "C")
-			par.RowsOf(n, func(i int, row func(...string)) {
+			par.RowsOf(n, func(i int, r *Rows) {
 				for _, cells := range items[i] {
-					row(cells...)
+					r.Row(cells...)
 				}
 			})
 			err := par.Flush()

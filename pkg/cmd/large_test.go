@@ -140,6 +140,47 @@ func TestShrunkFileIsOneError(t *testing.T) {
 	}
 }
 
+// TestShrunkFileWhileDecodingIsOneError: a mapped dump that was checked
+// whole and is truncated before its entries are read (endpoints, read in
+// parts on all cores; clusters, walked and decoded in batches) faults in
+// the workers; that is the same one error, not SIGBUS.
+func TestShrunkFileWhileDecodingIsOneError(t *testing.T) {
+	src, err := os.ReadFile(largeDump(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"endpoints", "clusters"} {
+		path := filepath.Join(t.TempDir(), "shrinking.json")
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := envoyadmin.ReadFile(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dumps, err := envoyadmin.LoadInput(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Evict(0, len(in.Data))
+		if err := os.Truncate(path, 4096); err != nil {
+			t.Fatal(err)
+		}
+		cfg := xds.New(dumps[0])
+		err = envoyadmin.Guard(func() error {
+			if kind == "endpoints" {
+				cfg.Endpoints()
+			} else {
+				cfg.Clusters()
+			}
+			return nil
+		})
+		if !errors.Is(err, envoyadmin.ErrFileChanged) {
+			t.Fatalf("%s of a mapped file truncated after loading: %v, want ErrFileChanged", kind, err)
+		}
+	}
+}
+
 // TestSortClustersIsStable: clusters are ordered as a stable sort by
 // service, port, subset and direction orders them (the dump's order among
 // equals), on random lists with many equal keys.

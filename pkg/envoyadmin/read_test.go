@@ -178,3 +178,49 @@ func TestReadEntriesIsEntries(t *testing.T) {
 		t.Fatalf("only %d entries compared, %d lists split", compared, split)
 	}
 }
+
+// FuzzReadEntriesIsEntries: whatever the dump, reading entries in parts
+// finds what Entries finds, without a panic.
+func FuzzReadEntriesIsEntries(f *testing.F) {
+	f.Add([]byte(`{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump",
+ "dynamic_endpoint_configs": [
+  {"endpoint_config": {"cluster_name": "a"}},
+  {"version_info": "2", "endpoint_config": {"cluster_name": "b"}, "error_state": {"details": "x"}}
+ ]}]}`))
+	f.Add([]byte(`{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
+ "dynamic_active_clusters": [
+  {"cluster": {"name": "a"}},
+  {"cluster": {"name": "b"}, "name": "c"},
+  7,
+  {"cluster": null}
+ ]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		defer func(old int) { partBytes = old }(partBytes)
+		partBytes = 8
+		ref, err := Load(data)
+		if err != nil {
+			return
+		}
+		dumps, err := Load(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, d := range dumps {
+			for _, k := range ref[n].Kinds() {
+				want := ref[n].Entries(k)
+				got, read, ok := ReadEntries(d, k, 2, readRaw)
+				if !ok {
+					continue
+				}
+				if len(got) != len(want) || len(read) != len(got) {
+					t.Fatalf("%s: %d entries, want %d", k, len(got), len(want))
+				}
+				for i := range want {
+					if g, w := entryWords(got[i]), entryWords(want[i]); g != w {
+						t.Fatalf("%s #%d:\n got %s\nwant %s", k, i, g, w)
+					}
+				}
+			}
+		}
+	})
+}

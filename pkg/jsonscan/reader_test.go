@@ -284,3 +284,32 @@ func TestReadItemsFromAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReaderReadsAsFields: whatever the document, the Reader reads what
+// Fields and Items give, without a panic.
+func FuzzReaderReadsAsFields(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":"c\"d"}],"e":null}`, `{"x":[1,2,],}`, `"s"`, "[\n {\"a\": 1},\n {\"b\": [\n {}]}\n]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := Parse(data)
+		if err != nil {
+			return
+		}
+		for seed := range 4 {
+			var want, got strings.Builder
+			byFields(&want, v, seed)
+			rd := v.Reader()
+			byReader(&got, &rd, seed)
+			if rd.Err() != nil || got.String() != want.String() {
+				t.Fatalf("seed %d: the Reader read %q (%v), Fields and Items %q", seed, got.String(), rd.Err(), want.String())
+			}
+		}
+		if v.Kind() == Array {
+			first := v.FirstItem()
+			for _, s := range append(v.ItemStarts(1), first) {
+				_, _ = v.ReadItems(s, -1, func(r *Reader) { r.Str() })
+			}
+		}
+	})
+}

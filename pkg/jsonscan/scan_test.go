@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -319,5 +320,81 @@ func TestSkipSpaceToIsTheByteLoop(t *testing.T) {
 		if got := skipSpaceTo(b, i, j); got != want {
 			t.Fatalf("skipSpaceTo(%q, %d, %d) = %d, want %d", b, i, j, got, want)
 		}
+	}
+}
+
+// TestGapsAgreeWithEncodingJSON: the check passes the usual gaps between
+// tokens (one space; a line feed and spaces) without the general skip.
+// Documents whose gaps are drawn from every shape near those (a space
+// before more white space, a line feed and 0-17 spaces then a tab, a
+// carriage return, a stray byte, a control byte, the end of the input) are
+// accepted or rejected as encoding/json does, and Parse agrees with one
+// walk on which containers end where.
+func TestGapsAgreeWithEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	gap := func() string {
+		switch r.IntN(8) {
+		case 0:
+			return ""
+		case 1:
+			return " "
+		case 2:
+			return " " + string(" \t\r\n"[r.IntN(4)])
+		case 3:
+			return "\n" + strings.Repeat(" ", r.IntN(18))
+		case 4:
+			return "\n" + strings.Repeat(" ", r.IntN(18)) + string("\t\r\n x\x01\x0b"[r.IntN(7)])
+		case 5:
+			return "\r\n" + strings.Repeat(" ", r.IntN(10))
+		case 6:
+			return "\n" + strings.Repeat(" ", 8*(1+r.IntN(2)))
+		}
+		return string(" \t\n\r"[r.IntN(4)])
+	}
+	var value func(depth int) string
+	value = func(depth int) string {
+		switch k := r.IntN(6); {
+		case depth < 4 && k == 0:
+			var b strings.Builder
+			b.WriteString("{")
+			for i := range r.IntN(4) {
+				if i > 0 {
+					b.WriteString(gap() + ",")
+				}
+				fmt.Fprintf(&b, "%s\"k%d\"%s:%s%s", gap(), i, gap(), gap(), value(depth+1))
+			}
+			b.WriteString(gap() + "}")
+			return b.String()
+		case depth < 4 && k == 1:
+			var b strings.Builder
+			b.WriteString("[")
+			for i := range r.IntN(4) {
+				if i > 0 {
+					b.WriteString(gap() + ",")
+				}
+				b.WriteString(gap() + value(depth+1))
+			}
+			b.WriteString(gap() + "]")
+			return b.String()
+		case k == 2:
+			return `"s"`
+		case k == 3:
+			return "12"
+		}
+		return "true"
+	}
+	accepted := 0
+	for range 20000 {
+		doc := []byte(gap() + value(0) + gap())
+		_, err := Parse(doc)
+		if (err == nil) != json.Valid(doc) {
+			t.Fatalf("Parse(%q): %v; encoding/json says valid: %v", doc, err, json.Valid(doc))
+		}
+		if err == nil {
+			accepted++
+		}
+	}
+	if accepted < 2000 || accepted > 18000 {
+		t.Fatalf("%d of 20000 documents accepted: the gaps are too rarely (or too often) wrong", accepted)
 	}
 }

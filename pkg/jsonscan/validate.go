@@ -127,7 +127,29 @@ func (sc *scanner) run(i int) (int, error) {
 				}
 			}
 		}
-		j := skipSpaceTo(data, k, len(data))
+		// Then the white space, the usual kinds without a call (a call a
+		// token was a fifth of the check): one space (": " before a
+		// value), or a line feed and spaces (indentation). Only white
+		// space is passed here; whatever follows is checked below.
+		j := k
+		if j+1 < len(data) && data[j] == ' ' && class[data[j+1]] != clsSpace {
+			j++
+		} else if j < len(data) && data[j] == '\n' {
+			j++
+			for j+8 <= len(data) {
+				w := binary.LittleEndian.Uint64(data[j:]) ^ (' ' * ones)
+				if w != 0 {
+					j += bits.TrailingZeros64(w) / 8
+					break
+				}
+				j += 8
+			}
+			if j >= len(data) || class[data[j]] == clsSpace {
+				j = skipSpaceTo(data, j, len(data)) // a tab, a carriage return, the end
+			}
+		} else {
+			j = skipSpaceTo(data, k, len(data))
+		}
 		if j < len(data) && !structural[data[j]] {
 			k, j = j, nextStructural(data, j)
 			var err error

@@ -109,9 +109,10 @@ func TestEveryCommandOnALargeDump(t *testing.T) {
 	}
 }
 
-// TestShrunkFileIsOneError: a mapped dump truncated while it is read
-// faults on the lost pages; that is an error naming the cause, not SIGBUS.
-func TestShrunkFileIsOneError(t *testing.T) {
+// mappedCopy maps a copy of the large dump, to be truncated under the
+// mapping; it returns the input and the copy's path.
+func mappedCopy(t *testing.T) (*envoyadmin.Input, string) {
+	t.Helper()
 	src, err := os.ReadFile(largeDump(t))
 	if err != nil {
 		t.Fatal(err)
@@ -124,11 +125,18 @@ func TestShrunkFileIsOneError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return in, path
+}
+
+// TestShrunkFileIsOneError: a mapped dump truncated while it is read
+// faults on the lost pages; that is an error naming the cause, not SIGBUS.
+func TestShrunkFileIsOneError(t *testing.T) {
+	in, path := mappedCopy(t)
 	in.Evict(0, len(in.Data))
 	if err := os.Truncate(path, 4096); err != nil {
 		t.Fatal(err)
 	}
-	err = envoyadmin.Guard(func() error {
+	err := envoyadmin.Guard(func() error {
 		_, err := envoyadmin.LoadInput(in)
 		return err
 	})
@@ -145,19 +153,8 @@ func TestShrunkFileIsOneError(t *testing.T) {
 // parts on all cores; clusters, walked and decoded in batches) faults in
 // the workers; that is the same one error, not SIGBUS.
 func TestShrunkFileWhileDecodingIsOneError(t *testing.T) {
-	src, err := os.ReadFile(largeDump(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, kind := range []string{"endpoints", "clusters"} {
-		path := filepath.Join(t.TempDir(), "shrinking.json")
-		if err := os.WriteFile(path, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		in, err := envoyadmin.ReadFile(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in, path := mappedCopy(t)
 		dumps, err := envoyadmin.LoadInput(in)
 		if err != nil {
 			t.Fatal(err)

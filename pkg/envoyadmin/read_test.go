@@ -96,6 +96,56 @@ func readDocs(t *testing.T) map[string][]byte {
 	return docs
 }
 
+// readAgrees checks, for every kind of every dump in data, that
+// ReadEntries on workers goroutines finds the entries Entries finds and
+// reads each resource whole, and that the dump's index then holds them;
+// it returns how many entries it compared.
+func readAgrees(t *testing.T, name string, data []byte, workers int) int {
+	t.Helper()
+	ref, err := Load(data)
+	if err != nil {
+		return 0
+	}
+	dumps, err := Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for n, d := range dumps {
+		for _, k := range ref[n].Kinds() {
+			want := ref[n].Entries(k)
+			got, read, ok := ReadEntries(d, k, workers, readRaw)
+			if !ok {
+				if k != KindListener {
+					for _, p := range d.pending[k] {
+						if !p.lone && p.shape.resource != "" {
+							t.Fatalf("%s %s: not read, though its lists are all of one resource each", name, k)
+						}
+					}
+				}
+				continue
+			}
+			if len(got) != len(want) || len(read) != len(got) {
+				t.Fatalf("%s %s: %d entries and %d read, want %d", name, k, len(got), len(read), len(want))
+			}
+			for i := range want {
+				if g, w := entryWords(got[i]), entryWords(want[i]); g != w {
+					t.Fatalf("%s %s #%d:\n got %s\nwant %s", name, k, i, g, w)
+				}
+				r := want[i].Resource.Reader()
+				if w := readRaw(&r); read[i] != w {
+					t.Fatalf("%s %s #%d: read %.200q, want %.200q", name, k, i, read[i], w)
+				}
+			}
+			if again := d.Entries(k); len(again) != len(got) || len(got) > 0 && entryWords(again[0]) != entryWords(got[0]) {
+				t.Fatalf("%s %s: the index does not hold what was read", name, k)
+			}
+			compared += len(want)
+		}
+	}
+	return compared
+}
+
 // TestReadEntriesIsEntries: reading entries in one pass, in parts on one to
 // three cores (parts as small as 64 bytes of a list, which splits even
 // the fixtures), finds the entries Entries finds, field for field, and
@@ -104,52 +154,13 @@ func TestReadEntriesIsEntries(t *testing.T) {
 	defer func(old int) { partBytes = old }(partBytes)
 	compared, split := 0, 0
 	for name, data := range readDocs(t) {
-		ref, err := Load(data)
-		if err != nil {
-			continue
-		}
 		for _, every := range []int{64, 1024, 512 << 10} {
 			partBytes = every
 			for workers := 1; workers <= 3; workers++ {
-				dumps, err := Load(data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for n, d := range dumps {
-					for _, k := range ref[n].Kinds() {
-						want := ref[n].Entries(k)
-						got, read, ok := ReadEntries(d, k, workers, readRaw)
-						if !ok {
-							if k != KindListener {
-								for _, p := range d.pending[k] {
-									if !p.lone && p.shape.resource != "" {
-										t.Fatalf("%s %s: not read, though its lists are all of one resource each", name, k)
-									}
-								}
-							}
-							continue
-						}
-						if len(got) != len(want) || len(read) != len(got) {
-							t.Fatalf("%s %s (parts of %d, %d cores): %d entries and %d read, want %d", name, k, every, workers, len(got), len(read), len(want))
-						}
-						for i := range want {
-							if g, w := entryWords(got[i]), entryWords(want[i]); g != w {
-								t.Fatalf("%s %s #%d (parts of %d, %d cores):\n got %s\nwant %s", name, k, i, every, workers, g, w)
-							}
-							r := want[i].Resource.Reader()
-							if w := readRaw(&r); read[i] != w {
-								t.Fatalf("%s %s #%d: read %.200q, want %.200q", name, k, i, read[i], w)
-							}
-						}
-						if again := d.Entries(k); len(again) != len(got) || len(got) > 0 && entryWords(again[0]) != entryWords(got[0]) {
-							t.Fatalf("%s %s: the index does not hold what was read", name, k)
-						}
-						compared += len(want)
-					}
-				}
+				compared += readAgrees(t, fmt.Sprintf("%s (parts of %d, %d cores)", name, every, workers), data, workers)
 			}
 		}
-		fresh, _ := Load(data)
+		fresh, _ := Load(data) // not a dump: none
 		for _, d := range fresh {
 			for _, ps := range d.pending {
 				for _, p := range ps {
@@ -197,30 +208,6 @@ func FuzzReadEntriesIsEntries(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		defer func(old int) { partBytes = old }(partBytes)
 		partBytes = 8
-		ref, err := Load(data)
-		if err != nil {
-			return
-		}
-		dumps, err := Load(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for n, d := range dumps {
-			for _, k := range ref[n].Kinds() {
-				want := ref[n].Entries(k)
-				got, read, ok := ReadEntries(d, k, 2, readRaw)
-				if !ok {
-					continue
-				}
-				if len(got) != len(want) || len(read) != len(got) {
-					t.Fatalf("%s: %d entries, want %d", k, len(got), len(want))
-				}
-				for i := range want {
-					if g, w := entryWords(got[i]), entryWords(want[i]); g != w {
-						t.Fatalf("%s #%d:\n got %s\nwant %s", k, i, g, w)
-					}
-				}
-			}
-		}
+		readAgrees(t, "the input", data, 2)
 	})
 }

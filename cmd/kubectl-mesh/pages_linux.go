@@ -81,8 +81,11 @@ func parseMaps(maps []byte) []mapping {
 	var ms []mapping
 	for line := range bytes.Lines(maps) {
 		f := bytes.Fields(line)
-		lo, hi, ok := bytes.Cut(firstOf(f), []byte("-"))
-		if !ok || len(f) < 5 {
+		if len(f) < 5 {
+			continue
+		}
+		lo, hi, ok := bytes.Cut(f[0], []byte("-"))
+		if !ok {
 			continue
 		}
 		l, err1 := strconv.ParseUint(string(lo), 16, 64)
@@ -97,13 +100,6 @@ func parseMaps(maps []byte) []mapping {
 		ms = append(ms, m)
 	}
 	return ms
-}
-
-func firstOf(f [][]byte) []byte {
-	if len(f) == 0 {
-		return nil
-	}
-	return f[0]
 }
 
 // isClean reports whether every resident page of m is the file's own, from

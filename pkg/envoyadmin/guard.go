@@ -3,7 +3,6 @@ package envoyadmin
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 )
@@ -18,18 +17,10 @@ var ErrFileChanged = errors.New("the dump file changed while it was being read")
 // this kills the process. Any other panic goes on as it was. Goroutines fn
 // starts must catch their faults themselves (fault.Go) and hand them back.
 func Guard(fn func() error) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(fault.Fault)
-			if !ok {
-				panic(r)
-			}
-			err = changedError{addr: f.Addr()}
-		}
-	}()
-	return fn()
+	if f := fault.Go(func() { err = fn() }); f != nil {
+		return changedError{addr: f.(fault.Fault).Addr()}
+	}
+	return err
 }
 
 // changedError is bad input (ErrNotDump) of the kind ErrFileChanged.

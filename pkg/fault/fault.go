@@ -48,7 +48,8 @@ func Reraise(faulted any) {
 
 // Each runs task(k) for every k in [0, n) on up to workers goroutines,
 // each taking the next k in turn, and returns when all are done; a memory
-// fault in any task is raised again here (after the others stopped).
+// fault in any task stops its goroutine's loop and is raised again here,
+// once the other goroutines have finished.
 func Each(workers, n int, task func(k int)) {
 	workers = min(workers, n)
 	faults := make([]any, max(workers, 0))

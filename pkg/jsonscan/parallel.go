@@ -192,11 +192,7 @@ func splitPoint(data []byte, at int) int {
 			break
 		}
 		i += k
-		b := i - 1
-		for b >= 0 && (data[b] == ' ' || data[b] == '\t' || data[b] == '\r') {
-			b--
-		}
-		if b < 0 || data[b] != ',' {
+		if !afterComma(data, i) {
 			i++
 			continue // not after a comma: its indentation does not matter
 		}

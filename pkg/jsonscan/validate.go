@@ -300,12 +300,10 @@ func gap(data []byte, i, j int, st state, closers []byte) (state, error) {
 	}
 }
 
-// skipSpaceTo is SkipSpace bounded by j, eight bytes at a time: a line
-// break and the indentation after it (the usual gap between two values of
-// an indented document) are passed in one or two steps. A word is tested
-// for spaces and line feeds at once, without branching on each byte: the
-// branches of a byte loop are mispredicted at every gap, and this skip runs
-// at almost every token.
+// skipSpaceTo is SkipSpace bounded by j, eight bytes at a time: a word is
+// tested for spaces and line feeds at once, without branching on each
+// byte. The check's loop passes the usual gaps itself and calls this for
+// the others (and gap for white space around scalars).
 func skipSpaceTo(data []byte, i, j int) int {
 	for i < j {
 		if i+8 <= len(data) {

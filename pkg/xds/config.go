@@ -81,18 +81,19 @@ func (c *Config) Endpoints() []*Endpoint {
 		kind, flatten = envoyadmin.KindClusterStatus, endpointsFromHealth
 	}
 	var groups [][]Endpoint
+	read := false
 	if kind == envoyadmin.KindEndpoints {
 		// Each assignment read once, entries and hosts together.
-		if entries, hosts, ok := envoyadmin.ReadEntries(c.Dump, kind, runtime.GOMAXPROCS(0), assignmentHosts); ok {
-			for i := range hosts {
-				for j := range hosts[i] {
-					hosts[i][j].Entry = &entries[i]
+		var entries []envoyadmin.Entry
+		if entries, groups, read = envoyadmin.ReadEntries(c.Dump, kind, runtime.GOMAXPROCS(0), assignmentHosts); read {
+			for i := range groups {
+				for j := range groups[i] {
+					groups[i][j].Entry = &entries[i]
 				}
 			}
-			groups = hosts
 		}
 	}
-	if groups == nil {
+	if !read {
 		groups = decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []Endpoint { return flatten(e) })
 	}
 	n := 0

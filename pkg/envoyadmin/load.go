@@ -254,7 +254,7 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		// Keep the file resident only around the scans: map the stretch
 		// each reads next in one go, let go of what it has passed.
 		in.Prefetch(0, 4<<20)
-		pages = &jsonscan.Pages{Passed: in.Evict, Ahead: in.Prefetch}
+		pages = &jsonscan.Pages{Passed: (&passed{evict: in.Evict}).add, Ahead: in.Prefetch}
 	}
 	root, err := jsonscan.ParseWithPages(data, pages)
 	if err != nil {
@@ -266,7 +266,7 @@ func LoadInput(in *Input) ([]*Dump, error) {
 	dumps, err := loadValue(root, "", 0)
 	if pages != nil {
 		for _, d := range dumps {
-			d.evict = in.Evict
+			d.evict = pages.Passed
 		}
 	}
 	return dumps, err

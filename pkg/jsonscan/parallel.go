@@ -37,8 +37,12 @@ var splitEvery = 0
 
 const splitMinEvery = 256 << 10
 
-// splitSearch is how far past its place a split point is looked for.
-const splitSearch = 64 << 10
+// splitSearch is how far past its place a split point is looked for;
+// searchRound is how many are looked for at once.
+const (
+	splitSearch = 64 << 10
+	searchRound = 16
+)
 
 // A split point's walk: waiting for a worker, running, done, or absorbed
 // (a walk from before it passed it first and checked it itself).
@@ -87,15 +91,16 @@ func (d *doc) validateParallel(start int) (int, error) {
 	// The split points are searched for on all cores: a search reads up
 	// to splitSearch bytes, and there are 64 a core.
 	points := make([]int, (len(data)-start-1)/every)
-	fault.Each(cores, len(points), func(k int) {
-		at := start + (k+1)*every
-		points[k] = splitPoint(data, at)
+	for from := 0; from < len(points); from += searchRound {
+		to := min(from+searchRound, len(points))
+		fault.Each(cores, to-from, func(k int) { points[from+k] = splitPoint(data, start+(from+k+1)*every) })
 		if d.pages != nil {
-			// The search read a stretch the walks read later: let it go
-			// now, or all of them would be resident at once.
-			d.pages.Passed(at, min(at+splitSearch, len(data)))
+			// The searches read stretches the walks read later: let them
+			// go now, or all of them would be resident at once, a round
+			// in one call (each interrupts every core to flush its TLB).
+			d.pages.Passed(start+(from+1)*every, min(start+to*every+splitSearch, len(data)))
 		}
-	})
+	}
 	var splits []*split
 	for _, p := range points {
 		if p < 0 || len(splits) > 0 && p <= splits[len(splits)-1].at {

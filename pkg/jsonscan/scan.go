@@ -15,7 +15,6 @@
 package jsonscan
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -85,19 +84,26 @@ func SkipString(data []byte, i int) (int, error) { return skipString(data, i) }
 func skipString(data []byte, i int) (int, error) {
 	j := i + 1
 	for {
-		k := bytes.IndexByte(data[j:], '"')
-		if k < 0 {
+		// Eight bytes at a time to the next quote or backslash (most
+		// strings are short: a call to IndexByte a key cost more).
+		for j+8 <= len(data) {
+			w := binary.LittleEndian.Uint64(data[j:])
+			if m := hasByte(w, '"') | hasByte(w, '\\'); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				break
+			}
+			j += 8
+		}
+		if j >= len(data) {
 			return 0, endErr(len(data))
 		}
-		j += k
-		// An escaped quote has an odd number of backslashes before it.
-		n := 0
-		for b := j - 1; b > i && data[b] == '\\'; b-- {
-			n++
-		}
-		j++
-		if n%2 == 0 {
-			return j, nil
+		switch data[j] {
+		case '"':
+			return j + 1, nil
+		case '\\':
+			j += 2 // the escaped byte too
+		default:
+			j++ // the last bytes, one at a time
 		}
 	}
 }

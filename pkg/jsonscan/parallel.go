@@ -40,7 +40,7 @@ const splitMinEvery = 256 << 10
 // splitSearch is how far past its place a split point is looked for;
 // searchRound is how many are looked for at once.
 const (
-	splitSearch = 16 << 10
+	splitSearch = 64 << 10
 	searchRound = 16
 )
 

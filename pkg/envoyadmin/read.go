@@ -117,20 +117,24 @@ func ReadEntries[T any](d *Dump, k Kind, workers int, read func(r *jsonscan.Read
 	})
 	// A part is used when the part before it in its list was, and ended
 	// exactly where it starts.
+	// The used parts are copied into place on all cores.
 	used := make([]bool, len(parts))
+	at := make([]int, len(parts)) // where a used part's entries go
 	total := len(entries)
 	for i, pt := range parts {
 		used[i] = i == 0 || parts[i-1].list != pt.list || used[i-1] && parts[i-1].reached
 		if used[i] {
+			at[i] = total
 			total += len(pt.entries)
 		}
 	}
-	entries, results = slices.Grow(entries, total-len(entries)), slices.Grow(results, total-len(results))
-	for i, pt := range parts {
+	entries, results = slices.Grow(entries, total-len(entries))[:total], slices.Grow(results, total-len(results))[:total]
+	fault.Each(workers, len(parts), func(i int) {
 		if used[i] {
-			entries, results = append(entries, pt.entries...), append(results, pt.results...)
+			copy(entries[at[i]:], parts[i].entries)
+			copy(results[at[i]:], parts[i].results)
 		}
-	}
+	})
 	if d.entries == nil {
 		d.entries = map[Kind][]Entry{}
 	}

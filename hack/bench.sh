@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times whole commands of kubectl mesh and istioctl proxy-config on the same
-# generated dumps, side by side in one run: median wall time and median peak
-# RSS of RUNS runs each (GNU time). The dumps and istioctl are cached in CACHE.
+# generated dumps, side by side in one run: median wall time (to the
+# millisecond) and median peak RSS of RUNS runs each (hack/runstat). The dumps
+# and istioctl are cached in CACHE.
 # SIZES: the sidecar dumps scaled from examples/istio-sidecar.json; VARIED: the
 # other generator's dump (0: none); ONECORE: the size timed with GOMAXPROCS=1
 # (0: none).
@@ -22,9 +23,6 @@ routes -o yaml
 clusters -o yaml
 all -o yaml'
 
-TIME=/usr/bin/time
-
-[ -x "$TIME" ] || { echo "bench: needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
 command -v bc >/dev/null || { echo "bench: needs bc (apt-get install bc)" >&2; exit 2; }
 mkdir -p "$CACHE/bin" "$CACHE/bench"
 if [ ! -x "$ISTIOCTL" ]; then
@@ -47,22 +45,10 @@ cp "$MESH" "$BIN/kubectl-mesh"
 cp "$ISTIOCTL" "$BIN/istioctl"
 MESH=$BIN/kubectl-mesh
 ISTIOCTL=$BIN/istioctl
+go build -o "$BIN/runstat" ./hack/runstat
 
-# measure CMD...: prints "median_seconds median_rss_mb"
-measure() {
-  local ts=() rs=() out tmp
-  tmp=$(mktemp)
-  for _ in $(seq "$RUNS"); do
-    $TIME -o "$tmp" -f '%e %M' "$@" >/dev/null 2>&1 || true
-    out=$(tail -1 "$tmp")
-    ts+=("${out% *}"); rs+=("${out#* }")
-  done
-  rm -f "$tmp"
-  local t r
-  t=$(printf '%s\n' "${ts[@]}" | sort -g | sed -n "$(( (RUNS+1)/2 ))p")
-  r=$(printf '%s\n' "${rs[@]}" | sort -g | sed -n "$(( (RUNS+1)/2 ))p")
-  echo "$t $(( r / 1024 ))"
-}
+# measure CMD...: prints "median_seconds median_rss_mb" of RUNS runs.
+measure() { "$BIN/runstat" -n "$RUNS" "$@"; }
 
 # compare LABEL FILE [ENV NOTE]: times the commands read one per line of both
 # tools on FILE, with ENV (e.g. GOMAXPROCS=1) for both, one row each; NOTE
@@ -84,19 +70,10 @@ compare() {
 }
 
 printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh s" "istioctl s" SPEEDUP "mesh MB" "istioctl MB" "MEM %"
-# Start-up, finer than GNU time's hundredths: the median wall time of 21
-# runs (bash's clock around each), in seconds, and the median peak RSS; for
-# the version alone (istioctl's without asking the cluster) and a listing
-# of the small example dump.
-startup() {
-  local ts=() t0 t1 r
-  for _ in $(seq 21); do
-    t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME
-    ts+=("$(echo "$t1 - $t0" | bc -l)")
-  done
-  r=$(measure "$@" | cut -d' ' -f2)
-  echo "$(printf '%s\n' "${ts[@]}" | sort -g | sed -n 11p | xargs printf '%.4f') $r"
-}
+# Start-up: the median wall time of 21 runs, to a tenth of a millisecond,
+# and the median peak RSS; for the version alone (istioctl's without asking
+# the cluster) and a listing of the small example dump.
+startup() { "$BIN/runstat" -n 21 -p 4 "$@"; }
 for pair in "version|version --remote=false" "listeners -f examples/istio-sidecar.json|proxy-config listeners -f examples/istio-sidecar.json"; do
   read -r mt mr < <(startup $MESH ${pair%%|*})
   read -r it ir < <(startup "$ISTIOCTL" ${pair#*|})

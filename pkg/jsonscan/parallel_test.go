@@ -280,9 +280,10 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 	checked := 0
 	for _, data := range docs {
 		lines := line.FindAllSubmatchIndex(data, -1)
-		for range 50 {
+		for n := range 50 {
 			at := r.IntN(len(data))
-			limit := min(len(data), at+splitSearch)
+			window := []int{splitSearch, splitSearch / 4, 1 + r.IntN(splitSearch)}[n%3]
+			limit := min(len(data), at+window)
 			want, wantIndent := -1, math.MaxInt
 			seen := map[int]int{} // indentation: first '{'
 			for _, m := range lines {
@@ -296,8 +297,11 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 					want, wantIndent = first, indent
 				}
 			}
-			if got := splitPoint(data, at); got != want {
-				t.Fatalf("splitPoint at %d: %d, want %d (indentation %d)", at, got, want, wantIndent)
+			if want < 0 {
+				wantIndent = 64
+			}
+			if got, indent := splitPoint(data, at, window); got != want || indent != wantIndent {
+				t.Fatalf("splitPoint at %d within %d: %d at indentation %d, want %d at %d", at, window, got, indent, want, wantIndent)
 			}
 			checked++
 		}

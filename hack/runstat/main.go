@@ -33,17 +33,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "runstat:", err)
 		os.Exit(1)
 	}
+	wall, peak, err := measure(*runs, null, flag.Args())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "runstat:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%.*f %d\n", *prec, wall.Seconds(), peak/1024)
+}
+
+// measure runs args runs times, output to out, and returns the median
+// wall time and the median peak RSS in kilobytes. A run that exits with
+// an error counts; one that cannot start is the error.
+func measure(runs int, out *os.File, args []string) (wall time.Duration, peak int64, err error) {
 	var walls []time.Duration
 	var peaks []int64
-	for range *runs {
-		cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
-		cmd.Stdout, cmd.Stderr = null, null
+	for range runs {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Stdout, cmd.Stderr = out, out
 		start := time.Now()
 		err := cmd.Run()
 		wall := time.Since(start)
 		if cmd.ProcessState == nil {
-			fmt.Fprintln(os.Stderr, "runstat:", err)
-			os.Exit(1)
+			return 0, 0, err
 		}
 		walls = append(walls, wall)
 		peak := int64(0)
@@ -54,5 +65,5 @@ func main() {
 	}
 	slices.Sort(walls)
 	slices.Sort(peaks)
-	fmt.Printf("%.*f %d\n", *prec, walls[(len(walls)-1)/2].Seconds(), peaks[(len(peaks)-1)/2]/1024)
+	return walls[(len(walls)-1)/2], peaks[(len(peaks)-1)/2], nil
 }

@@ -116,8 +116,8 @@ func ReadEntries[T any](d *Dump, k Kind, workers int, read func(r *jsonscan.Read
 		}
 	})
 	// A part is used when the part before it in its list was, and ended
-	// exactly where it starts.
-	// The used parts are copied into place on all cores.
+	// exactly where it starts. The used parts are copied into place on
+	// all cores.
 	used := make([]bool, len(parts))
 	at := make([]int, len(parts)) // where a used part's entries go
 	total := len(entries)

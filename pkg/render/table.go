@@ -124,21 +124,37 @@ func (t *Table) RowsOf(n int, rows func(i int, r *Rows)) {
 	}
 	per := (n + workers*rowsChunks - 1) / (workers * rowsChunks)
 	parts := make([]Rows, (n+per-1)/per)
+	// A row an item is the usual count: each part's rows are written in
+	// place, in the table's own rows, while that holds (and are copied
+	// into place when it does not).
+	base := len(t.rows)
+	t.rows = slices.Grow(t.rows, n)
+	room := t.rows[:base+n][base:]
 	fault.Each(workers, len(parts), func(k int) {
 		lo, hi := k*per, min(n, (k+1)*per)
-		parts[k].rows = make([][]string, 0, hi-lo) // a row an item, the usual count
+		parts[k].rows = room[lo:lo:hi]
 		for i := lo; i < hi; i++ {
 			rows(i, &parts[k])
 		}
 	})
-	total := len(t.rows)
+	inPlace := true
+	for k, p := range parts {
+		lo, hi := k*per, min(n, (k+1)*per)
+		inPlace = inPlace && len(p.rows) == hi-lo && (hi == lo || &p.rows[0] == &room[lo])
+	}
+	if inPlace {
+		t.rows = t.rows[:base+n]
+		return
+	}
+	total := base
 	for _, p := range parts {
 		total += len(p.rows)
 	}
-	t.rows = slices.Grow(t.rows, total-len(t.rows))
+	rowsNow := append(make([][]string, 0, total), t.rows[:base]...)
 	for _, p := range parts {
-		t.rows = append(t.rows, p.rows...)
+		rowsNow = append(rowsNow, p.rows...)
 	}
+	t.rows = rowsNow
 }
 
 // Flush writes the table out.

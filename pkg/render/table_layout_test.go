@@ -86,43 +86,59 @@ func TestLayoutIsKubectls(t *testing.T) {
 
 // TestRowsOfIsRowByRow: rows made on several cores (RowsOf) print exactly
 // as the same rows added one by one, in item order, for items of no, one
-// and many rows, on one to four cores, below and above rowsMin items; a
-// tab or newline in a cell is made safe either way.
+// and many rows (each a row, the rows written in place; each a row but one
+// of none or of two; 0 to 3 each), on one to four cores, below and above
+// rowsMin items, after rows added one by one; a tab or newline in a cell
+// is made safe either way.
 func TestRowsOfIsRowByRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{0, 1, rowsMin - 1, rowsMin, 2*rowsMin + 7, 5000} {
-		items := make([][][]string, n)
-		for i := range items {
-			for range r.IntN(4) { // 0 to 3 rows
-				items[i] = append(items[i], []string{"item " + strconv.Itoa(i), strings.Repeat("x", r.IntN(30)), "a\tb\nc"})
-			}
-		}
-		var want bytes.Buffer
-		seq := NewTable(&want, TableOptions{}, "A", "B", "C")
-		for _, rows := range items {
-			for _, row := range rows {
-				seq.Row(row...)
-			}
-		}
-		if err := seq.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		for _, cores := range []int{1, 2, 3, 4} {
-			old := runtime.GOMAXPROCS(cores)
-			var got bytes.Buffer
-			par := NewTable(&got, TableOptions{}, "A", "B", "C")
-			par.RowsOf(n, func(i int, r *Rows) {
-				for _, cells := range items[i] {
-					r.Row(cells...)
+		for shape := range 4 {
+			items := make([][][]string, n)
+			odd := r.IntN(max(n, 1))
+			for i := range items {
+				count := 1
+				switch {
+				case shape == 1 && i == odd:
+					count = 0
+				case shape == 2 && i == odd:
+					count = 2
+				case shape == 3:
+					count = r.IntN(4)
 				}
-			})
-			err := par.Flush()
-			runtime.GOMAXPROCS(old)
-			if err != nil {
+				for range count {
+					items[i] = append(items[i], []string{"item " + strconv.Itoa(i), strings.Repeat("x", r.IntN(30)), "a\tb\nc"})
+				}
+			}
+			var want bytes.Buffer
+			seq := NewTable(&want, TableOptions{}, "A", "B", "C")
+			seq.Row("before", "", "")
+			for _, rows := range items {
+				for _, row := range rows {
+					seq.Row(row...)
+				}
+			}
+			if err := seq.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			if got.String() != want.String() {
-				t.Fatalf("%d items on %d cores: rows made on several cores print otherwise than one by one", n, cores)
+			for _, cores := range []int{1, 2, 3, 4} {
+				old := runtime.GOMAXPROCS(cores)
+				var got bytes.Buffer
+				par := NewTable(&got, TableOptions{}, "A", "B", "C")
+				par.Row("before", "", "")
+				par.RowsOf(n, func(i int, r *Rows) {
+					for _, cells := range items[i] {
+						r.Row(cells...)
+					}
+				})
+				err := par.Flush()
+				runtime.GOMAXPROCS(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					t.Fatalf("%d items (shape %d) on %d cores: rows made on several cores print otherwise than one by one", n, shape, cores)
+				}
 			}
 		}
 	}

@@ -1,0 +1,79 @@
+package cmd
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
+)
+
+// mappedKB is the resident size of this process's mapping that starts at
+// data[0] (its Rss in /proc/self/smaps): pages of the file mapped in,
+// not the page cache.
+func mappedKB(t *testing.T, data []byte) int {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&data[0])))
+	in := false
+	for s := bufio.NewScanner(f); s.Scan(); {
+		line := s.Text()
+		if fields := strings.Fields(line); len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			in = strings.HasPrefix(line, start)
+			continue
+		}
+		if kb, ok := strings.CutPrefix(line, "Rss:"); in && ok {
+			var n int
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), &n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no mapping starts at %s", start)
+	return 0
+}
+
+// TestLoadLetsGoOfTheFile: a mapped 17 MB dump is checked and its
+// endpoints and clusters read without the file staying mapped in whole:
+// the check and the readers let go of what they passed (in batches of a
+// few MB). The same load with letting go turned off keeps the file in, so
+// the measure can tell. (After the check alone, finding the sections
+// maps a little of each: on a filesystem with large folios, up to 2 MB a
+// touch, so only the figure after reading is held to a bound.)
+func TestLoadLetsGoOfTheFile(t *testing.T) {
+	size := 0
+	for _, evict := range []bool{true, false} {
+		in, _ := mappedCopy(t)
+		size = len(in.Data) >> 10
+		in.Evict(0, len(in.Data))
+		if !evict {
+			in.Evict = func(int, int) {}
+		}
+		dumps, err := envoyadmin.LoadInput(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded := mappedKB(t, in.Data)
+		cfg := xds.New(dumps[0])
+		if len(cfg.Endpoints()) == 0 || len(cfg.Clusters()) == 0 {
+			t.Fatal("no endpoints or clusters read")
+		}
+		read := mappedKB(t, in.Data)
+		t.Logf("letting go %v: %d kB of %d kB mapped after the check, %d kB after reading", evict, loaded, size, read)
+		if evict && read > size/2 {
+			t.Errorf("%d kB of the %d kB file mapped after reading, want under half", read, size)
+		}
+		if !evict && loaded < size*2/3 {
+			t.Errorf("without letting go, %d kB of %d kB mapped: the measure does not see the file", loaded, size)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"math/bits"
 	"sync/atomic"
 )
@@ -88,7 +89,7 @@ func skipString(data []byte, i int) (int, error) {
 		// strings are short: a call to IndexByte a key cost more).
 		for j+8 <= len(data) {
 			w := binary.LittleEndian.Uint64(data[j:])
-			if m := hasByte(w, '"') | hasByte(w, '\\'); m != 0 {
+			if m := swar.HasByte(w, '"') | swar.HasByte(w, '\\'); m != 0 {
 				j += bits.TrailingZeros64(m) / 8
 				break
 			}
@@ -108,19 +109,6 @@ func skipString(data []byte, i int) (int, error) {
 	}
 }
 
-// Word-at-a-time search for the bytes that matter between strings.
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// hasByte has the high bit set in the lowest byte of w equal to b (bytes
-// above a match may be flagged falsely; only the lowest one is used).
-func hasByte(w, b uint64) uint64 {
-	x := w ^ (b * ones)
-	return (x - ones) &^ x & highs
-}
-
 // nextStructural returns the index of the first quote or bracket at or after
 // i, or len(data): indentation, keys' colons, numbers and literals are
 // passed over eight bytes at a time.
@@ -132,7 +120,7 @@ func hasByte(w, b uint64) uint64 {
 func nextStructural(data []byte, i int) int {
 	for i+8 <= len(data) {
 		w := binary.LittleEndian.Uint64(data[i:])
-		m := hasByte(w, '"') | hasByte(w&^(0x26*ones), 0x59)
+		m := swar.HasByte(w, '"') | swar.HasByte(w&^(0x26*swar.Ones), 0x59)
 		if m == 0 {
 			i += 8
 			continue

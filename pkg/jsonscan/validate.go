@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/binary"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"math/bits"
 	"sync/atomic"
 )
@@ -137,7 +138,7 @@ func (sc *scanner) run(i int) (int, error) {
 		} else if j < len(data) && data[j] == '\n' {
 			j++
 			for j+8 <= len(data) {
-				w := binary.LittleEndian.Uint64(data[j:]) ^ (' ' * ones)
+				w := binary.LittleEndian.Uint64(data[j:]) ^ (' ' * swar.Ones)
 				if w != 0 {
 					j += bits.TrailingZeros64(w) / 8
 					break
@@ -308,7 +309,7 @@ func skipSpaceTo(data []byte, i, j int) int {
 	for i < j {
 		if i+8 <= len(data) {
 			w := binary.LittleEndian.Uint64(data[i:])
-			other := ^(bytesEqual(w, ' ') | bytesEqual(w, '\n')) & highs
+			other := ^(swar.BytesEqual(w, ' ') | swar.BytesEqual(w, '\n')) & swar.Highs
 			if other == 0 {
 				i += 8
 				continue
@@ -326,15 +327,6 @@ func skipSpaceTo(data []byte, i, j int) int {
 		}
 	}
 	return min(i, j)
-}
-
-// bytesEqual has the high bit set in exactly the bytes of w equal to b
-// (unlike hasByte, no byte is flagged falsely: the low seven bits of each
-// byte are added without a carry into the next).
-func bytesEqual(w, b uint64) uint64 {
-	const lows = ^uint64(highs)
-	x := w ^ (b * ones)
-	return ^((x&lows + lows) | x | lows)
 }
 
 // checkScalar checks a number or literal (a value that is not a string or
@@ -392,7 +384,7 @@ func skipStringStrict(data []byte, i int) (int, error) {
 		// Eight bytes at a time to the next quote, backslash or control character.
 		for j+8 <= len(data) {
 			w := binary.LittleEndian.Uint64(data[j:])
-			m := hasByte(w, '"') | hasByte(w, '\\') | hasLess(w, 0x20)
+			m := swar.HasByte(w, '"') | swar.HasByte(w, '\\') | swar.HasLess(w, 0x20)
 			if m != 0 {
 				j += bits.TrailingZeros64(m) / 8
 				break
@@ -431,10 +423,4 @@ func skipStringStrict(data []byte, i int) (int, error) {
 			j++ // a byte the word test flagged falsely
 		}
 	}
-}
-
-// hasLess has the high bit set in the lowest byte of w below n (n <= 128;
-// bytes above a match may be flagged falsely).
-func hasLess(w, n uint64) uint64 {
-	return (w - n*ones) &^ w & highs
 }

@@ -6,6 +6,7 @@ package render
 import (
 	"bufio"
 	"encoding/binary"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"io"
 	"runtime"
 	"slices"
@@ -376,12 +377,8 @@ func ellipsize(s string, n int) string {
 // cellSafe keeps a cell on its line: a tab or newline would break the columns.
 var cellSafe = strings.NewReplacer("\t", " ", "\n", " ")
 
-// The checks below read a cell eight bytes at a time: a table of 50,000
-// endpoints has 300,000 cells, each measured twice.
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
+// The checks below read a cell eight bytes at a time (internal/swar): a
+// table of 50,000 endpoints has 300,000 cells, each measured twice.
 
 // bytesOf is s's bytes, not copied, to be read only.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
@@ -393,7 +390,7 @@ func mayBreakLine(s string) bool {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		if (w-0x0b*ones)&^w&highs != 0 {
+		if swar.HasLess(w, 0x0b) != 0 {
 			return true
 		}
 	}
@@ -411,7 +408,7 @@ func textWidth(s string) int {
 	b := bytesOf(s)
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		if binary.LittleEndian.Uint64(b[i:])&highs != 0 {
+		if binary.LittleEndian.Uint64(b[i:])&swar.Highs != 0 {
 			return i + utf8.RuneCount(b[i:])
 		}
 	}

@@ -308,3 +308,78 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 	}
 	t.Logf("%d places", checked)
 }
+
+// TestItemStartsFollowTheLayout: ItemStarts is, read the plain way (every
+// ",\n<indent>{" of the array, by a regular pattern), the first such line
+// with the first element's indentation at least every bytes past the first
+// element, then the first at least every bytes past that one, and so on;
+// nothing when the first element is not an object on a line of its own.
+// On the arrays of indented fixtures and generated documents, with tabs
+// and carriage returns mixed in.
+func TestItemStartsFollowTheLayout(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var docs [][]byte
+	for i := range 4 {
+		docs = append(docs, indented(r, 30+i*30))
+	}
+	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") && len(docs) < 40 {
+			if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(",\n")) {
+				docs = append(docs, b)
+			}
+		}
+		return nil
+	})
+	docs = append(docs, bytes.ReplaceAll(docs[0], []byte(",\n  "), []byte(",\r\n\t ")), bytes.ReplaceAll(docs[1], []byte("\n"), []byte(" ")))
+	line := regexp.MustCompile(`,[ \t\r]*\n([ \t]*)\{`)
+	checked, offered := 0, 0
+	for _, data := range docs {
+		root, err := Parse(data)
+		if err != nil {
+			continue
+		}
+		lines := line.FindAllSubmatchIndex(data, -1)
+		var arrays []Value
+		var walk func(v Value)
+		walk = func(v Value) {
+			switch v.Kind() {
+			case Array:
+				arrays = append(arrays, v)
+				_ = v.Items(func(_ int, e Value) bool { walk(e); return len(arrays) < 200 })
+			case Object:
+				_ = v.Fields(func(_ []byte, e Value) bool { walk(e); return len(arrays) < 200 })
+			}
+		}
+		walk(root)
+		for _, v := range arrays {
+			for _, every := range []int{1, 64, 1024} {
+				var want []int
+				first := v.FirstItem()
+				nl := first - 1
+				for first >= 0 && nl > v.off && (data[nl] == ' ' || data[nl] == '\t') {
+					nl--
+				}
+				if first >= 0 && data[first] == '{' && data[nl] == '\n' {
+					indent := data[nl+1 : first]
+					at := first + every
+					for _, m := range lines {
+						if start, brace := m[2], m[3]; start >= at && brace < v.end && bytes.Equal(data[start:brace], indent) {
+							want = append(want, brace)
+							at = brace + every
+						}
+					}
+				}
+				got := v.ItemStarts(every)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("ItemStarts(%d) of the array at %d: %v, want %v", every, v.off, got, want)
+				}
+				checked++
+				offered += len(got)
+			}
+		}
+	}
+	if offered == 0 {
+		t.Fatal("no array offered a start")
+	}
+	t.Logf("%d arrays, %d offers", checked, offered)
+}

@@ -202,28 +202,45 @@ func splitPoint(data []byte, at, window int) (point, indent int) {
 	limit := min(len(data), at+window)
 	var first [64]int // first candidate at each indentation, +1
 	best, bestIndent := -1, len(first)
-	for i := at; i < limit; {
+	for i := at; ; {
+		brace, n := nextElementLine(data, i, limit)
+		if brace < 0 {
+			break
+		}
+		if n < len(first) {
+			if first[n] == 0 {
+				first[n] = brace + 1
+			} else if n < bestIndent {
+				best, bestIndent = first[n]-1, n
+			}
+		}
+		i = brace - n // the line's start: on from its line break
+	}
+	return best, bestIndent
+}
+
+// nextElementLine finds the first line break at or after from, and before
+// limit, that follows a comma and begins a line of spaces and tabs then
+// '{': by the layout alone, where an element of an indented array begins.
+// It returns the index of that '{' and the width of the indentation before
+// it, or -1 and 0.
+func nextElementLine(data []byte, from, limit int) (brace, indent int) {
+	for i := from; i < limit; i++ {
 		k := bytes.IndexByte(data[i:limit], '\n')
 		if k < 0 {
 			break
 		}
 		i += k
 		if !afterComma(data, i) {
-			i++
 			continue // not after a comma: its indentation does not matter
 		}
 		f := i + 1
 		for f < len(data) && (data[f] == ' ' || data[f] == '\t') {
 			f++
 		}
-		if n := f - i - 1; f < len(data) && data[f] == '{' && n < len(first) {
-			if first[n] == 0 {
-				first[n] = f + 1
-			} else if n < bestIndent {
-				best, bestIndent = first[n]-1, n
-			}
+		if f < len(data) && data[f] == '{' {
+			return f, f - i - 1
 		}
-		i++
 	}
-	return best, bestIndent
+	return -1, 0
 }

@@ -284,18 +284,18 @@ func (v Value) ItemStarts(every int) []int {
 	indent := data[nl+1 : first]
 	var out []int
 	for at := first + every; at < len(data); {
-		k := bytes.Index(data[at:], indent)
-		if k < 0 {
+		// An element's line starting at or after at: its line break at or
+		// after at-1.
+		brace, n := nextElementLine(data, at-1, len(data))
+		if brace < 0 {
 			break
 		}
-		i := at + k // a run of the indentation; it must start a line and end at '{'
-		end := i + len(indent)
-		if i == 0 || data[i-1] != '\n' || end >= len(data) || data[end] != '{' || !afterComma(data, i-1) {
-			at = i + 1
-			continue
+		if n == len(indent) && bytes.Equal(data[brace-n:brace], indent) {
+			out = append(out, brace)
+			at = brace + every
+		} else {
+			at = brace - n + 1 // past that line's break
 		}
-		out = append(out, end)
-		at = end + every
 	}
 	return out
 }

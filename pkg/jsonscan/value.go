@@ -36,9 +36,8 @@ func Parse(data []byte) (Value, error) { return ParseWithPages(data, nil) }
 // them at once, each for its own stretch (a large document is checked on
 // several cores); none after Parse returns.
 type Pages struct {
-	// Passed: data[from:to] has been read (checked, or searched for a
-	// split point) and is not in use; it may be let go of until it is
-	// needed again.
+	// Passed: data[from:to] has been checked and is not in use; it may
+	// be let go of until it is needed again.
 	Passed func(from, to int)
 	// Ahead: data[from:to] is read next.
 	Ahead func(from, to int)

@@ -131,8 +131,9 @@ func (t *Table) RowsOf(n int, rows func(i int, r *Rows)) {
 	base := len(t.rows)
 	t.rows = slices.Grow(t.rows, n)
 	room := t.rows[:base+n][base:]
+	bounds := func(k int) (lo, hi int) { return k * per, min(n, (k+1)*per) } // part k's items
 	fault.Each(workers, len(parts), func(k int) {
-		lo, hi := k*per, min(n, (k+1)*per)
+		lo, hi := bounds(k)
 		parts[k].rows = room[lo:lo:hi]
 		for i := lo; i < hi; i++ {
 			rows(i, &parts[k])
@@ -140,7 +141,7 @@ func (t *Table) RowsOf(n int, rows func(i int, r *Rows)) {
 	})
 	inPlace := true
 	for k, p := range parts {
-		lo, hi := k*per, min(n, (k+1)*per)
+		lo, hi := bounds(k)
 		inPlace = inPlace && len(p.rows) == hi-lo && (hi == lo || &p.rows[0] == &room[lo])
 	}
 	if inPlace {

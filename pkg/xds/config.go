@@ -80,19 +80,14 @@ func (c *Config) Endpoints() []*Endpoint {
 	if c.Dump.Has(envoyadmin.KindClusterStatus) {
 		kind, flatten = envoyadmin.KindClusterStatus, endpointsFromHealth
 	}
-	var groups [][]Endpoint
-	read := false
 	if kind == envoyadmin.KindEndpoints {
 		// Each assignment read once, entries and hosts together.
-		var entries []envoyadmin.Entry
-		entries, groups, read = envoyadmin.ReadEntries(c.Dump, kind, runtime.GOMAXPROCS(0), assignmentHosts)
-		if read {
+		if entries, groups, ok := envoyadmin.ReadEntries(c.Dump, kind, runtime.GOMAXPROCS(0), assignmentHosts); ok {
 			c.endpoints = flattenHosts(groups, entries)
 			return c.endpoints
 		}
 	}
-	groups = decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []Endpoint { return flatten(e) })
-	c.endpoints = flattenHosts(groups, nil)
+	c.endpoints = flattenHosts(decodeAll(c, kind, func(e envoyadmin.Entry, _ *Opaque) []Endpoint { return flatten(e) }), nil)
 	return c.endpoints
 }
 

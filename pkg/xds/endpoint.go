@@ -75,7 +75,7 @@ func assignmentHosts(r *jsonscan.Reader) []Endpoint {
 	return out
 }
 
-// hostScratch holds the slices endpointsFromEDS reads hosts into.
+// hostScratch holds the slices assignmentHosts reads hosts into.
 var hostScratch = sync.Pool{New: func() any { return new([]Endpoint) }}
 
 // readLocalityGroup appends the hosts of one LocalityLbEndpoints.

@@ -3,42 +3,23 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/procmem"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"syscall"
 	"testing"
 	"unsafe"
 )
 
-// residentKB is the Rss of the mapping holding address a, from this
-// process's smaps.
+// residentKB is the Rss of the mapping holding address a.
 func residentKB(t *testing.T, a uint64) int {
 	t.Helper()
-	smaps, err := os.ReadFile("/proc/self/smaps")
+	kb, err := procmem.RssKB(uintptr(a))
 	if err != nil {
-		t.Skip("no /proc/self/smaps:", err)
+		t.Skip("no /proc/self/smaps entry:", err)
 	}
-	in := false
-	for line := range bytes.Lines(smaps) {
-		f := bytes.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		if lo, hi, ok := bytes.Cut(f[0], []byte("-")); ok && !bytes.HasSuffix(f[0], []byte(":")) {
-			l, _ := strconv.ParseUint(string(lo), 16, 64)
-			h, _ := strconv.ParseUint(string(hi), 16, 64)
-			in = l <= a && a < h
-			continue
-		}
-		if in && string(f[0]) == "Rss:" {
-			kb, _ := strconv.Atoi(string(f[1]))
-			return kb
-		}
-	}
-	t.Fatalf("no mapping holds %#x", a)
-	return 0
+	return kb
 }
 
 // TestDropStartupPages: the test binary's code, as resident as start-up

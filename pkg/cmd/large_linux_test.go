@@ -1,10 +1,7 @@
 package cmd
 
 import (
-	"bufio"
-	"fmt"
-	"os"
-	"strings"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/procmem"
 	"testing"
 	"unsafe"
 
@@ -12,34 +9,15 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/xds"
 )
 
-// mappedKB is the resident size of this process's mapping that starts at
-// data[0] (its Rss in /proc/self/smaps): pages of the file mapped in,
-// not the page cache.
+// mappedKB is the resident size of this process's mapping of data:
+// pages of the file mapped in, not the page cache.
 func mappedKB(t *testing.T, data []byte) int {
 	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
+	kb, err := procmem.RssKB(uintptr(unsafe.Pointer(&data[0])))
 	if err != nil {
 		t.Skip(err)
 	}
-	defer f.Close()
-	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&data[0])))
-	in := false
-	for s := bufio.NewScanner(f); s.Scan(); {
-		line := s.Text()
-		if fields := strings.Fields(line); len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			in = strings.HasPrefix(line, start)
-			continue
-		}
-		if kb, ok := strings.CutPrefix(line, "Rss:"); in && ok {
-			var n int
-			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), &n); err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no mapping starts at %s", start)
-	return 0
+	return kb
 }
 
 // TestLoadLetsGoOfTheFile: a mapped 17 MB dump is checked and its

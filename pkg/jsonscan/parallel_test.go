@@ -255,13 +255,10 @@ func TestUintIsStrconvs(t *testing.T) {
 	}
 }
 
-// TestSplitPointIsTheLeastIndentedRecurring: splitPoint is, read the plain
-// way (every line of the stretch, by a regular pattern), the '{' of the
-// first ",\n<indent>{" of the least indentation that occurs twice in the
-// stretch, or -1; at many places of indented fixtures and generated
-// documents, with tabs and carriage returns mixed in.
-func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+// layoutDocs are indented documents for the layout tests: generated ones,
+// fixtures with line breaks after commas, and the first again with
+// carriage returns and tabs in its indentation.
+func layoutDocs(r *rand.Rand) [][]byte {
 	var docs [][]byte
 	for i := range 4 {
 		docs = append(docs, indented(r, 30+i*30))
@@ -274,8 +271,17 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 		}
 		return nil
 	})
-	odd := bytes.ReplaceAll(docs[0], []byte(",\n  "), []byte(",\r\n\t "))
-	docs = append(docs, odd)
+	return append(docs, bytes.ReplaceAll(docs[0], []byte(",\n  "), []byte(",\r\n\t ")))
+}
+
+// TestSplitPointIsTheLeastIndentedRecurring: splitPoint is, read the plain
+// way (every line of the stretch, by a regular pattern), the '{' of the
+// first ",\n<indent>{" of the least indentation that occurs twice in the
+// stretch, or -1; at many places of indented fixtures and generated
+// documents, with tabs and carriage returns mixed in.
+func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	docs := layoutDocs(r)
 	line := regexp.MustCompile(`,[ \t\r]*\n([ \t]*)\{`)
 	checked := 0
 	for _, data := range docs {
@@ -318,19 +324,8 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 // and carriage returns mixed in.
 func TestItemStartsFollowTheLayout(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	var docs [][]byte
-	for i := range 4 {
-		docs = append(docs, indented(r, 30+i*30))
-	}
-	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") && len(docs) < 40 {
-			if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(",\n")) {
-				docs = append(docs, b)
-			}
-		}
-		return nil
-	})
-	docs = append(docs, bytes.ReplaceAll(docs[0], []byte(",\n  "), []byte(",\r\n\t ")), bytes.ReplaceAll(docs[1], []byte("\n"), []byte(" ")))
+	docs := layoutDocs(r)
+	docs = append(docs, bytes.ReplaceAll(docs[1], []byte("\n"), []byte(" "))) // no layout at all
 	line := regexp.MustCompile(`,[ \t\r]*\n([ \t]*)\{`)
 	checked, offered := 0, 0
 	for _, data := range docs {

@@ -68,6 +68,10 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 
 // Run prints the endpoints.
 func (o *EndpointsOptions) Run(c *cobra.Command) error {
+	if fs, ok := o.Source.(*fileSource); ok {
+		// The assignments read while the file is loaded: each byte once.
+		fs.early = xds.EarlyEndpoints()
+	}
 	cfg, done, err := o.load(c.Context(), envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
 	if err != nil {
 		return err

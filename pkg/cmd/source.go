@@ -33,6 +33,8 @@ type fileSource struct {
 	anyPod bool
 	in     io.Reader
 	input  *envoyadmin.Input
+	// early reads a kind while the file is loaded (see envoyadmin.Early).
+	early envoyadmin.Early
 }
 
 func (s *fileSource) Dump(_ context.Context, kinds ...envoyadmin.Kind) (*envoyadmin.Dump, error) {
@@ -47,6 +49,7 @@ func (s *fileSource) Dump(_ context.Context, kinds ...envoyadmin.Kind) (*envoyad
 	if snapshot.IsBundle(input.Data) {
 		return s.fromBundle(input.Data, kinds)
 	}
+	input.Early = s.early
 	dumps, err := envoyadmin.LoadInput(input)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name(), err)

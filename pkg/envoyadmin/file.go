@@ -25,6 +25,9 @@ type Input struct {
 	Evict func(from, to int)
 	// Prefetch makes the pages of Data[from:to] resident ahead of use.
 	Prefetch func(from, to int)
+	// Early, when set, reads the endpoint assignments while the input is
+	// loaded (see ReadEarly).
+	Early Early
 }
 
 // ReadFile reads a dump file, "-" meaning in.

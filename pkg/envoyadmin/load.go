@@ -45,6 +45,9 @@ type Dump struct {
 	// walks the clusters.
 	pending map[Kind][]pendingList
 	entries map[Kind][]Entry
+	// early is a reading of the endpoints done while loading (an
+	// *earlyRead), for ReadEntries.
+	early any
 	// evict lets go of resident bytes of the input, when it is a mapped file.
 	evict func(from, to int)
 	// SkippedSections counts config sections of types this tool does not read, by type URL.
@@ -256,7 +259,15 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		in.Prefetch(0, 4<<20)
 		pages = &jsonscan.Pages{Passed: (&passed{evict: in.Evict}).add, Ahead: in.Prefetch}
 	}
-	root, err := jsonscan.ParseWithPages(data, pages)
+	var hole *jsonscan.Hole
+	if in.Early != nil {
+		var evict func(from, to int)
+		if pages != nil {
+			evict = pages.Passed
+		}
+		hole = in.Early.hole(data, evict)
+	}
+	root, err := jsonscan.ParseWith(data, pages, hole)
 	if err != nil {
 		if errors.Is(err, jsonscan.ErrUnexpectedEnd) {
 			return nil, notDump("the input ends in the middle of a JSON value at byte %d: is the file truncated?", len(data))
@@ -264,9 +275,12 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		return nil, notDump("the input is not valid JSON: %v", err)
 	}
 	dumps, err := loadValue(root, "", 0)
-	if pages != nil {
-		for _, d := range dumps {
+	for _, d := range dumps {
+		if pages != nil {
 			d.evict = pages.Passed
+		}
+		if in.Early != nil {
+			in.Early.attach(d)
 		}
 	}
 	return dumps, err

@@ -2,6 +2,7 @@ package envoyadmin
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
@@ -24,10 +25,21 @@ var partBytes = 512 << 10 // a variable for tests, which split small lists
 // It returns the entries in dump order (as Entries, which it indexes) and
 // what read returned for each. ok is false when the kind's entries are
 // not all in lists of one resource each (listeners' dynamic states, a lone
-// resource): the caller walks them as before.
+// resource): the caller walks them as before. When the load read them
+// already (ReadEarly, with the same read), that reading is returned.
 func ReadEntries[T any](d *Dump, k Kind, workers int, read func(r *jsonscan.Reader) T) (entries []Entry, results []T, ok bool) {
 	if k == KindListener {
 		return nil, nil, false
+	}
+	if e, ok := d.early.(*earlyRead[T]); ok && e.kind == k && len(d.entries[k]) == 0 && len(d.pending[k]) == 1 && d.pending[k][0].value == e.list {
+		// Read while the dump was loaded (ReadEarly).
+		d.early = nil
+		if d.entries == nil {
+			d.entries = map[Kind][]Entry{}
+		}
+		d.entries[k] = e.entries
+		delete(d.pending, k)
+		return e.entries, e.results, true
 	}
 	lists := d.pending[k]
 	for _, p := range lists {
@@ -41,32 +53,60 @@ func ReadEntries[T any](d *Dump, k Kind, workers int, read func(r *jsonscan.Read
 		r := e.Resource.Reader()
 		entries, results = append(entries, e), append(results, read(&r))
 	}
+	for _, p := range lists {
+		es, rs, _, _ := readList(p.value, p.shape, workers, false, d.evict, read)
+		if len(entries) == 0 {
+			entries, results = es, rs // the usual one list: not copied again
+		} else {
+			entries, results = append(entries, es...), append(results, rs...)
+		}
+	}
+	if d.entries == nil {
+		d.entries = map[Kind][]Entry{}
+	}
+	d.entries[k] = entries
+	delete(d.pending, k)
+	return entries, results, true
+}
+
+// readList reads the entries of one list of the given shape in parts on
+// up to workers goroutines (see ReadEntries), and lets go of each part's
+// pages when it is read. strict reads a list Parse has not checked (a
+// jsonscan.Hole, list's end then unknown): every byte is checked as it is
+// read, and ok says the list was read whole without error, end just past
+// its ']'. Not strict, errors (a file changed under its mapping) end a
+// part's reading, as Entries would stop, and end is the list's End.
+func readList[T any](list jsonscan.Value, shape entryShape, workers int, strict bool, evict func(from, to int),
+	read func(r *jsonscan.Reader) T) (entries []Entry, results []T, end int, ok bool) {
 	type part struct {
-		list        int
 		from, until int // until: where the next part starts, or -1
 		entries     []Entry
 		results     []T
 		reached     bool
+		end         int // just past the list's ']', when the part got there
+		err         error
 	}
-	var parts []*part
-	for n, p := range lists {
-		first := p.value.FirstItem()
-		if first < 0 {
-			continue
-		}
-		starts := append([]int{first}, p.value.ItemStarts(partBytes)...)
-		for i, s := range starts {
-			until := -1
-			if i+1 < len(starts) {
-				until = starts[i+1]
-			}
-			parts = append(parts, &part{list: n, from: s, until: until})
+	first := list.FirstItem()
+	if first < 0 {
+		return nil, nil, list.End(), !strict
+	}
+	starts := append([]int{first}, list.ItemStarts(partBytes)...)
+	parts := make([]part, len(starts))
+	for i, s := range starts {
+		parts[i] = part{from: s, until: -1}
+		if i+1 < len(starts) {
+			parts[i].until = starts[i+1]
 		}
 	}
+	// The end of the list, once a part has met it: parts offered past it
+	// (a strict reading's offers run on past the list) are not read.
+	var listEnd atomic.Int64
 	fault.Each(workers, len(parts), func(i int) {
-		pt := parts[i]
-		shape := lists[pt.list].shape
-		pt.reached, _ = lists[pt.list].value.ReadItems(pt.from, pt.until, func(r *jsonscan.Reader) {
+		pt := &parts[i]
+		if e := listEnd.Load(); e > 0 && pt.from >= int(e) {
+			return
+		}
+		rd := func(r *jsonscan.Reader) {
 			var name, version, lastUpdated string
 			var resource, errorState jsonscan.Value
 			var t T
@@ -85,10 +125,14 @@ func ReadEntries[T any](d *Dump, k Kind, workers int, read func(r *jsonscan.Read
 					errorState = r.Value()
 				}
 			})
-			if len(pt.entries) == sampleEntries && raw.End() > pt.from {
+			if !raw.Present() {
+				return // the reading failed (an error, said by the reading)
+			}
+			if len(pt.entries) == sampleEntries && raw.End() > pt.from && (pt.until >= 0 || !strict) {
 				// Room for the rest of the part at the average size so far
-				// (see sampleEntries).
-				end := lists[pt.list].value.End()
+				// (see sampleEntries); not for the last part of a strict
+				// reading, whose list's end is not known.
+				end := list.End()
 				if pt.until >= 0 {
 					end = pt.until
 				}
@@ -106,39 +150,51 @@ func ReadEntries[T any](d *Dump, k Kind, workers int, read func(r *jsonscan.Read
 				}
 				pt.entries, pt.results = append(pt.entries, e), append(pt.results, t)
 			}
-		})
-		if d.evict != nil {
-			end := lists[pt.list].value.End()
-			if pt.reached {
-				end = pt.until
+		}
+		if strict {
+			pt.reached, pt.end, pt.err = list.ReadItemsStrict(pt.from, pt.until, rd)
+			if !pt.reached && pt.err == nil {
+				listEnd.CompareAndSwap(0, int64(pt.end))
 			}
-			d.evict(pt.from, end)
+		} else {
+			pt.reached, _ = list.ReadItems(pt.from, pt.until, rd)
+			pt.end = list.End()
+		}
+		if evict != nil {
+			to := pt.end
+			if pt.reached {
+				to = pt.until
+			}
+			if to > pt.from {
+				evict(pt.from, to)
+			}
 		}
 	})
-	// A part is used when the part before it in its list was, and ended
-	// exactly where it starts. The used parts are copied into place on
-	// all cores.
+	// A part is used when the part before it was, and ended exactly where
+	// it starts; the last used one ends the list. The used parts are
+	// copied into place on all cores.
 	used := make([]bool, len(parts))
 	at := make([]int, len(parts)) // where a used part's entries go
-	total := len(entries)
-	for i, pt := range parts {
-		used[i] = i == 0 || parts[i-1].list != pt.list || used[i-1] && parts[i-1].reached
-		if used[i] {
-			at[i] = total
-			total += len(pt.entries)
+	total := 0
+	for i := range parts {
+		pt := &parts[i]
+		used[i] = i == 0 || used[i-1] && parts[i-1].reached
+		if !used[i] {
+			break
 		}
+		if strict && pt.err != nil {
+			return nil, nil, 0, false
+		}
+		at[i] = total
+		total += len(pt.entries)
+		end = pt.end
 	}
-	entries, results = slices.Grow(entries, total-len(entries))[:total], slices.Grow(results, total-len(results))[:total]
+	entries, results = make([]Entry, total), make([]T, total)
 	fault.Each(workers, len(parts), func(i int) {
 		if used[i] {
 			copy(entries[at[i]:], parts[i].entries)
 			copy(results[at[i]:], parts[i].results)
 		}
 	})
-	if d.entries == nil {
-		d.entries = map[Kind][]Entry{}
-	}
-	d.entries[k] = entries
-	delete(d.pending, k)
-	return entries, results, true
+	return entries, results, end, true
 }

@@ -23,6 +23,16 @@ type Reader struct {
 	// pending: the value at i has not been read yet.
 	pending bool
 	err     error
+	// strict: the bytes read have not been checked by Parse (a Hole):
+	// the Reader checks the grammar of all it reads and passes over, as
+	// the check would, and fails where the check would fail (or, on
+	// nesting deeper than holeDepth, where it would not).
+	strict bool
+	depth  int // objects and arrays the Reader is in
+	// The stacks of the strict Reader's checks of values passed over,
+	// kept from one to the next.
+	closers []byte
+	starts  []int
 }
 
 // Seen is the members of an object a reader has met, a bit each, for
@@ -71,7 +81,13 @@ func (r *Reader) Value() Value {
 	if !r.take() {
 		return Value{}
 	}
-	end, err := r.d.skipIn(r.i, len(r.data))
+	var end int
+	var err error
+	if r.strict {
+		end, err = r.skipStrict(r.i)
+	} else {
+		end, err = r.d.skipIn(r.i, len(r.data))
+	}
 	if err != nil {
 		r.fail(err)
 		return Value{}
@@ -86,7 +102,7 @@ func (r *Reader) Value() Value {
 func (r *Reader) Str() string {
 	if r.pending && r.i < len(r.data) && r.data[r.i] == '"' {
 		r.pending = false
-		end, err := skipString(r.data, r.i)
+		end, err := r.skipString(r.i)
 		if err != nil {
 			r.fail(err)
 			return ""
@@ -119,6 +135,10 @@ func (r *Reader) Object(fn func(key []byte)) Value {
 		return r.Value()
 	}
 	r.pending = false
+	if !r.enter() {
+		return Value{}
+	}
+	defer func() { r.depth-- }()
 	data := r.data
 	start, i := r.i, r.i+1
 	for {
@@ -136,7 +156,7 @@ func (r *Reader) Object(fn func(key []byte)) Value {
 			return Value{}
 		}
 		kStart := i
-		kEnd, err := skipString(data, i)
+		kEnd, err := r.skipString(i)
 		if err != nil {
 			r.fail(err)
 			return Value{}
@@ -148,7 +168,7 @@ func (r *Reader) Object(fn func(key []byte)) Value {
 		}
 		r.i, r.pending = SkipSpace(data, i+1), true
 		fn(data[kStart+1 : kEnd-1])
-		if !r.next() {
+		if !r.next('}') {
 			return Value{}
 		}
 		i = r.i
@@ -156,8 +176,9 @@ func (r *Reader) Object(fn func(key []byte)) Value {
 }
 
 // next passes over the value fn left unread, then over the comma after
-// it; false when the reading has failed.
-func (r *Reader) next() bool {
+// it; false when the reading has failed. A strict Reader fails when
+// neither a comma nor the container's closer follows.
+func (r *Reader) next(closer byte) bool {
 	if r.pending {
 		r.Value()
 	}
@@ -165,10 +186,61 @@ func (r *Reader) next() bool {
 		return false
 	}
 	i := SkipSpace(r.data, r.i)
-	if i < len(r.data) && r.data[i] == ',' {
+	switch {
+	case i < len(r.data) && r.data[i] == ',':
 		i++
+	case !r.strict:
+	case i >= len(r.data):
+		r.fail(endErr(i))
+		return false
+	case r.data[i] != closer:
+		r.fail(syntaxErr(i, "expected ',' or %q, found %q", closer, r.data[i]))
+		return false
 	}
 	r.i = i
+	return true
+}
+
+// skipString passes over the string at i, checking it when strict.
+func (r *Reader) skipString(i int) (int, error) {
+	if r.strict {
+		return skipStringStrict(r.data, i)
+	}
+	return skipString(r.data, i)
+}
+
+// skipStrict returns the index just past the value at i, checking its
+// grammar as Parse does (a strict Reader's Value).
+func (r *Reader) skipStrict(i int) (int, error) {
+	data := r.data
+	switch class[data[i]] {
+	case clsQuote:
+		return skipStringStrict(data, i)
+	case clsOpen:
+		sc := scanner{data: data, closers: r.closers[:0], starts: r.starts[:0], st: wantValue, next: len(data) + 1,
+			limit: len(data), record: func(int, int) {}, hole: -1}
+		end, err := sc.run(i)
+		r.closers, r.starts = sc.closers, sc.starts
+		if err == nil && r.depth+sc.depth > holeDepth {
+			err = syntaxErr(i, "nesting deeper than %d in a strict reading", holeDepth)
+		}
+		return end, err
+	}
+	j := i
+	for j < len(data) && class[data[j]] == clsOther {
+		j++
+	}
+	return j, checkScalar(data[i:j], i)
+}
+
+// enter notes one more container the Reader is in, false when that is
+// deeper than a strict reading goes.
+func (r *Reader) enter() bool {
+	r.depth++
+	if r.strict && r.depth > holeDepth {
+		r.fail(syntaxErr(r.i, "nesting deeper than %d in a strict reading", holeDepth))
+		return false
+	}
 	return true
 }
 
@@ -180,6 +252,10 @@ func (r *Reader) Array(fn func()) Value {
 		return r.Value()
 	}
 	r.pending = false
+	if !r.enter() {
+		return Value{}
+	}
+	defer func() { r.depth-- }()
 	start := r.i
 	if !r.items(start+1, -1, fn) && r.err == nil {
 		return Value{d: r.d, off: start, end: r.i}
@@ -209,7 +285,7 @@ func (r *Reader) items(i, until int, fn func()) (reached bool) {
 		}
 		r.i, r.pending = i, true
 		fn()
-		if !r.next() {
+		if !r.next(']') {
 			return false
 		}
 		i = r.i
@@ -241,12 +317,31 @@ func (r *Reader) Read(fn func()) Value {
 // until is proven an element's start when a read from a true one reaches
 // it exactly.
 func (v Value) ReadItems(from, until int, fn func(r *Reader)) (reached bool, err error) {
+	reached, _, err = v.readItems(from, until, false, fn)
+	return reached, err
+}
+
+// ReadItemsStrict is ReadItems on an array Parse has not checked (a Hole
+// being read, whose end is not known yet): every byte read or passed over
+// is checked as Parse checks it, and any error ends the reading. end is
+// the index just past the array's ']' when the reading got there (not
+// reached, no error). It proves, with the reading from the array's first
+// element, that the array is JSON from there to end: exactly, when each
+// reading from an offered start begins where the one before it reached.
+func (v Value) ReadItemsStrict(from, until int, fn func(r *Reader)) (reached bool, end int, err error) {
+	return v.readItems(from, until, true, fn)
+}
+
+func (v Value) readItems(from, until int, strict bool, fn func(r *Reader)) (reached bool, end int, err error) {
 	if v.Kind() != Array || from <= v.off || from >= v.end {
-		return false, nil
+		return false, 0, nil
 	}
-	r := Reader{d: v.d, data: v.d.data[:v.end]}
+	r := Reader{d: v.d, data: v.d.data[:v.end], strict: strict, depth: 1}
 	reached = r.items(from, until, func() { fn(&r) })
-	return reached, r.err
+	if !reached && r.err == nil {
+		end = r.i
+	}
+	return reached, end, r.err
 }
 
 // FirstItem is the offset where the array v's first element begins, or -1.

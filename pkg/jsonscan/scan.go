@@ -164,6 +164,9 @@ type doc struct {
 	// recent remembers where containers a walk has passed end (see
 	// knownEnd), for documents under 4 GB.
 	recent []atomic.Uint64
+	// hole is where an array read strictly before the check starts (-1:
+	// none), holeEnd just past it (see Hole).
+	hole, holeEnd int
 }
 
 // recentSlots is the size of the cache of container ends.

@@ -41,7 +41,8 @@ var stateWords = [...]string{
 // validate checks the container starting at i and everything in it, and
 // returns the index just past it.
 func (d *doc) validate(i int) (int, error) {
-	sc := &scanner{data: d.data, st: wantValue, pages: d.pages, next: progressStep, limit: len(d.data), record: d.record}
+	sc := &scanner{data: d.data, st: wantValue, pages: d.pages, next: progressStep, limit: len(d.data), record: d.record,
+		hole: d.hole, holeEnd: d.holeEnd}
 	return sc.run(i)
 }
 
@@ -108,7 +109,13 @@ type scanner struct {
 	// split point); it ends at that array's ']' and returns its index.
 	speculative bool
 	stop        *atomic.Bool
+	// hole is the array read strictly before the check (see Hole), -1
+	// when there is none; holeEnd is just past it.
+	hole, holeEnd int
 }
+
+// holesPassed counts the walks that passed over a hole (for tests).
+var holesPassed atomic.Int64
 
 func (sc *scanner) run(i int) (int, error) {
 	data := sc.data
@@ -181,6 +188,22 @@ func (sc *scanner) run(i int) (int, error) {
 					continue
 				}
 			}
+		}
+		if j == sc.hole && (sc.st == wantValue || sc.st == wantItemOrEnd || sc.st == wantItem) &&
+			len(sc.closers)+holeDepth < maxDepth {
+			// The array read strictly before the check, as a value here:
+			// passed over (its nesting, below holeDepth, counted).
+			sc.depth = max(sc.depth, len(sc.closers)+holeDepth)
+			if sc.holeEnd-j >= indexMin {
+				sc.record(j, sc.holeEnd)
+			}
+			if sc.pages != nil {
+				sc.pages.Passed(sc.from, j)
+				sc.from = sc.holeEnd
+			}
+			holesPassed.Add(1)
+			i, sc.st = sc.holeEnd, wantCommaOrEnd
+			continue
 		}
 		c := data[j]
 		switch c {

@@ -44,15 +44,45 @@ type Pages struct {
 }
 
 // ParseWithPages is Parse telling pages about its progress.
-func ParseWithPages(data []byte, pages *Pages) (Value, error) {
+func ParseWithPages(data []byte, pages *Pages) (Value, error) { return ParseWith(data, pages, nil) }
+
+// A Hole is an array of the document its caller reads, checking its
+// grammar as it goes, before Parse checks the rest: the check then passes
+// over the array instead of checking it again, so a caller that wants
+// every byte of a large array (the endpoints of a dump) reads it once.
+//
+// Read is given the array at At (its end not yet known) and reads it
+// with ReadItemsStrict; it returns the index just past the array's ']'
+// and true when every byte of it was read strictly, without error. The
+// check passes over the array only when its walk arrives at At wanting a
+// value (the array really is a value of the document, not bytes inside a
+// string) and Read returned true; otherwise the array is checked as the
+// rest is, and any error is the check's. A strict reading never decides
+// that the document is broken.
+type Hole struct {
+	At   int
+	Read func(list Value) (end int, ok bool)
+}
+
+// holeDepth bounds the nesting a strict reading accepts below a hole's
+// array, and what the check assumes is there when it passes over it.
+const holeDepth = 64
+
+// ParseWith is ParseWithPages with a hole (nil: none).
+func ParseWith(data []byte, pages *Pages, hole *Hole) (Value, error) {
 	d := &doc{data: data, ends: make(map[int]int, len(data)/1024), marks: make([]uint64, len(data)>>12+1),
-		pages: pages}
+		pages: pages, hole: -1}
 	if len(data) >= 64<<10 && len(data) < 1<<32 {
 		d.recent = make([]atomic.Uint64, recentSlots)
 	}
 	start := SkipSpace(data, 0)
 	if start == len(data) {
 		return Value{}, endErr(start)
+	}
+	if hole != nil && hole.At > start && hole.At < len(data) && data[hole.At] == '[' {
+		if end, ok := hole.Read(Value{d: d, off: hole.At, end: len(data)}); ok && end > hole.At+1 && end <= len(data) && data[end-1] == ']' {
+			d.hole, d.holeEnd = hole.At, end
+		}
 	}
 	var end int
 	var err error

@@ -82,6 +82,42 @@ func (e *earlyRead[T]) attach(d *Dump) {
 	}
 }
 
+// edsProbes is how many places of a large dump are looked at to narrow
+// the search for the EDS section, probeBytes how much at each.
+const (
+	edsProbes  = 64
+	probeBytes = 16 << 10
+)
+
+// edsContent are keys only an EDS list's stretches hold: an assignment's
+// entry, a host.
+var edsContent = [][]byte{[]byte(`"endpoint_config"`), []byte(`"endpoint"`)}
+
+// edsStretch narrows where the EDS section starts in a large dump, from
+// a look at a few places: Envoy writes the section last, and any stretch
+// of its list holds an assignment's entry or a host. The section starts
+// after the last place (from the end) that holds neither, and its name is
+// before the end of what the next place looked at. ok is false when data
+// is small, or its end holds no EDS.
+func edsStretch(data []byte) (lo, hi int, ok bool) {
+	if len(data) < 8<<20 {
+		return 0, 0, false
+	}
+	step := len(data) / edsProbes
+	first := edsProbes // the first of the places that hold EDS up to the end
+	for k := edsProbes - 1; k > 0; k-- {
+		w := data[k*step : min(k*step+probeBytes, len(data))]
+		if !bytes.Contains(w, edsContent[0]) && !bytes.Contains(w, edsContent[1]) {
+			break
+		}
+		first = k
+	}
+	if first == edsProbes || first == 1 {
+		return 0, 0, false
+	}
+	return (first - 1) * step, min(first*step+probeBytes, len(data)), true
+}
+
 // edsSection and edsKey find the list an early reading reads: the
 // section's type names it once in a dump, and the key follows it.
 var (
@@ -90,13 +126,22 @@ var (
 )
 
 // edsList is the offset of the '[' of the EndpointsConfigDump's
-// dynamic_endpoint_configs in data, by the bytes alone, or -1. The
-// section's name is searched for on all cores (a search for the key
-// itself, whose first byte is a quote, is slow), from the end, where
-// Envoy writes the section: the stretches searched in vain are let go of
-// (evict) as the check does, so the search keeps no more of a mapped file
-// resident than the check would. The key follows the name.
+// dynamic_endpoint_configs in data, by the bytes alone, or -1: the
+// section's name, then the key after it. In a large dump the name is
+// looked for where edsStretch says it is. Otherwise, or when it is not
+// there, it is searched for on all cores (a search for the key itself,
+// whose first byte is a quote, is slow), from the end, where Envoy writes
+// the section; the stretches searched in vain are let go of (evict) as
+// the check does, so the search keeps no more of a mapped file resident
+// than the check would.
 func edsList(data []byte, workers int, evict func(from, to int)) int {
+	if lo, hi, ok := edsStretch(data); ok {
+		if at := lastIndex(data[lo:hi], edsSection); at >= 0 {
+			if list := edsKeyList(data, lo+at); list >= 0 {
+				return list
+			}
+		}
+	}
 	const chunk = 4 << 20
 	n := (len(data) + chunk - 1) / chunk
 	var found atomic.Int64 // the name's offset, once found
@@ -107,24 +152,36 @@ func edsList(data []byte, workers int, evict func(from, to int)) int {
 		if int(found.Load()) >= from {
 			return // found past this stretch
 		}
-		at := -1
-		for k := from; ; {
-			j := bytes.Index(data[k:to], edsSection)
-			if j < 0 {
-				break
-			}
-			at, k = k+j, k+j+1
-		}
+		at := lastIndex(data[from:to], edsSection)
 		if at < 0 {
 			if evict != nil {
 				evict(from, min((c+1)*chunk, len(data)))
 			}
 			return
 		}
+		at += from
 		for old := found.Load(); int64(at) > old && !found.CompareAndSwap(old, int64(at)); old = found.Load() {
 		}
 	})
-	at := int(found.Load())
+	return edsKeyList(data, int(found.Load()))
+}
+
+// lastIndex is the offset of the last sep in b, or -1 (bytes.LastIndex
+// compares at every byte; Index skips to the first byte's matches).
+func lastIndex(b, sep []byte) int {
+	at := -1
+	for k := 0; ; {
+		j := bytes.Index(b[k:], sep)
+		if j < 0 {
+			return at
+		}
+		at, k = k+j, k+j+1
+	}
+}
+
+// edsKeyList is the offset of the '[' of the dynamic_endpoint_configs
+// after the section's name at at (-1: none), or -1.
+func edsKeyList(data []byte, at int) int {
 	if at < 0 {
 		return -1
 	}

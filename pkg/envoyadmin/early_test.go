@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
@@ -114,8 +115,9 @@ func TestEarlyReadingIsReadEntries(t *testing.T) {
 }
 
 // TestEDSListIsTheSections: the list an early reading reads is found in
-// dumps of every size (the search runs in stretches from the end), and
-// not where there is none or the section's name is only in a string.
+// dumps of every size (small ones searched in stretches from the end,
+// large ones where a look at a few places says), also when the section is
+// not at the end, and not where there is none or the name is in a string.
 func TestEDSListIsTheSections(t *testing.T) {
 	for _, services := range []int{1, 300, 3000} {
 		var b bytes.Buffer
@@ -133,10 +135,21 @@ func TestEDSListIsTheSections(t *testing.T) {
 				want = p.value.Offset()
 			}
 		}
+		if _, _, ok := edsStretch(data); ok != (len(data) >= 8<<20) {
+			t.Fatalf("%d services (%d bytes): edsStretch narrows the search: %v", services, len(data), ok)
+		}
+		// Not last: a large value after the section (edsStretch finds no
+		// EDS at the end, and the whole is searched).
+		tail := append(bytes.TrimRight(bytes.Clone(data), "}\n "), []byte(`, "tail": "`+strings.Repeat("x", 9<<20)+`"}`)...)
 		for _, workers := range []int{1, 2, 5} {
-			if got := edsList(data, workers, nil); got != want || want < 0 {
-				t.Fatalf("%d services, %d cores: the list found at %d, the dump has it at %d", services, workers, got, want)
+			for _, doc := range [][]byte{data, tail} {
+				if got := edsList(doc, workers, nil); got != want || want < 0 {
+					t.Fatalf("%d services, %d cores: the list found at %d, the dump has it at %d", services, workers, got, want)
+				}
 			}
+		}
+		if _, err := Load(tail); err != nil {
+			t.Fatalf("the dump with a tail: %v", err)
 		}
 	}
 	for _, doc := range []string{

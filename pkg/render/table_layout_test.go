@@ -231,3 +231,23 @@ func TestCellChecksAreTheByteLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointsSayAnInvalidWeight: a host whose weight Envoy rejects is
+// shown with what is written, cut short, never as a weight.
+func TestEndpointsSayAnInvalidWeight(t *testing.T) {
+	var b strings.Builder
+	es := []*xds.Endpoint{
+		{Address: "10.0.0.1:80", Cluster: "c", Health: "HEALTHY", Weight: 3},
+		{Address: "10.0.0.2:80", Cluster: "c", Health: "HEALTHY", WeightInvalid: "0"},
+		{Address: "10.0.0.3:80", Cluster: "c", Health: "HEALTHY", WeightInvalid: `{"value": "ééééééééééééééééééé"}`},
+	}
+	if err := Endpoints(&b, es, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, want := range []string{"   3   ", "   INVALID 0   ", `   INVALID {"value": "ééééé...   `} {
+		if !strings.Contains(lines[i+1], want) {
+			t.Errorf("row %d: %q does not show %q", i, lines[i+1], want)
+		}
+	}
+}

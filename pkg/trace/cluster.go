@@ -227,14 +227,21 @@ func (t *tracer) cluster(name string) {
 		service = name
 	}
 	healthy := 0
+	var invalid []string // hosts whose weight Envoy rejects
 	for _, e := range t.cfg.Endpoints() {
 		if e.Cluster != name && e.Cluster != service {
 			continue
 		}
 		t.hop.Endpoints = append(t.hop.Endpoints, Endpoint{Address: e.Address, Health: e.Health, Locality: e.Locality, Weight: e.Weight})
+		if e.WeightInvalid != "" {
+			invalid = append(invalid, e.Address+" ("+e.WeightInvalid+")")
+		}
 		if (e.Health == "HEALTHY" || e.Health == "UNKNOWN" || e.Health == "DEGRADED") && e.Outlier != "FAILED" {
 			healthy++
 		}
+	}
+	if len(invalid) > 0 {
+		t.note("the assignment of %s gives %s a load_balancing_weight Envoy rejects (an integer from 1 to 4294967295): an Envoy would not have accepted it, and which hosts it uses is not known from this dump", service, strings.Join(invalid, ", "))
 	}
 	haveEndpoints := t.cfg.Dump.Has(envoyadmin.KindEndpoints) || t.cfg.Dump.Has(envoyadmin.KindClusterStatus)
 	switch {

@@ -348,3 +348,27 @@ func TestHostHeaderReadings(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceSaysWhenAHostsWeightIsInvalid: an assignment Envoy would have
+// rejected (a host's weight 0, below the proto's minimum of 1) is said,
+// host and weight, where the trace reaches its cluster.
+func TestTraceSaysWhenAHostsWeightIsInvalid(t *testing.T) {
+	dump := strings.Replace(testDump, `"port_value":8080}}},"health_status":"HEALTHY"}`, `"port_value":8080}}},"health_status":"HEALTHY","load_balancing_weight":0}`, 1)
+	if dump == testDump {
+		t.Fatal("the test dump has no healthy host to change")
+	}
+	dumps, err := envoyadmin.Load([]byte(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]*xds.Config{"valid": testConfig(t), "weight 0": xds.New(dumps[0])} {
+		h := Trace(cfg, httpReq("shop.example.com", "/"))
+		if h.Cluster != "outbound|80||shop" {
+			t.Fatalf("%s: the request goes to %q", name, h.Cluster)
+		}
+		said := strings.Contains(strings.Join(h.Notes, " "), "10.1.0.1:8080 (0)")
+		if said != (name == "weight 0") {
+			t.Errorf("%s: the invalid weight said %v: %v", name, said, h.Notes)
+		}
+	}
+}

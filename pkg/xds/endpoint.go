@@ -1,6 +1,8 @@
 package xds
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -10,14 +12,18 @@ import (
 
 // Endpoint is one upstream host of a cluster.
 type Endpoint struct {
-	Address  string // ip:port, unix://path or envoy://listener/address
-	Cluster  string
-	Health   string // HEALTHY, UNHEALTHY, DRAINING, TIMEOUT, DEGRADED, UNKNOWN
-	Outlier  string // OK or FAILED when known (from /clusters), else ""
-	Weight   uint32
-	Locality string // region/zone/subzone
-	Priority uint32
-	Hostname string
+	Address string // ip:port, unix://path or envoy://listener/address
+	Cluster string
+	Health  string // HEALTHY, UNHEALTHY, DRAINING, TIMEOUT, DEGRADED, UNKNOWN
+	Outlier string // OK or FAILED when known (from /clusters), else ""
+	Weight  uint32
+	// WeightInvalid is an EDS host's load_balancing_weight as written when
+	// Envoy would reject it (not an integer from 1 to 4294967295); Weight
+	// is then 0.
+	WeightInvalid string
+	Locality      string // region/zone/subzone
+	Priority      uint32
+	Hostname      string
 	// FromHealth is true when the row comes from /clusters (live health), not EDS.
 	FromHealth bool
 	// Entry is the cluster's entry the row comes from, shared by its hosts.
@@ -113,7 +119,7 @@ func readLocalityGroup(r *jsonscan.Reader, hosts []Endpoint) []Endpoint {
 
 // readLbEndpoint reads one LbEndpoint: its endpoint's address and
 // hostname, health (absent: HEALTHY, as healthStatus has it) and weight
-// (absent or not a number: 1).
+// (absent: 1; see lbWeight).
 func readLbEndpoint(r *jsonscan.Reader) Endpoint {
 	h := Endpoint{Health: "HEALTHY", Weight: 1}
 	var seen, seenEp jsonscan.Seen
@@ -131,12 +137,49 @@ func readLbEndpoint(r *jsonscan.Reader) Endpoint {
 		case jsonscan.KeyIs(k, "health_status") && seen.First(2):
 			h.Health = healthStatus(r.Value())
 		case jsonscan.KeyIs(k, "load_balancing_weight") && seen.First(4):
-			if w, ok := r.Uint(); ok {
-				h.Weight = uint32(w)
+			v := r.Value()
+			w, ok := lbWeight(v)
+			h.Weight = w
+			if !ok {
+				h.WeightInvalid = string(v.Raw())
 			}
 		}
 	})
 	return h
+}
+
+// lbWeight reads a host's load_balancing_weight, a UInt32Value of at
+// least 1 (Envoy's endpoint_components.proto): a JSON number or, as
+// proto3's JSON mapping allows, a string of one, in any notation whose
+// value is an integer (5, "5", 5.0, 5e0). null is the field unset: 1.
+// Anything else (0, -1, 1.5, 4294967296, "x", true, an object) Envoy
+// rejects, and ok is false.
+func lbWeight(v jsonscan.Value) (w uint32, ok bool) {
+	if v.Kind() == jsonscan.Null {
+		return 1, true
+	}
+	if n, ok := v.Uint(); ok {
+		if n < 1 || n > math.MaxUint32 {
+			return 0, false
+		}
+		return uint32(n), true
+	}
+	raw := v.Raw()
+	switch v.Kind() {
+	case jsonscan.String:
+		raw = raw[1 : len(raw)-1]
+		if len(raw) == 0 || strings.Trim(string(raw), "0123456789+-.eE") != "" {
+			return 0, false // strconv would take "inf", hex, underscores
+		}
+	case jsonscan.Number:
+	default:
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != math.Trunc(f) || f < 1 || f > math.MaxUint32 {
+		return 0, false
+	}
+	return uint32(f), true
 }
 
 // healthStatus is an EDS health_status (of an assignment's host, or a

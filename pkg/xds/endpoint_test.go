@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
@@ -33,12 +36,15 @@ func endpointsByPick(e envoyadmin.Entry) []Endpoint {
 		_ = le[2].Items(func(_ int, lb jsonscan.Value) bool {
 			lb.PickTo(f[:], "endpoint", "health_status", "load_balancing_weight")
 			f[0].PickTo(ep[:], "address", "hostname")
-			w, ok := f[2].Uint()
-			if !ok {
-				w = 1
+			w, invalid := uint32(1), ""
+			if f[2].Present() {
+				var ok bool
+				if w, ok = lbWeight(f[2]); !ok {
+					invalid = string(f[2].Raw())
+				}
 			}
 			hosts = append(hosts, Endpoint{
-				Address: hostPort(ep[0]), Cluster: cluster, Health: healthStatus(f[1]), Weight: uint32(w),
+				Address: hostPort(ep[0]), Cluster: cluster, Health: healthStatus(f[1]), Weight: w, WeightInvalid: invalid,
 				Locality: loc, Priority: uint32(prio), Hostname: ep[1].Str(),
 			})
 			return true
@@ -216,4 +222,38 @@ func camel(k string) string {
 		}
 	}
 	return strings.Join(parts, "")
+}
+
+// TestHostWeightIsWhatEnvoyAccepts: a host's load_balancing_weight is read
+// as Envoy's own Go types take it (protojson into an LbEndpoint, then its
+// generated validation: a UInt32Value of at least 1): accepted values give
+// the same weight, the others are said to be invalid, as written, never
+// shown as a weight.
+func TestHostWeightIsWhatEnvoyAccepts(t *testing.T) {
+	for _, w := range []string{
+		"1", "5", "4294967295", "4294967296", "0", "-1", "1.5", "5.0", "5e0", "1e2", "1e400", "-0",
+		`"5"`, `"5.0"`, `"1e2"`, `"0"`, `""`, `"x"`, `"0x10"`, `"inf"`, `"1_0"`, `" 5"`,
+		"true", "null", "{}", "[]", `{"value": 5}`,
+	} {
+		host := `{"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": 80}}}, "load_balancing_weight": ` + w + `}`
+		var lb endpointv3.LbEndpoint
+		envoyOK := protojson.Unmarshal([]byte(host), &lb) == nil && lb.ValidateAll() == nil
+		c := load(t, `{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump", "dynamic_endpoint_configs": [
+			{"endpoint_config": {"cluster_name": "c", "endpoints": [{"lb_endpoints": [`+host+`]}]}}]}]}`)
+		es := c.Endpoints()
+		if len(es) != 1 {
+			t.Fatalf("weight %s: %d hosts", w, len(es))
+		}
+		e := es[0]
+		switch {
+		case envoyOK && e.WeightInvalid != "":
+			t.Errorf("weight %s: Envoy's types accept it (%d), read as invalid", w, lb.GetLoadBalancingWeight().GetValue())
+		case envoyOK && lb.LoadBalancingWeight != nil && e.Weight != lb.GetLoadBalancingWeight().GetValue():
+			t.Errorf("weight %s: read as %d, Envoy's types say %d", w, e.Weight, lb.GetLoadBalancingWeight().GetValue())
+		case envoyOK && lb.LoadBalancingWeight == nil && e.Weight != 1:
+			t.Errorf("weight %s (unset): read as %d, not 1", w, e.Weight)
+		case !envoyOK && (e.WeightInvalid != w || e.Weight != 0):
+			t.Errorf("weight %s: Envoy's types reject it, read as %d (invalid %q)", w, e.Weight, e.WeightInvalid)
+		}
+	}
 }

@@ -14,8 +14,9 @@ import (
 // The assignments are most of a dump taken with EDS (60% of a large
 // mesh's), and a command listing endpoints reads every byte of them. Read
 // after the load, they are passed twice: by the load's grammar check and
-// by the reading. Read before the check, strictly (each byte checked as
-// the check would), the check passes over them (a jsonscan.Hole). The
+// by the reading. Read strictly in place of the check (each byte checked
+// as the check would, when the check gets to them), the check passes over
+// them (a jsonscan.Hole). The
 // list is found by its section's name in the bytes; whatever does not go
 // as expected (no such list, a reading that fails, a list that is not the
 // one the dump's structure has there) leaves the dump to be loaded and

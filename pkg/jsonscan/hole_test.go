@@ -44,7 +44,7 @@ func holeAgrees(t *testing.T, name string, data []byte, at, seed int) bool {
 	case got.Offset() != want.Offset() || got.End() != want.End():
 		t.Fatalf("%s, hole at %d: the value is %d-%d, without the hole %d-%d", name, at, got.Offset(), got.End(), want.Offset(), want.End())
 	}
-	inHole := func(s int) bool { return passed && got.d.hole < s && s < got.d.holeEnd }
+	inHole := func(s int) bool { return passed && got.d.hole < s && s < got.d.holeRead.end }
 	for s, e := range want.d.ends {
 		if g, ok := got.d.ends[s]; !inHole(s) && (!ok || g != e || !got.d.marked(s)) {
 			t.Fatalf("%s, hole at %d: the container at %d ends at %d (indexed %v), without the hole at %d", name, at, s, g, ok, e)

@@ -95,7 +95,7 @@ func (d *doc) validateParallel(start int) (int, error) {
 	// load, and kept a few MB less resident while the walks start).
 	points := make([]int, (len(data)-start-1)/every)
 	indents := make([]int, len(points))
-	inHole := func(k int) bool { at := start + (k+1)*every; return d.hole <= at && at < d.holeEnd }
+	inHole := func(k int) bool { return d.hole >= 0 && start+(k+1)*every >= d.hole }
 	fault.Each(cores, len(points), func(k int) {
 		if inHole(k) {
 			points[k], indents[k] = -1, 64
@@ -119,8 +119,8 @@ func (d *doc) validateParallel(start int) (int, error) {
 	})
 	var splits []*split
 	for _, p := range points {
-		if p < 0 || len(splits) > 0 && p <= splits[len(splits)-1].at || d.hole <= p && p < d.holeEnd {
-			continue // none inside the hole: it is passed over whole
+		if p < 0 || len(splits) > 0 && p <= splits[len(splits)-1].at || d.hole >= 0 && p >= d.hole {
+			continue // none in the hole or past it (see Hole)
 		}
 		splits = append(splits, &split{at: p, done: make(chan struct{})})
 	}
@@ -149,7 +149,7 @@ func (d *doc) validateParallel(start int) (int, error) {
 		}
 		sc := &scanner{data: data, closers: []byte{']'}, starts: []int{-1}, st: wantItem, speculative: true,
 			splits: splits[n+1:], stop: &stop, pages: pages, from: s.at, next: s.at + progressStep, limit: limit,
-			hole: d.hole, holeEnd: d.holeEnd}
+			hole: d.hole, holeRead: d.holeRead}
 		sc.record = func(a, b int) { s.pairs = append(s.pairs, a, b) }
 		if pages != nil {
 			pages.Ahead(s.at, min(s.at+readAhead, limit))
@@ -181,7 +181,7 @@ func (d *doc) validateParallel(start int) (int, error) {
 		})
 	}
 	root := &scanner{data: data, st: wantValue, pages: pages, next: progressStep, limit: len(data), record: d.record, splits: splits,
-		hole: d.hole, holeEnd: d.holeEnd}
+		hole: d.hole, holeRead: d.holeRead}
 	end, err := func() (int, error) {
 		// The others stop and are waited for even when the walk from the
 		// start faults (the fault goes on to the caller's guard).

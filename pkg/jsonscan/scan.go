@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"math/bits"
+	"sync"
 	"sync/atomic"
 )
 
@@ -164,9 +165,25 @@ type doc struct {
 	// recent remembers where containers a walk has passed end (see
 	// knownEnd), for documents under 4 GB.
 	recent []atomic.Uint64
-	// hole is where an array read strictly before the check starts (-1:
-	// none), holeEnd just past it (see Hole).
-	hole, holeEnd int
+	// hole is where an array the caller reads strictly starts (-1: none),
+	// and holeRead reads it when the check gets there (see Hole).
+	hole     int
+	holeRead *holeRead
+}
+
+// holeRead is the reading of a hole: done once, by the first walk to get
+// there wanting a value (the others wait for it); end is just past the
+// array when ok.
+type holeRead struct {
+	once sync.Once
+	read func() (end int, ok bool)
+	end  int
+	ok   bool
+}
+
+func (h *holeRead) get() (int, bool) {
+	h.once.Do(func() { h.end, h.ok = h.read() })
+	return h.end, h.ok
 }
 
 // recentSlots is the size of the cache of container ends.

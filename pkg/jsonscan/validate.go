@@ -42,7 +42,7 @@ var stateWords = [...]string{
 // returns the index just past it.
 func (d *doc) validate(i int) (int, error) {
 	sc := &scanner{data: d.data, st: wantValue, pages: d.pages, next: progressStep, limit: len(d.data), record: d.record,
-		hole: d.hole, holeEnd: d.holeEnd}
+		hole: d.hole, holeRead: d.holeRead}
 	return sc.run(i)
 }
 
@@ -109,9 +109,10 @@ type scanner struct {
 	// split point); it ends at that array's ']' and returns its index.
 	speculative bool
 	stop        *atomic.Bool
-	// hole is the array read strictly before the check (see Hole), -1
-	// when there is none; holeEnd is just past it.
-	hole, holeEnd int
+	// hole is where the array read strictly in place of the check starts
+	// (see Hole), -1 when there is none; holeRead reads it.
+	hole     int
+	holeRead *holeRead
 }
 
 // holesPassed counts the walks that passed over a hole (for tests).
@@ -191,19 +192,24 @@ func (sc *scanner) run(i int) (int, error) {
 		}
 		if j == sc.hole && (sc.st == wantValue || sc.st == wantItemOrEnd || sc.st == wantItem) &&
 			len(sc.closers)+holeDepth < maxDepth {
-			// The array read strictly before the check, as a value here:
-			// passed over (its nesting, below holeDepth, counted).
-			sc.depth = max(sc.depth, len(sc.closers)+holeDepth)
-			if sc.holeEnd-j >= indexMin {
-				sc.record(j, sc.holeEnd)
-			}
+			// The array read strictly in place of the check, as a value
+			// here: read, then passed over (its nesting, below
+			// holeDepth, counted), or checked as the rest when the
+			// reading failed.
 			if sc.pages != nil {
 				sc.pages.Passed(sc.from, j)
-				sc.from = sc.holeEnd
+				sc.from = j
 			}
-			holesPassed.Add(1)
-			i, sc.st = sc.holeEnd, wantCommaOrEnd
-			continue
+			if end, ok := sc.holeRead.get(); ok {
+				sc.depth = max(sc.depth, len(sc.closers)+holeDepth)
+				if end-j >= indexMin {
+					sc.record(j, end)
+				}
+				sc.from = end
+				holesPassed.Add(1)
+				i, sc.st = end, wantCommaOrEnd
+				continue
+			}
 		}
 		c := data[j]
 		switch c {

@@ -47,18 +47,22 @@ type Pages struct {
 func ParseWithPages(data []byte, pages *Pages) (Value, error) { return ParseWith(data, pages, nil) }
 
 // A Hole is an array of the document its caller reads, checking its
-// grammar as it goes, before Parse checks the rest: the check then passes
-// over the array instead of checking it again, so a caller that wants
-// every byte of a large array (the endpoints of a dump) reads it once.
+// grammar as it goes, in place of Parse's check: the check passes over
+// the array instead, so a caller that wants every byte of a large array
+// (the endpoints of a dump) reads it once.
 //
 // Read is given the array at At (its end not yet known) and reads it
 // with ReadItemsStrict; it returns the index just past the array's ']'
-// and true when every byte of it was read strictly, without error. The
-// check passes over the array only when its walk arrives at At wanting a
-// value (the array really is a value of the document, not bytes inside a
-// string) and Read returned true; otherwise the array is checked as the
-// rest is, and any error is the check's. A strict reading never decides
-// that the document is broken.
+// and true when every byte of it was read strictly, without error. It is
+// called when the check's walk arrives at At wanting a value (the array
+// really is a value of the document, not bytes inside a string), after
+// the check of what comes before the array (so that the check's pages of
+// a mapped file are let go of before the reading's results are made);
+// when it returns false the array is checked as the rest is, and any
+// error is the check's. A strict reading never decides that the document
+// is broken. The check does not share out what follows At among its
+// walks (Envoy writes the endpoints last): a walk from the start checks
+// it.
 type Hole struct {
 	At   int
 	Read func(list Value) (end int, ok bool)
@@ -80,9 +84,11 @@ func ParseWith(data []byte, pages *Pages, hole *Hole) (Value, error) {
 		return Value{}, endErr(start)
 	}
 	if hole != nil && hole.At > start && hole.At < len(data) && data[hole.At] == '[' {
-		if end, ok := hole.Read(Value{d: d, off: hole.At, end: len(data)}); ok && end > hole.At+1 && end <= len(data) && data[end-1] == ']' {
-			d.hole, d.holeEnd = hole.At, end
-		}
+		at := hole.At
+		d.hole, d.holeRead = at, &holeRead{read: func() (int, bool) {
+			end, ok := hole.Read(Value{d: d, off: at, end: len(data)})
+			return end, ok && end > at+1 && end <= len(data) && data[end-1] == ']'
+		}}
 	}
 	var end int
 	var err error

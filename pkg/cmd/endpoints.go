@@ -87,19 +87,22 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 		return nil
 	}
 	if o.structured() {
-		// Whole assignments (or /clusters entries) holding a selected endpoint.
+		// Whole assignments (or /clusters entries) holding a selected
+		// endpoint, once each: the endpoints of one are together, in dump
+		// order, and so are the entries sharing one (a rejected update's).
 		var entries []envoyadmin.Entry
-		seen := map[*byte]bool{}
+		var last *byte
 		for _, e := range es {
 			if e.Entry == nil {
 				continue
 			}
-			if raw := e.Entry.Raw.Raw(); len(raw) > 0 && !seen[&raw[0]] {
-				seen[&raw[0]] = true
+			if raw := e.Entry.Raw.Raw(); len(raw) > 0 && &raw[0] != last {
+				last = &raw[0]
 				entries = append(entries, *e.Entry)
 			}
 		}
-		return render.Dump(o.Out, entries, o.Output == outYAML)
+		// Their pages let go of as they are written.
+		return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
 	}
 	return render.Endpoints(o.Out, es, o.table())
 }

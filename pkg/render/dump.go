@@ -1,9 +1,13 @@
 package render
 
 import (
+	"bufio"
+	"bytes"
 	"io"
+	"runtime"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 )
 
@@ -78,14 +82,7 @@ func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release f
 		} else {
 			for _, l := range lists {
 				e.list(l, 2)
-				for _, en := range byList[l] {
-					wrap := ""
-					if en.Bare {
-						wrap = k.ResourceKey()
-					}
-					e.item(en.Raw, wrap, 3)
-					written(en)
-				}
+				e.items(byList[l], k.ResourceKey(), 3, written)
 				flush() // a run never spans two lists
 				e.closeList(2)
 			}
@@ -95,6 +92,81 @@ func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release f
 	e.closeList(0)
 	e.close()
 	return e.Flush()
+}
+
+// emitChunk bounds the entries one core writes at a time: a stretch of
+// entries, or fewer when they span emitChunkBytes of the dump (variables
+// for tests, which cut small dumps into many stretches).
+var (
+	emitChunk      = 256
+	emitChunkBytes = 256 << 10
+)
+
+// items writes the entries of one list (each wrapped in key when it is a
+// bare resource) at depth, telling written of each once it is out. A long
+// list is written on all cores: stretches of it each into a buffer of its
+// own, a round at a time, the buffers then written in order, so the output
+// is the same as writing the entries one after the other.
+func (e *Emitter) items(list []envoyadmin.Entry, key string, depth int, written func(envoyadmin.Entry)) {
+	wrap := func(en envoyadmin.Entry) string {
+		if en.Bare {
+			return key
+		}
+		return ""
+	}
+	var bounds []int // where each stretch starts, and the end
+	for i, size := 0, 0; i < len(list); i++ {
+		if i == 0 || i-bounds[len(bounds)-1] == emitChunk || size >= emitChunkBytes {
+			bounds, size = append(bounds, i), 0
+		}
+		size += list[i].Raw.End() - list[i].Raw.Offset()
+	}
+	bounds = append(bounds, len(list))
+	workers := min(runtime.GOMAXPROCS(0), len(bounds)-1)
+	if workers < 2 {
+		for _, en := range list {
+			e.item(en.Raw, wrap(en), depth)
+			written(en)
+		}
+		return
+	}
+	// A round is a stretch a core, written in order (more a round: no
+	// faster, more held).
+	perRound := workers
+	subs := make([]*Emitter, perRound)
+	bufs := make([]bytes.Buffer, perRound)
+	for w := range subs {
+		subs[w] = &Emitter{w: bufio.NewWriterSize(&bufs[w], 64<<10), yaml: e.yaml, slowOnly: e.slowOnly}
+	}
+	for len(e.first) <= depth {
+		e.first = append(e.first, true)
+	}
+	stretches := len(bounds) - 1
+	for round := 0; round < stretches; round += perRound {
+		n := min(perRound, stretches-round)
+		fault.Each(workers, n, func(w int) {
+			s, k := subs[w], round+w
+			bufs[w].Reset()
+			s.w.Reset(&bufs[w])
+			// The state before the stretch's first entry: the list's
+			// for the first stretch, one entry written for the others.
+			s.first, s.listEmpty = append(s.first[:0], e.first...), e.listEmpty
+			if k > 0 {
+				s.first[depth], s.listEmpty = false, false
+			}
+			for _, en := range list[bounds[k]:bounds[k+1]] {
+				s.item(en.Raw, wrap(en), depth)
+			}
+			_ = s.w.Flush()
+		})
+		for w := range n {
+			e.wb(bufs[w].Bytes())
+			for _, en := range list[bounds[round+w]:bounds[round+w+1]] {
+				written(en)
+			}
+		}
+	}
+	e.first[depth], e.listEmpty = false, false
 }
 
 // The wrapper is written by hand around the streamed entries. In JSON each

@@ -2,9 +2,14 @@ package render
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 )
 
@@ -64,4 +69,116 @@ func exampleDump(t *testing.T) *envoyadmin.Dump {
 		t.Fatal(err)
 	}
 	return dumps[0]
+}
+
+// TestDumpOnAllCoresIsOneCores: a dump written on two to four cores, its
+// lists cut into stretches of a few entries (or a few hundred bytes), is
+// byte for byte the dump written on one, JSON and YAML, for the fixtures'
+// dumps and both generators'; every entry is released once, in the order
+// written.
+func TestDumpOnAllCoresIsOneCores(t *testing.T) {
+	defer func(n, b, procs int) { emitChunk, emitChunkBytes = n, b; runtime.GOMAXPROCS(procs) }(emitChunk, emitChunkBytes, runtime.GOMAXPROCS(0))
+	docs := map[string][]byte{}
+	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+			if b, err := os.ReadFile(p); err == nil && len(b) < 8<<20 {
+				docs[p] = b
+			}
+		}
+		return nil
+	})
+	template, err := os.ReadFile("../../examples/istio-sidecar.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, v bytes.Buffer
+	if err := dumpgen.Write(&g, template, dumpgen.Options{Services: 40}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dumpgen.WriteVaried(&v, dumpgen.Options{Services: 40}); err != nil {
+		t.Fatal(err)
+	}
+	docs["generated"], docs["generated (varied)"] = g.Bytes(), v.Bytes()
+	kinds := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener, envoyadmin.KindRouteConfig,
+		envoyadmin.KindSecret, envoyadmin.KindEndpoints, envoyadmin.KindECDS, envoyadmin.KindScopedRoute}
+	compared, split := 0, 0
+	for name, data := range docs {
+		dumps, err := envoyadmin.Load(data)
+		if err != nil {
+			continue
+		}
+		var entries []envoyadmin.Entry
+		for _, k := range kinds {
+			entries = append(entries, dumps[0].Entries(k)...)
+		}
+		if len(entries) == 0 {
+			entries = dumps[0].Entries(envoyadmin.KindClusterStatus)
+		}
+		if len(entries) == 0 {
+			continue
+		}
+		for _, yaml := range []bool{false, true} {
+			emitChunk, emitChunkBytes = 256, 256<<10
+			runtime.GOMAXPROCS(1)
+			var want bytes.Buffer
+			if err := Dump(&want, entries, yaml); err != nil {
+				t.Fatal(err)
+			}
+			for _, cut := range [][2]int{{1, 1 << 30}, {3, 1 << 30}, {256, 300}} {
+				emitChunk, emitChunkBytes = cut[0], cut[1]
+				for procs := 2; procs <= 4; procs++ {
+					runtime.GOMAXPROCS(procs)
+					var got bytes.Buffer
+					released := 0
+					lastEnd, lastList := -1, ""
+					err := DumpReleasing(&got, entries, yaml, func(first, last envoyadmin.Entry) {
+						if first.List == lastList && first.Raw.Offset() < lastEnd {
+							t.Errorf("%s: runs of %s out of order: %d after %d", name, first.List, first.Raw.Offset(), lastEnd)
+						}
+						lastEnd, lastList = last.Raw.End(), first.List
+						for _, en := range entries {
+							if en.Raw.Offset() >= first.Raw.Offset() && en.Raw.End() <= last.Raw.End() && en.List == first.List {
+								released++
+							}
+						}
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.String() != want.String() {
+						a, b := strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")
+						for i := range min(len(a), len(b)) {
+							if a[i] != b[i] {
+								t.Fatalf("%s (yaml %v, stretches %v, %d cores): line %d is\n%q\none core writes\n%q", name, yaml, cut, procs, i, b[i], a[i])
+							}
+						}
+						t.Fatalf("%s (yaml %v, stretches %v, %d cores): %d lines, one core writes %d", name, yaml, cut, procs, len(b), len(a))
+					}
+					if entries[0].Kind != envoyadmin.KindClusterStatus && released != len(entries)-countUnreleased(entries) {
+						t.Fatalf("%s: %d of %d entries released", name, released, len(entries))
+					}
+					compared++
+				}
+			}
+		}
+		if len(entries) > 3 {
+			split++
+		}
+	}
+	if compared < 100 || split < 20 {
+		t.Fatalf("%d outputs compared, %d dumps cut into stretches: the test proves little", compared, split)
+	}
+}
+
+// countUnreleased is how many entries are not released: those sharing
+// their bytes with the one before (a resource and its rejected update,
+// written and released once), and the bootstrap (not in a list).
+func countUnreleased(entries []envoyadmin.Entry) int {
+	n := 0
+	for i, en := range entries {
+		if en.Kind == envoyadmin.KindBootstrap || i > 0 && en.Raw == entries[i-1].Raw {
+			n++
+		}
+	}
+	return n
 }

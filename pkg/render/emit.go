@@ -303,7 +303,12 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 	type frame struct{ obj, written bool }
 	var stackBuf [32]frame
 	stack := stackBuf[:0]
+	const spaces = "\n                                                                "
 	newline := func(d int) {
+		if 2*d < len(spaces) {
+			out = append(out, spaces[:1+2*d]...)
+			return
+		}
 		out = append(out, '\n')
 		for range d {
 			out = append(out, ' ', ' ')
@@ -315,7 +320,10 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 	for i < len(data) {
 		c := data[i]
 		switch c {
-		case ' ', '\t', '\n', '\r', ',', ':':
+		case ' ', '\t', '\n', '\r':
+			i = jsonscan.SkipSpace(data, i+1) // a line's indentation in one go
+			continue
+		case ',', ':':
 			i++
 			continue
 		case '}', ']':

@@ -68,15 +68,31 @@ the endpoints istiod assigned, with their EDS health, weight and locality.`,
 
 // Run prints the endpoints.
 func (o *EndpointsOptions) Run(c *cobra.Command) error {
+	// -o json|yaml without filters prints the assignments that have a
+	// host: their hosts need not be made.
+	whole := o.structured() && o.Filter == (xds.EndpointFilter{})
 	if fs, ok := o.Source.(*fileSource); ok {
 		// The assignments read while the file is loaded: each byte once.
 		fs.early = xds.EarlyEndpoints()
+		if whole {
+			fs.early = xds.EarlyAssignmentsWithHosts()
+		}
 	}
 	cfg, done, err := o.load(c.Context(), envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus)
 	if err != nil {
 		return err
 	}
 	defer done()
+	if whole {
+		if entries, ok := cfg.AssignmentsWithHosts(); ok {
+			o.Source.Evict()
+			if o.none(cfg, len(entries), "endpoints (a dump has them when taken with /config_dump?include_eds, or from /clusters?format=json)",
+				envoyadmin.KindEndpoints, envoyadmin.KindClusterStatus) {
+				return nil
+			}
+			return o.dumpOnce(cfg, entries)
+		}
+	}
 	es := cfg.Endpoints()
 	if o.Filter != (xds.EndpointFilter{}) {
 		es = slices.DeleteFunc(slices.Clone(es), func(e *xds.Endpoint) bool { return !o.Filter.Match(e) })
@@ -88,21 +104,31 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 	}
 	if o.structured() {
 		// Whole assignments (or /clusters entries) holding a selected
-		// endpoint, once each: the endpoints of one are together, in dump
-		// order, and so are the entries sharing one (a rejected update's).
+		// endpoint: the endpoints of one are together, in dump order.
 		var entries []envoyadmin.Entry
-		var last *byte
+		var prev *envoyadmin.Entry
 		for _, e := range es {
-			if e.Entry == nil {
-				continue
-			}
-			if raw := e.Entry.Raw.Raw(); len(raw) > 0 && &raw[0] != last {
-				last = &raw[0]
+			if e.Entry != nil && e.Entry != prev {
+				prev = e.Entry
 				entries = append(entries, *e.Entry)
 			}
 		}
-		// Their pages let go of as they are written.
-		return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
+		return o.dumpOnce(cfg, entries)
 	}
 	return render.Endpoints(o.Out, es, o.table())
+}
+
+// dumpOnce writes entries in dump order, each assignment once (a rejected
+// update's entry shares the bytes of the one before it), letting go of
+// their pages as they are written.
+func (o *EndpointsOptions) dumpOnce(cfg *xds.Config, entries []envoyadmin.Entry) error {
+	once := make([]envoyadmin.Entry, 0, len(entries))
+	var last *byte
+	for _, e := range entries {
+		if raw := e.Raw.Raw(); len(raw) > 0 && &raw[0] != last {
+			last = &raw[0]
+			once = append(once, e)
+		}
+	}
+	return render.DumpReleasing(o.Out, once, o.Output == outYAML, cfg.Dump.Done)
 }

@@ -55,13 +55,20 @@ func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release f
 	}
 	order := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindECDS, envoyadmin.KindListener,
 		envoyadmin.KindScopedRoute, envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints}
-	seen := map[*byte]bool{}
+	seen := make(map[*byte]bool, len(entries))
 	e.open()
 	e.list("configs", 0)
 	for _, k := range order {
-		// Lists in order of first appearance; an entry shown in two states once.
+		// Lists in order of first appearance; an entry shown in two states
+		// once. Each list's entries are counted first, then gathered.
 		var lists []string
 		byList := map[string][]envoyadmin.Entry{}
+		counts := map[string]int{}
+		for _, en := range entries {
+			if raw := en.Raw.Raw(); en.Kind == k && len(raw) > 0 {
+				counts[en.List]++
+			}
+		}
 		for _, en := range entries {
 			raw := en.Raw.Raw()
 			if en.Kind != k || len(raw) == 0 || seen[&raw[0]] {
@@ -70,6 +77,7 @@ func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release f
 			seen[&raw[0]] = true
 			if _, ok := byList[en.List]; !ok {
 				lists = append(lists, en.List)
+				byList[en.List] = make([]envoyadmin.Entry, 0, counts[en.List])
 			}
 			byList[en.List] = append(byList[en.List], en)
 		}

@@ -91,6 +91,40 @@ func (c *Config) Endpoints() []*Endpoint {
 	return c.endpoints
 }
 
+// AssignmentsWithHosts returns the dump's endpoint assignments that have
+// a host (those Endpoints' hosts point at), in dump order, each read once
+// without making its hosts: what -o json|yaml prints without filters. ok
+// is false when the endpoints come from /clusters or are not all in lists
+// of assignments (the caller uses Endpoints).
+func (c *Config) AssignmentsWithHosts() (entries []envoyadmin.Entry, ok bool) {
+	if c.built[envoyadmin.KindEndpoints] || c.Dump.Has(envoyadmin.KindClusterStatus) {
+		return nil, false
+	}
+	all, holds, ok := envoyadmin.ReadEntries(c.Dump, envoyadmin.KindEndpoints, runtime.GOMAXPROCS(0), holdsHosts)
+	if !ok {
+		return nil, false
+	}
+	n := 0
+	for _, h := range holds {
+		if h {
+			n++
+		}
+	}
+	entries = make([]envoyadmin.Entry, 0, n)
+	for i, e := range all {
+		if holds[i] {
+			entries = append(entries, e)
+		}
+	}
+	return entries, true
+}
+
+// EarlyAssignmentsWithHosts is the reading while the dump is loaded that
+// AssignmentsWithHosts then uses.
+func EarlyAssignmentsWithHosts() envoyadmin.Early {
+	return envoyadmin.ReadEarly(runtime.GOMAXPROCS(0), holdsHosts)
+}
+
 // EarlyEndpoints is the reading of a dump's endpoint assignments while it
 // is loaded (envoyadmin.Input.Early) that Endpoints then uses: a command
 // listing endpoints reads each of their bytes once.

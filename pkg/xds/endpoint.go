@@ -85,6 +85,28 @@ func assignmentHosts(r *jsonscan.Reader) []Endpoint {
 	return out
 }
 
+// holdsHosts reports whether the ClusterLoadAssignment at r has a host, as
+// assignmentHosts reads them (an element of the first lb_endpoints of an
+// element of its first endpoints), without making them: the whole of it
+// is read (a strict Reader checks what it passes over).
+func holdsHosts(r *jsonscan.Reader) bool {
+	holds := false
+	var seen jsonscan.Seen
+	r.Object(func(k []byte) {
+		if jsonscan.KeyIs(k, "endpoints") && seen.First(1) {
+			r.Array(func() {
+				var seenGroup jsonscan.Seen
+				r.Object(func(k []byte) {
+					if jsonscan.KeyIs(k, "lb_endpoints") && seenGroup.First(1) {
+						r.Array(func() { holds = true })
+					}
+				})
+			})
+		}
+	})
+	return holds
+}
+
 // hostBufs are what assignmentHosts reads hosts into (scratch) and the
 // rest of the slab it hands them out of (never written but by the hosts
 // handed out).

@@ -68,6 +68,11 @@ func agreeOnAssignment(t *testing.T, name string, e envoyadmin.Entry) int {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s: read in one pass\n%+v\nby Pick\n%+v\nfrom %.2000s", name, got, want, e.Resource.Raw())
 	}
+	// What -o json prints without filters: the assignments with a host.
+	r := e.Resource.Reader()
+	if holds := holdsHosts(&r); holds != (len(want) > 0) {
+		t.Fatalf("%s: holdsHosts says %v, the assignment has %d hosts:\n%.2000s", name, holds, len(want), e.Resource.Raw())
+	}
 	return len(want)
 }
 

@@ -145,6 +145,9 @@ func (e *Emitter) yamlTop(v jsonscan.Value) {
 // yamlBlock writes a non-empty object or array whose first line starts at the
 // current position (the start of a line, or after "- "), indented by ind.
 func (e *Emitter) yamlBlock(v jsonscan.Value, ind int) {
+	if !e.slowOnly && e.yamlFast(v, ind) {
+		return
+	}
 	if v.Kind() == jsonscan.Object {
 		first, header := true, ""
 		_ = v.Fields(func(k []byte, val jsonscan.Value) bool {
@@ -404,6 +407,151 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 	}
 	e.wb(out)
 	return true
+}
+
+// yamlFast writes a non-empty container as yamlBlock does, in one linear
+// pass over its bytes, when nothing in it needs redacting (the rules of
+// jsonFast); it writes nothing and returns false when something may, or
+// it is nested deeper than it keeps, and yamlBlock then walks it member
+// by member. The walk finds each member's end before writing it, and
+// goes down a level to write it: it passed over deep bytes once a level.
+func (e *Emitter) yamlFast(v jsonscan.Value, ind int) bool {
+	data := v.Raw()
+	if len(data) < 2 || (data[0] != '{' && data[0] != '[') || e.err != nil {
+		return false
+	}
+	out := e.fast[:0]
+	defer func() { e.fast = out[:0] }()
+	const spaces = "                                                                "
+	indent := func(n int) {
+		for n > len(spaces) {
+			out = append(out, spaces...)
+			n -= len(spaces)
+		}
+		out = append(out, spaces[:n]...)
+	}
+	// One entry per open container: whether it is an object, whether a
+	// member or element has been written, and its indentation.
+	type frame struct {
+		obj, written bool
+		ind          int
+	}
+	var stackBuf [32]frame
+	stack := append(stackBuf[:0], frame{obj: data[0] == '{', ind: ind})
+	// afterKey: the next value is the value of the key just written.
+	afterKey := false
+	i := 1
+	for i < len(data) {
+		c := data[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			i = jsonscan.SkipSpace(data, i+1)
+			continue
+		case ',', ':':
+			i++
+			continue
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			i++
+			if len(stack) == 0 {
+				if jsonscan.SkipSpace(data, i) != len(data) {
+					return false
+				}
+				e.wb(out)
+				return true
+			}
+			continue
+		}
+		top := &stack[len(stack)-1]
+		if top.obj && !afterKey {
+			// A member's key.
+			end := stringEnd(data, i)
+			if c != '"' || end < 0 {
+				return false
+			}
+			key := data[i+1 : end-1]
+			if redact.KeyMayRedact(key) || (jsonscan.KeyIs(key, "key") || jsonscan.KeyIs(key, "value")) && pairNeedsRedaction(data, end) {
+				return false
+			}
+			if top.written {
+				indent(top.ind)
+			}
+			top.written = true
+			if plainSafe(key) {
+				out = append(out, key...)
+			} else {
+				out = append(append(append(out, '"'), key...), '"')
+			}
+			out = append(out, ':')
+			i, afterKey = end, true
+			continue
+		}
+		if !top.obj {
+			// An element.
+			if top.written {
+				indent(top.ind)
+			}
+			top.written = true
+			out = append(out, '-', ' ')
+		}
+		member := afterKey
+		afterKey = false
+		switch c {
+		case '{', '[':
+			j := jsonscan.SkipSpace(data, i+1)
+			if j < len(data) && (data[j] == '}' || data[j] == ']') {
+				if member {
+					out = append(out, ' ')
+				}
+				out = append(out, c, data[j], '\n')
+				i = j + 1
+				continue
+			}
+			if len(stack) == cap(stack) {
+				return false // deeper than the fast path keeps: the slow one
+			}
+			switch {
+			case member && c == '{':
+				out = append(out, '\n')
+				indent(top.ind + 2)
+				stack = append(stack, frame{obj: true, ind: top.ind + 2})
+			case member:
+				// Lists sit at their key's indentation, as kubectl writes them.
+				out = append(out, '\n')
+				indent(top.ind)
+				stack = append(stack, frame{ind: top.ind})
+			default: // an element's block starts after its "- "
+				stack = append(stack, frame{obj: c == '{', ind: top.ind + 2})
+			}
+			i++
+		case '"':
+			end := stringEnd(data, i)
+			if end < 0 || redact.String(data[i:end]) {
+				return false
+			}
+			if member {
+				out = append(out, ' ')
+			}
+			if inner := data[i+1 : end-1]; plainSafe(inner) {
+				out = append(out, inner...)
+			} else {
+				out = append(out, data[i:end]...) // a JSON string is a valid YAML double-quoted scalar
+			}
+			out = append(out, '\n')
+			i = end
+		default: // number, true, false, null
+			j := i
+			for j < len(data) && !isDelim(data[j]) {
+				j++
+			}
+			if member {
+				out = append(out, ' ')
+			}
+			out = append(append(out, data[i:j]...), '\n')
+			i = j
+		}
+	}
+	return false
 }
 
 // pairNeedsRedaction reports whether the "key" member whose key ends at

@@ -11,9 +11,9 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 )
 
-// TestFastJSONIsTheMemberByMemberWalk: -o json written in one pass where
-// nothing needs redacting is byte for byte what the member-by-member walk
-// writes, on every dump of the fixtures and of this project's testdata
+// TestFastJSONIsTheMemberByMemberWalk: -o json and -o yaml written in one
+// pass where nothing needs redacting are byte for byte what the
+// member-by-member walk writes, on every dump of the fixtures and of this project's testdata
 // (credentials, key material, header pairs and ztunnel's headers among
 // them), whole and as they are shown.
 func TestFastJSONIsTheMemberByMemberWalk(t *testing.T) {
@@ -41,28 +41,30 @@ func TestFastJSONIsTheMemberByMemberWalk(t *testing.T) {
 			for k := envoyadmin.KindBootstrap; k <= envoyadmin.KindClusterStatus; k++ {
 				entries = append(entries, d.Entries(k)...)
 			}
-			var fast, slow bytes.Buffer
-			if err := Dump(&fast, entries, false); err != nil {
-				t.Fatal(err)
-			}
-			slowJSON = true
-			err := Dump(&slow, entries, false)
-			slowJSON = false
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fast.String() != slow.String() {
-				a, b := fast.String(), slow.String()
-				i := 0
-				for i < len(a) && i < len(b) && a[i] == b[i] {
-					i++
+			for _, yaml := range []bool{false, true} {
+				var fast, slow bytes.Buffer
+				if err := Dump(&fast, entries, yaml); err != nil {
+					t.Fatal(err)
 				}
-				t.Fatalf("%s: the one-pass output differs at byte %d:\n fast %q\n slow %q", f, i, a[max(0, i-80):min(len(a), i+80)], b[max(0, i-80):min(len(b), i+80)])
+				slowJSON = true
+				err := Dump(&slow, entries, yaml)
+				slowJSON = false
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fast.String() != slow.String() {
+					a, b := fast.String(), slow.String()
+					i := 0
+					for i < len(a) && i < len(b) && a[i] == b[i] {
+						i++
+					}
+					t.Fatalf("%s (yaml %v): the one-pass output differs at byte %d:\n fast %q\n slow %q", f, yaml, i, a[max(0, i-80):min(len(a), i+80)], b[max(0, i-80):min(len(b), i+80)])
+				}
+				if strings.Contains(slow.String(), "[redacted]") {
+					slowAtLeastOnce++
+				}
+				compared++
 			}
-			if strings.Contains(slow.String(), "[redacted]") {
-				slowAtLeastOnce++
-			}
-			compared++
 		}
 	}
 	// And the one-pass writer did write: a clean resource takes it.
@@ -70,7 +72,10 @@ func TestFastJSONIsTheMemberByMemberWalk(t *testing.T) {
 	if e := NewEmitter(&out, false); !e.jsonFast(exampleDump(t).Entries(envoyadmin.KindCluster)[0].Resource, 0) {
 		t.Error("the one-pass writer declined a cluster with nothing to redact: the comparison above proves little")
 	}
-	if compared < 150 || slowAtLeastOnce < 5 {
+	if e := NewEmitter(&out, true); !e.yamlFast(exampleDump(t).Entries(envoyadmin.KindCluster)[0].Resource, 0) {
+		t.Error("the one-pass YAML writer declined a cluster with nothing to redact: the comparison above proves little")
+	}
+	if compared < 300 || slowAtLeastOnce < 10 {
 		t.Errorf("%d dumps compared, %d with something redacted: the test proves little", compared, slowAtLeastOnce)
 	}
 }

@@ -18,9 +18,12 @@ DEFAULT_COMMANDS='listeners
 routes
 clusters
 endpoints
+secrets
 listeners -o json
 routes -o yaml
 clusters -o yaml
+endpoints -o json
+endpoints -o yaml
 all -o yaml'
 
 command -v bc >/dev/null || { echo "bench: needs bc (apt-get install bc)" >&2; exit 2; }
@@ -98,7 +101,7 @@ ONECORE=${ONECORE:-5000}
 if [ "$ONECORE" != 0 ]; then
   f="$CACHE/bench/mesh-$ONECORE.json"
   [ -s "$f" ] || go run ./hack/gendump -services "$ONECORE" -endpoints 2 -o "$f"
-  compare "$ONECORE" "$f" GOMAXPROCS=1 "(1 core)" < <(printf '%s\n' listeners routes clusters endpoints)
+  compare "$ONECORE" "$f" GOMAXPROCS=1 "(1 core)" < <(printf '%s\n' listeners routes clusters endpoints secrets)
 fi
 
 # diff of two dumps of the same size: the dump against a copy with one

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 )
 
 // TestFastJSONIsTheMemberByMemberWalk: -o json and -o yaml written in one
@@ -78,4 +79,32 @@ func TestFastJSONIsTheMemberByMemberWalk(t *testing.T) {
 	if compared < 300 || slowAtLeastOnce < 10 {
 		t.Errorf("%d dumps compared, %d with something redacted: the test proves little", compared, slowAtLeastOnce)
 	}
+}
+
+// FuzzFastIsTheMemberByMemberWalk: whatever the JSON document, writing it
+// as JSON or YAML in one pass writes what the member-by-member walk writes
+// (or leaves it to the walk), without a panic.
+func FuzzFastIsTheMemberByMemberWalk(f *testing.F) {
+	f.Add([]byte(`{"a": {"b": [1, "x", {}, [], [[2]], {"c": null}], "d": {"key": "authorization", "value": "s"}}, "e": []}`))
+	f.Add([]byte(`[{"private_key": {"inline_string": "k"}}, "eyJhbGciOi.eyJzdWIi.x", {"k": "a: b"}, {"":{"y":"no"}}]`))
+	f.Add([]byte("{\"a\":[\n {\"b\": 1,},\n],}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := jsonscan.Parse(data)
+		if err != nil {
+			return
+		}
+		for _, yaml := range []bool{false, true} {
+			var fast, slow bytes.Buffer
+			e := NewEmitter(&fast, yaml)
+			e.Value(v)
+			_ = e.Flush()
+			s := NewEmitter(&slow, yaml)
+			s.slowOnly = true
+			s.Value(v)
+			_ = s.Flush()
+			if fast.String() != slow.String() {
+				t.Fatalf("yaml %v: one pass writes\n%s\nmember by member\n%s", yaml, fast.String(), slow.String())
+			}
+		}
+	})
 }

@@ -23,7 +23,7 @@ import (
 // read as without it, with the same answers and errors.
 type Early interface {
 	// hole is the reading of the list in data, if data has one.
-	hole(data []byte, evict func(from, to int)) *jsonscan.Hole
+	hole(data []byte, evict func(from, to int), peek func(from, to int) []byte) *jsonscan.Hole
 	// attach gives the reading to the dump whose list it read, if any.
 	attach(d *Dump)
 }
@@ -56,8 +56,8 @@ var earlyShape = func() entryShape {
 	return s
 }()
 
-func (e *earlyRead[T]) hole(data []byte, evict func(from, to int)) *jsonscan.Hole {
-	at := edsList(data, e.workers, evict)
+func (e *earlyRead[T]) hole(data []byte, evict func(from, to int), peek func(from, to int) []byte) *jsonscan.Hole {
+	at := edsList(data, e.workers, evict, peek)
 	if at < 0 {
 		return nil
 	}
@@ -99,15 +99,16 @@ var edsContent = [][]byte{[]byte(`"endpoint_config"`), []byte(`"endpoint"`)}
 // of its list holds an assignment's entry or a host. The section starts
 // after the last place (from the end) that holds neither, and its name is
 // before the end of what the next place looked at. ok is false when data
-// is small, or its end holds no EDS.
-func edsStretch(data []byte) (lo, hi int, ok bool) {
+// is small, or its end holds no EDS. The places are looked at through
+// look (see jsonscan.Pages' Peek).
+func edsStretch(data []byte, look func(from, to int) []byte) (lo, hi int, ok bool) {
 	if len(data) < 8<<20 {
 		return 0, 0, false
 	}
 	step := len(data) / edsProbes
 	first := edsProbes // the first of the places that hold EDS up to the end
 	for k := edsProbes - 1; k > 0; k-- {
-		w := data[k*step : min(k*step+probeBytes, len(data))]
+		w := look(k*step, min(k*step+probeBytes, len(data)))
 		if !bytes.Contains(w, edsContent[0]) && !bytes.Contains(w, edsContent[1]) {
 			break
 		}
@@ -134,10 +135,20 @@ var (
 // whose first byte is a quote, is slow), from the end, where Envoy writes
 // the section; the stretches searched in vain are let go of (evict) as
 // the check does, so the search keeps no more of a mapped file resident
-// than the check would.
-func edsList(data []byte, workers int, evict func(from, to int)) int {
-	if lo, hi, ok := edsStretch(data); ok {
-		if at := lastIndex(data[lo:hi], edsSection); at >= 0 {
+// than the check would. The places edsStretch looks at, and the stretch
+// it narrows the search to, are read through peek when it is set (and
+// can), not through data.
+func edsList(data []byte, workers int, evict func(from, to int), peek func(from, to int) []byte) int {
+	look := func(from, to int) []byte {
+		if peek != nil {
+			if b := peek(from, to); b != nil {
+				return b
+			}
+		}
+		return data[from:to]
+	}
+	if lo, hi, ok := edsStretch(data, look); ok {
+		if at := lastIndex(look(lo, hi), edsSection); at >= 0 {
 			if list := edsKeyList(data, lo+at); list >= 0 {
 				return list
 			}

@@ -84,7 +84,7 @@ func TestEarlyReadingIsReadEntries(t *testing.T) {
 	broke, failed := 0, 0
 	for _, name := range []string{"generated", "generated (varied)", "misleading layout"} {
 		data := docs[name]
-		list := edsList(data, 1, nil)
+		list := edsList(data, 1, nil, nil)
 		if list < 0 {
 			t.Fatalf("%s: no EDS list found", name)
 		}
@@ -135,16 +135,33 @@ func TestEDSListIsTheSections(t *testing.T) {
 				want = p.value.Offset()
 			}
 		}
-		if _, _, ok := edsStretch(data); ok != (len(data) >= 8<<20) {
+		direct := func(from, to int) []byte { return data[from:to] }
+		lo, hi, ok := edsStretch(data, direct)
+		if ok != (len(data) >= 8<<20) {
 			t.Fatalf("%d services (%d bytes): edsStretch narrows the search: %v", services, len(data), ok)
+		}
+		// The places are looked at only through look: the same answer
+		// with data all zero.
+		if lo2, hi2, ok2 := edsStretch(make([]byte, len(data)), direct); lo2 != lo || hi2 != hi || ok2 != ok {
+			t.Fatalf("%d services: edsStretch through look says %d-%d %v, on the data %d-%d %v", services, lo2, hi2, ok2, lo, hi, ok)
+		}
+		peeks := []func(from, to int) []byte{
+			nil,
+			func(from, to int) []byte { return bytes.Clone(data[from:to]) },
+			func(int, int) []byte { return nil }, // cannot read: data is read
 		}
 		// Not last: a large value after the section (edsStretch finds no
 		// EDS at the end, and the whole is searched).
 		tail := append(bytes.TrimRight(bytes.Clone(data), "}\n "), []byte(`, "tail": "`+strings.Repeat("x", 9<<20)+`"}`)...)
 		for _, workers := range []int{1, 2, 5} {
 			for _, doc := range [][]byte{data, tail} {
-				if got := edsList(doc, workers, nil); got != want || want < 0 {
-					t.Fatalf("%d services, %d cores: the list found at %d, the dump has it at %d", services, workers, got, want)
+				for k, peek := range peeks {
+					if &doc[0] != &data[0] && k == 1 {
+						peek = func(from, to int) []byte { return bytes.Clone(doc[from:to]) }
+					}
+					if got := edsList(doc, workers, nil, peek); got != want || want < 0 {
+						t.Fatalf("%d services, %d cores, peek %d: the list found at %d, the dump has it at %d", services, workers, k, got, want)
+					}
 				}
 			}
 		}
@@ -160,7 +177,7 @@ func TestEDSListIsTheSections(t *testing.T) {
 		`EndpointsConfigDump`,
 		``,
 	} {
-		if got := edsList([]byte(doc), 2, nil); got >= 0 && doc[got] != '[' {
+		if got := edsList([]byte(doc), 2, nil, nil); got >= 0 && doc[got] != '[' {
 			t.Fatalf("%s: a list found at %d", doc, got)
 		}
 	}

@@ -25,6 +25,9 @@ type Input struct {
 	Evict func(from, to int)
 	// Prefetch makes the pages of Data[from:to] resident ahead of use.
 	Prefetch func(from, to int)
+	// Peek, when set, is a copy of Data[from:to] read from the file
+	// without mapping it, or nil (see jsonscan.Pages).
+	Peek func(from, to int) []byte
 	// Early, when set, reads the endpoint assignments while the input is
 	// loaded (see ReadEarly).
 	Early Early
@@ -45,17 +48,21 @@ func ReadFile(path string, in io.Reader) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	if st.IsDir() {
+		f.Close()
 		return nil, fmt.Errorf("%s is a directory, not a dump file", path)
 	}
 	if in, ok := mmapFile(f, st.Size()); ok {
+		// The file stays open for Peek (os.File closes itself once
+		// unreachable), as the mapping does for as long as it lives.
 		return in, nil
 	}
+	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err

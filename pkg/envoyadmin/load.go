@@ -257,15 +257,16 @@ func LoadInput(in *Input) ([]*Dump, error) {
 		// Keep the file resident only around the scans: map the stretch
 		// each reads next in one go, let go of what it has passed.
 		in.Prefetch(0, 4<<20)
-		pages = &jsonscan.Pages{Passed: (&passed{evict: in.Evict}).add, Ahead: in.Prefetch}
+		pages = &jsonscan.Pages{Passed: (&passed{evict: in.Evict}).add, Ahead: in.Prefetch, Peek: in.Peek}
 	}
 	var hole *jsonscan.Hole
 	if in.Early != nil {
 		var evict func(from, to int)
+		var peek func(from, to int) []byte
 		if pages != nil {
-			evict = pages.Passed
+			evict, peek = pages.Passed, pages.Peek
 		}
-		hole = in.Early.hole(data, evict)
+		hole = in.Early.hole(data, evict, peek)
 	}
 	root, err := jsonscan.ParseWith(data, pages, hole)
 	if err != nil {

@@ -36,5 +36,12 @@ func mmapFile(f *os.File, size int64) (*Input, bool) {
 			populate(data[from:to])
 		}
 	}
-	return &Input{Data: data, Evict: evict, Prefetch: prefetch}, true
+	peek := func(from, to int) []byte {
+		b := make([]byte, to-from)
+		if n, _ := f.ReadAt(b, int64(from)); n != len(b) {
+			return nil
+		}
+		return b
+	}
+	return &Input{Data: data, Evict: evict, Prefetch: prefetch, Peek: peek}, true
 }

@@ -101,7 +101,7 @@ func (d *doc) validateParallel(start int) (int, error) {
 			points[k], indents[k] = -1, 64
 			return
 		}
-		points[k], indents[k] = splitPoint(data, start+(k+1)*every, splitSearch/4)
+		points[k], indents[k] = d.splitPoint(start+(k+1)*every, splitSearch/4)
 	})
 	least := 64
 	for _, indent := range indents {
@@ -115,7 +115,7 @@ func (d *doc) validateParallel(start int) (int, error) {
 	}
 	fault.Each(cores, len(again), func(i int) {
 		k := again[i]
-		points[k], _ = splitPoint(data, start+(k+1)*every, splitSearch)
+		points[k], _ = d.splitPoint(start+(k+1)*every, splitSearch)
 	})
 	var splits []*split
 	for _, p := range points {
@@ -196,6 +196,29 @@ func (d *doc) validateParallel(start int) (int, error) {
 	}
 	return end, err
 }
+
+// splitPoint is splitPoint in the document, looked at through its pages'
+// Peek when it has one (see Pages), with a margin before at for the comma
+// before a line break and one after for an indentation.
+func (d *doc) splitPoint(at, window int) (point, indent int) {
+	if d.pages == nil || d.pages.Peek == nil {
+		return splitPoint(d.data, at, window)
+	}
+	lo, hi := max(at-peekMargin, 0), min(at+window+peekMargin, len(d.data))
+	b := d.pages.Peek(lo, hi)
+	if b == nil {
+		return splitPoint(d.data, at, window)
+	}
+	point, indent = splitPoint(b, at-lo, window)
+	if point >= 0 {
+		point += lo
+	}
+	return point, indent
+}
+
+// peekMargin is the margin of a peek at a split point's place (more
+// indentation than a split point may have).
+const peekMargin = 128
 
 // splitPoint is the index of the '{' of a ",\n<indent>{" within window
 // bytes of at, and its indentation, or -1 and 64: of those, the least

@@ -309,6 +309,17 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 			if got, indent := splitPoint(data, at, window); got != want || indent != wantIndent {
 				t.Fatalf("splitPoint at %d within %d: %d at indentation %d, want %d at %d", at, window, got, indent, want, wantIndent)
 			}
+			// Through the pages' Peek: the document's own bytes are not
+			// read (here they are all zero; only Peek has the text), and
+			// a Peek that cannot read falls back to them.
+			peeked := &doc{data: make([]byte, len(data)), pages: &Pages{Peek: func(from, to int) []byte { return bytes.Clone(data[from:to]) }}}
+			if got, indent := peeked.splitPoint(at, window); got != want || indent != wantIndent {
+				t.Fatalf("splitPoint through Peek at %d within %d: %d at indentation %d, want %d at %d", at, window, got, indent, want, wantIndent)
+			}
+			unread := &doc{data: data, pages: &Pages{Peek: func(int, int) []byte { return nil }}}
+			if got, indent := unread.splitPoint(at, window); got != want || indent != wantIndent {
+				t.Fatalf("splitPoint, Peek failing, at %d within %d: %d at indentation %d, want %d at %d", at, window, got, indent, want, wantIndent)
+			}
 			checked++
 		}
 	}

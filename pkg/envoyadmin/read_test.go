@@ -1,15 +1,11 @@
 package envoyadmin
 
 import (
-	"bytes"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/testcorpus"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 )
 
@@ -52,27 +48,7 @@ func readRaw(r *jsonscan.Reader) string {
 // whose layout misleads: elements of an inner array indented as those of
 // the list, after a comma (a split offered there is not an entry's start).
 func readDocs(t *testing.T) map[string][]byte {
-	docs := map[string][]byte{}
-	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".yaml")) {
-			if b, err := os.ReadFile(p); err == nil && len(b) < 16<<20 {
-				docs[p] = b
-			}
-		}
-		return nil
-	})
-	template, err := os.ReadFile("../../examples/istio-sidecar.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g, v bytes.Buffer
-	if err := dumpgen.Write(&g, template, dumpgen.Options{Services: 60}); err != nil {
-		t.Fatal(err)
-	}
-	if err := dumpgen.WriteVaried(&v, dumpgen.Options{Services: 60}); err != nil {
-		t.Fatal(err)
-	}
-	docs["generated"], docs["generated (varied)"] = g.Bytes(), v.Bytes()
+	docs := testcorpus.Dumps(t, 60, 16<<20, ".json", ".yaml")
 	var lying strings.Builder
 	lying.WriteString("{\"configs\": [{\"@type\": \"type.googleapis.com/envoy.admin.v3.EndpointsConfigDump\",\n \"dynamic_endpoint_configs\": [\n")
 	for i := range 200 {

@@ -2,14 +2,12 @@ package render
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/testcorpus"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 )
 
@@ -78,27 +76,7 @@ func exampleDump(t *testing.T) *envoyadmin.Dump {
 // written.
 func TestDumpOnAllCoresIsOneCores(t *testing.T) {
 	defer func(n, b, procs int) { emitChunk, emitChunkBytes = n, b; runtime.GOMAXPROCS(procs) }(emitChunk, emitChunkBytes, runtime.GOMAXPROCS(0))
-	docs := map[string][]byte{}
-	_ = filepath.WalkDir("../../../shared/fixtures", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
-			if b, err := os.ReadFile(p); err == nil && len(b) < 8<<20 {
-				docs[p] = b
-			}
-		}
-		return nil
-	})
-	template, err := os.ReadFile("../../examples/istio-sidecar.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g, v bytes.Buffer
-	if err := dumpgen.Write(&g, template, dumpgen.Options{Services: 40}); err != nil {
-		t.Fatal(err)
-	}
-	if err := dumpgen.WriteVaried(&v, dumpgen.Options{Services: 40}); err != nil {
-		t.Fatal(err)
-	}
-	docs["generated"], docs["generated (varied)"] = g.Bytes(), v.Bytes()
+	docs := testcorpus.Dumps(t, 40, 8<<20, ".json")
 	kinds := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener, envoyadmin.KindRouteConfig,
 		envoyadmin.KindSecret, envoyadmin.KindEndpoints, envoyadmin.KindECDS, envoyadmin.KindScopedRoute}
 	compared, split := 0, 0

@@ -18,7 +18,7 @@ func BenchmarkListing(b *testing.B) {
 		b.Skip("set MESH_BENCH_DUMP to a large dump (make bench generates them)")
 	}
 	for _, args := range [][]string{
-		{"listeners"}, {"routes"}, {"clusters"}, {"endpoints"}, {"listeners", "-o", "json"}, {"config", "-o", "yaml"},
+		{"listeners"}, {"routes"}, {"clusters"}, {"endpoints"}, {"secrets"}, {"listeners", "-o", "json"}, {"endpoints", "-o", "json"}, {"endpoints", "-o", "yaml"}, {"config", "-o", "yaml"},
 	} {
 		b.Run(args[0]+outputSuffix(args), func(b *testing.B) {
 			for b.Loop() {

@@ -3,48 +3,35 @@
 package envoyadmin
 
 import (
-	"bufio"
 	"bytes"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/procmem"
 )
 
-// mappedRSS is how much of the mapping holding p is resident in this
-// process (/proc/self/smaps), in bytes.
-func mappedRSS(t *testing.T, p *byte) int {
+// mappedFile writes src to a file named name in a temporary directory
+// and reads it back mapped, as kubectl mesh reads a dump file; the test is
+// skipped where the file is not mapped.
+func mappedFile(t *testing.T, src []byte, name string) (*Input, string) {
 	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := ReadFile(path, nil)
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	addr := uint64(uintptr(unsafe.Pointer(p)))
-	in := false
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := s.Text()
-		if lo, hi, ok := strings.Cut(strings.Fields(line)[0], "-"); ok && !strings.HasSuffix(line, ":") && strings.Count(line, " ") > 3 {
-			a, err1 := strconv.ParseUint(lo, 16, 64)
-			b, err2 := strconv.ParseUint(hi, 16, 64)
-			if err1 == nil && err2 == nil {
-				in = a <= addr && addr < b
-				continue
-			}
-		}
-		if in && strings.HasPrefix(line, "Rss:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return kb << 10
-		}
+	if in.Peek == nil {
+		t.Skip("the file was not mapped")
 	}
-	t.Skip("the mapping is not in smaps")
-	return 0
+	return in, path
 }
 
 // TestLooksMapNothing: a mapped dump's Peek is its bytes (and nil past
@@ -59,17 +46,7 @@ func TestLooksMapNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := b.Bytes()
-	path := filepath.Join(t.TempDir(), "varied.json")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	in, err := ReadFile(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in.Peek == nil {
-		t.Skip("the file was not mapped")
-	}
+	in, _ := mappedFile(t, src, "varied.json")
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 200 {
 		from := r.IntN(len(src))
@@ -87,29 +64,36 @@ func TestLooksMapNothing(t *testing.T) {
 	}
 	// edsList reads the section's key where the looks found it: one
 	// folio at most.
-	if rss := mappedRSS(t, &in.Data[0]); rss > 4<<20 {
-		t.Errorf("after looking for the EDS list, %d kB of the %d kB dump are resident", rss>>10, len(src)>>10)
+	if kb, err := procmem.RssKB(uintptr(unsafe.Pointer(&in.Data[0]))); err != nil {
+		t.Skip(err)
+	} else if kb > 4<<10 {
+		t.Errorf("after looking for the EDS list, %d kB of the %d kB dump are resident", kb, len(src)>>10)
 	}
 	in.Evict(0, len(in.Data))
 	// The second read ahead is the first after the search for split
-	// points (LoadInput's own is the first).
-	asked := 0
+	// points (LoadInput's own is the first); the walks ask for theirs
+	// concurrently.
+	var asked atomic.Int32
+	var kb int
+	var rssErr error
 	ahead := in.Prefetch
-	var rss int
 	in.Prefetch = func(from, to int) {
-		if asked++; asked == 2 {
-			rss = mappedRSS(t, &in.Data[0])
+		if asked.Add(1) == 2 {
+			kb, rssErr = procmem.RssKB(uintptr(unsafe.Pointer(&in.Data[0])))
 		}
 		ahead(from, to)
 	}
 	if _, err := LoadInput(in); err != nil {
 		t.Fatal(err)
 	}
-	if asked < 2 {
-		t.Fatalf("%d reads ahead: the dump was not checked on several cores", asked)
+	if n := asked.Load(); n < 2 {
+		t.Fatalf("%d reads ahead: the dump was not checked on several cores", n)
 	}
-	if rss > 8<<20 {
-		t.Errorf("when the walks start, %d kB of the %d kB dump are resident", rss>>10, len(src)>>10)
+	if rssErr != nil {
+		t.Skip(rssErr)
 	}
-	t.Logf("resident when the walks start: %d kB of %d kB", rss>>10, len(src)>>10)
+	if kb > 8<<10 {
+		t.Errorf("when the walks start, %d kB of the %d kB dump are resident", kb, len(src)>>10)
+	}
+	t.Logf("resident when the walks start: %d kB of %d kB", kb, len(src)>>10)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 )
@@ -41,17 +40,7 @@ func TestShrinkDuringTheCheckIsOneError(t *testing.T) {
 	}
 	for _, n := range []int32{2, 3, 5, 9} {
 		for range 3 {
-			path := filepath.Join(t.TempDir(), "shrinking.json")
-			if err := os.WriteFile(path, src, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			in, err := ReadFile(path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(in.Data) != len(src) {
-				t.Skip("the file was not mapped")
-			}
+			in, path := mappedFile(t, src, "shrinking.json")
 			in.Evict(0, len(in.Data))
 			ahead, asked := in.Prefetch, atomic.Int32{}
 			in.Prefetch = func(from, to int) {

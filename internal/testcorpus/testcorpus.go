@@ -19,7 +19,7 @@ import (
 // ("generated" from examples/istio-sidecar.json, and "generated (varied)").
 func Dumps(tb testing.TB, services, maxBytes int, exts ...string) map[string][]byte {
 	tb.Helper()
-	root := Root(tb)
+	root := moduleRoot(tb)
 	docs := map[string][]byte{}
 	_ = filepath.WalkDir(filepath.Join(root, "..", "shared", "fixtures"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -50,9 +50,9 @@ func Dumps(tb testing.TB, services, maxBytes int, exts ...string) map[string][]b
 	return docs
 }
 
-// Root is the module's directory: the first above the working directory
+// moduleRoot is the module's directory: the first above the working directory
 // (a test's package) holding go.mod.
-func Root(tb testing.TB) string {
+func moduleRoot(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
 	if err != nil {

@@ -140,9 +140,8 @@ func (e *Emitter) items(list []envoyadmin.Entry, key string, depth int, written 
 	}
 	// A round is a stretch a core, written in order (more a round: no
 	// faster, more held).
-	perRound := workers
-	subs := make([]*Emitter, perRound)
-	bufs := make([]bytes.Buffer, perRound)
+	subs := make([]*Emitter, workers)
+	bufs := make([]bytes.Buffer, workers)
 	for w := range subs {
 		subs[w] = &Emitter{w: bufio.NewWriterSize(&bufs[w], 64<<10), yaml: e.yaml, slowOnly: e.slowOnly}
 	}
@@ -150,8 +149,8 @@ func (e *Emitter) items(list []envoyadmin.Entry, key string, depth int, written 
 		e.first = append(e.first, true)
 	}
 	stretches := len(bounds) - 1
-	for round := 0; round < stretches; round += perRound {
-		n := min(perRound, stretches-round)
+	for round := 0; round < stretches; round += workers {
+		n := min(workers, stretches-round)
 		fault.Each(workers, n, func(w int) {
 			s, k := subs[w], round+w
 			bufs[w].Reset()

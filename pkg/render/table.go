@@ -6,7 +6,6 @@ package render
 import (
 	"bufio"
 	"encoding/binary"
-	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"io"
 	"runtime"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/fault"
 )
 

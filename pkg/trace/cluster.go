@@ -257,6 +257,11 @@ func (t *tracer) cluster(name string) {
 		}
 		t.hop.Result = Forwarded
 	}
+	if len(invalid) > 0 && t.hop.Result == Forwarded {
+		// Which hosts, if any, an Envoy holding this assignment would
+		// send to is not known: it would have rejected it.
+		t.hop.Result, t.hop.UnknownDependsOn = Unknown, "the hosts of "+service+": a load_balancing_weight Envoy rejects"
+	}
 }
 
 // uriTemplate reads the path_template of an UriTemplateMatchConfig.

@@ -351,7 +351,8 @@ func TestHostHeaderReadings(t *testing.T) {
 
 // TestTraceSaysWhenAHostsWeightIsInvalid: an assignment Envoy would have
 // rejected (a host's weight 0, below the proto's minimum of 1) is said,
-// host and weight, where the trace reaches its cluster.
+// host and weight, where the trace reaches its cluster, and the trace
+// ends unknown, not forwarded.
 func TestTraceSaysWhenAHostsWeightIsInvalid(t *testing.T) {
 	dump := strings.Replace(testDump, `"port_value":8080}}},"health_status":"HEALTHY"}`, `"port_value":8080}}},"health_status":"HEALTHY","load_balancing_weight":0}`, 1)
 	if dump == testDump {
@@ -369,6 +370,10 @@ func TestTraceSaysWhenAHostsWeightIsInvalid(t *testing.T) {
 		said := strings.Contains(strings.Join(h.Notes, " "), "10.1.0.1:8080 (0)")
 		if said != (name == "weight 0") {
 			t.Errorf("%s: the invalid weight said %v: %v", name, said, h.Notes)
+		}
+		// Not "forwarded" on hosts Envoy would not have taken: unknown.
+		if want := map[bool]string{false: Forwarded, true: Unknown}[name == "weight 0"]; h.Result != want {
+			t.Errorf("%s: the trace ends %v, want %v", name, h.Result, want)
 		}
 	}
 }

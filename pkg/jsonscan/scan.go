@@ -18,10 +18,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"math/bits"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 )
 
 // SyntaxError says where and why input stopped being JSON.

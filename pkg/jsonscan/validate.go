@@ -2,9 +2,10 @@ package jsonscan
 
 import (
 	"encoding/binary"
-	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"math/bits"
 	"sync/atomic"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 )
 
 // The grammar check of Parse. It runs once, over the whole document, and

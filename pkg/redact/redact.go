@@ -51,28 +51,52 @@ func ArrayItem(val jsonscan.Value) jsonscan.Value {
 // like credentials and credential header pairs aside.
 func KeyMayRedact(key []byte) bool {
 	// Every key of a dump written as JSON or YAML is asked: the names are
-	// found by their first letter (KeyIs ignores underscores and case).
-	i := 0
-	for i < len(key) && key[i] == '_' {
-		i++
-	}
+	// found by their first two letters (KeyIs ignores underscores and
+	// case), so most keys are answered without a comparison.
+	i := skipUnderscores(key, 0)
 	if i == len(key) {
 		return false
 	}
-	for _, name := range redactingKeys[key[i]|0x20] {
-		if jsonscan.KeyIs(key, name) {
+	names := redactingKeys[key[i]|0x20]
+	if len(names) == 0 {
+		return false
+	}
+	second := byte(0) // none
+	if j := skipUnderscores(key, i+1); j < len(key) {
+		second = key[j] | 0x20
+	}
+	for _, n := range names {
+		if n.second == second && jsonscan.KeyIs(key, n.name) {
 			return true
 		}
 	}
 	return false
 }
 
-// redactingKeys are the keys whose values Member may change, by their
-// first letter, lower case.
-var redactingKeys = func() (t [256][]string) {
+// skipUnderscores is the index of the first byte at or after i that is
+// not an underscore.
+func skipUnderscores(key []byte, i int) int {
+	for i < len(key) && key[i] == '_' {
+		i++
+	}
+	return i
+}
+
+// redactingName is a key whose value Member may change, with its second
+// letter (after underscores), lower case.
+type redactingName struct {
+	name   string
+	second byte
+}
+
+// redactingKeys are the redacting names by their first letter, lower case
+// (every name has two letters or more).
+var redactingKeys = func() (t [256][]redactingName) {
 	for _, name := range append([]string{"session_ticket_keys", "xdsHeaders", "caHeaders"}, sensitiveFields...) {
-		c := name[0] | 0x20
-		t[c] = append(t[c], name)
+		i := skipUnderscores([]byte(name), 0)
+		j := skipUnderscores([]byte(name), i+1)
+		c := name[i] | 0x20
+		t[c] = append(t[c], redactingName{name: name, second: name[j] | 0x20})
 	}
 	return t
 }()

@@ -2,11 +2,15 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/dumpgen"
 	"github.com/kubectl-mesh/kubectl-mesh/internal/testcorpus"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/envoyadmin"
 )
@@ -159,4 +163,116 @@ func countUnreleased(entries []envoyadmin.Entry) int {
 		}
 	}
 	return n
+}
+
+// TestShrunkFileWhileWrittenOnAllCores: a mapped dump truncated after it
+// was loaded faults in the cores writing its stretches, past the stretches
+// already written out; Dump ends with the file-changed error (Guard's),
+// nothing left waiting or running.
+func TestShrunkFileWhileWrittenOnAllCores(t *testing.T) {
+	defer func(n, b, procs int) { emitChunk, emitChunkBytes = n, b; runtime.GOMAXPROCS(procs) }(emitChunk, emitChunkBytes, runtime.GOMAXPROCS(0))
+	var v bytes.Buffer
+	if err := dumpgen.WriteVaried(&v, dumpgen.Options{Services: 400}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "shrinking.json")
+	if err := os.WriteFile(path, v.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := envoyadmin.ReadFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Peek == nil {
+		t.Skip("the dump is not mapped on this platform")
+	}
+	dumps, err := envoyadmin.LoadInput(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []envoyadmin.Entry
+	for _, k := range []envoyadmin.Kind{envoyadmin.KindCluster, envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindEndpoints} {
+		entries = append(entries, dumps[0].Entries(k)...)
+	}
+	if len(entries) < 100 {
+		t.Fatalf("%d entries: the test proves little", len(entries))
+	}
+	in.Evict(0, len(in.Data))
+	if err := os.Truncate(path, int64(len(in.Data)/2)); err != nil {
+		t.Fatal(err)
+	}
+	emitChunk = 2
+	goroutines := runtime.NumGoroutine()
+	for _, procs := range []int{2, 4} {
+		runtime.GOMAXPROCS(procs)
+		for _, yaml := range []bool{false, true} {
+			var out countingWriter
+			result := make(chan error, 1)
+			go func() { result <- envoyadmin.Guard(func() error { return Dump(&out, entries, yaml) }) }()
+			select {
+			case err = <-result:
+			case <-time.After(time.Minute):
+				t.Fatalf("%d cores, yaml %v: Dump of a shrunk file still running after a minute", procs, yaml)
+			}
+			if !errors.Is(err, envoyadmin.ErrFileChanged) {
+				t.Fatalf("%d cores, yaml %v: %v, want the file-changed error", procs, yaml, err)
+			}
+			if out.n == 0 {
+				t.Errorf("%d cores, yaml %v: nothing written before the fault: the fault was not met in the stretches", procs, yaml)
+			}
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left running, %d before", runtime.NumGoroutine(), goroutines)
+		}
+	}
+}
+
+// countingWriter counts what is written to it.
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.n += len(b)
+	return len(b), nil
+}
+
+// TestDumpOnAllCoresStopsAtAWriteError: output that cannot be written (a
+// closed pipe) ends Dump with the writer's error, no core left running.
+func TestDumpOnAllCoresStopsAtAWriteError(t *testing.T) {
+	defer func(n, procs int) { emitChunk = n; runtime.GOMAXPROCS(procs) }(emitChunk, runtime.GOMAXPROCS(2))
+	emitChunk = 2
+	var v bytes.Buffer
+	if err := dumpgen.WriteVaried(&v, dumpgen.Options{Services: 100}); err != nil {
+		t.Fatal(err)
+	}
+	dumps, err := envoyadmin.Load(v.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := dumps[0].Entries(envoyadmin.KindEndpoints)
+	goroutines := runtime.NumGoroutine()
+	for _, yaml := range []bool{false, true} {
+		w := &failingWriter{after: 100 << 10}
+		if err := Dump(w, entries, yaml); !errors.Is(err, errClosed) {
+			t.Fatalf("yaml %v: %v, want the writer's error", yaml, err)
+		}
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Fatalf("%d goroutines left running, %d before", n, goroutines)
+	}
+}
+
+var errClosed = errors.New("closed pipe")
+
+// failingWriter takes after bytes, then fails every write.
+type failingWriter struct{ after int }
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	n := min(len(b), w.after)
+	w.after -= n
+	if n < len(b) {
+		return n, errClosed
+	}
+	return n, nil
 }

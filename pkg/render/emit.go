@@ -3,8 +3,12 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"io"
+	"math/bits"
+	"strings"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
 )
@@ -244,28 +248,42 @@ func plainSafe(s []byte) bool {
 		return false // ".5", ".5e3", ".1_0" read as numbers
 	}
 	for i, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '_' || c == '-' || c == '.' || c == '/' || c == '|' || c == '(' || c == ')' || c == ',' || c == ';':
-		case c == ':':
-			if i == len(s)-1 {
-				return false
-			}
-			if n := s[i+1]; n == ' ' || n == '/' && i+2 < len(s) && s[i+2] == '/' {
-				// "a: b" is a mapping; "http://x" is fine to YAML but easier to read quoted.
-				return false
-			}
-		default:
+		if plainByte[c] {
+			continue
+		}
+		if c != ':' || i == len(s)-1 {
+			return false
+		}
+		if n := s[i+1]; n == ' ' || n == '/' && i+2 < len(s) && s[i+2] == '/' {
+			// "a: b" is a mapping; "http://x" is fine to YAML but easier to read quoted.
 			return false
 		}
 	}
-	for _, w := range yamlWords {
-		if asciiLowerIs(s, w) {
-			return false
+	if len(s) <= yamlWordMax {
+		for _, w := range yamlWords {
+			if asciiLowerIs(s, w) {
+				return false
+			}
 		}
 	}
 	return true
 }
+
+// plainByte are the bytes a plain scalar may hold anywhere (':' aside).
+var plainByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_-./|(),;", byte(c)) >= 0
+	}
+	return t
+}()
+
+// yamlWordMax is the length of the longest of yamlWords.
+var yamlWordMax = func() (n int) {
+	for _, w := range yamlWords {
+		n = max(n, len(w))
+	}
+	return n
+}()
 
 // yamlWords are the plain scalars YAML reads as something other than a
 // string, in lower case (any case is read so).
@@ -324,7 +342,7 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 		c := data[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
-			i = jsonscan.SkipSpace(data, i+1) // a line's indentation in one go
+			i = skipSpace(data, i)
 			continue
 		case ',', ':':
 			i++
@@ -362,7 +380,7 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 			}
 			stack = append(stack, frame{obj: c == '{'})
 			out = append(out, c)
-			i++
+			i = j // past the white space after it
 			expectKey = c == '{'
 		case '"':
 			end := stringEnd(data, i)
@@ -445,7 +463,7 @@ func (e *Emitter) yamlFast(v jsonscan.Value, ind int) bool {
 		c := data[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
-			i = jsonscan.SkipSpace(data, i+1)
+			i = skipSpace(data, i)
 			continue
 		case ',', ':':
 			i++
@@ -523,7 +541,7 @@ func (e *Emitter) yamlFast(v jsonscan.Value, ind int) bool {
 			default: // an element's block starts after its "- "
 				stack = append(stack, frame{obj: c == '{', ind: top.ind + 2})
 			}
-			i++
+			i = j // past the white space after it
 		case '"':
 			end := stringEnd(data, i)
 			if end < 0 || redact.String(data[i:end]) {
@@ -572,6 +590,30 @@ func pairNeedsRedaction(data []byte, end int) bool {
 	}
 	s := data[j+1 : e-1]
 	return bytes.IndexByte(s, '\\') >= 0 || redact.CredentialName(string(s))
+}
+
+// skipSpace is the index of the first byte at or after i that is not
+// white space: the indentation after a line feed eight bytes at a time.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\r':
+			i++
+		case '\n':
+			i++
+			for i+8 <= len(data) {
+				w := binary.LittleEndian.Uint64(data[i:]) ^ (' ' * swar.Ones)
+				if w != 0 {
+					i += bits.TrailingZeros64(w) / 8
+					break
+				}
+				i += 8
+			}
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 // stringEnd is the index after the string starting at data[i], or -1.

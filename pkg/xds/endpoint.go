@@ -88,13 +88,17 @@ func assignmentHosts(r *jsonscan.Reader) []Endpoint {
 // holdsHosts reports whether the ClusterLoadAssignment at r has a host, as
 // assignmentHosts reads them (an element of the first lb_endpoints of an
 // element of its first endpoints), without making them: the whole of it
-// is read (a strict Reader checks what it passes over).
+// is read (a strict Reader checks what it passes over), the groups after
+// the first host passed over whole.
 func holdsHosts(r *jsonscan.Reader) bool {
 	holds := false
 	var seen jsonscan.Seen
 	r.Object(func(k []byte) {
 		if jsonscan.KeyIs(k, "endpoints") && seen.First(1) {
 			r.Array(func() {
+				if holds {
+					return
+				}
 				var seenGroup jsonscan.Seen
 				r.Object(func(k []byte) {
 					if jsonscan.KeyIs(k, "lb_endpoints") && seenGroup.First(1) {

@@ -50,7 +50,9 @@ MESH=$BIN/kubectl-mesh
 ISTIOCTL=$BIN/istioctl
 go build -o "$BIN/runstat" ./hack/runstat
 
-# measure CMD...: prints "median_seconds median_rss_mb" of RUNS runs.
+# measure CMD... [--- CMD...]: prints "median_seconds median_rss_mb" of
+# RUNS runs, a line a command; two commands take turns (see runstat: a host
+# slower for a few seconds slows both, and their ratio holds).
 measure() { "$BIN/runstat" -n "$RUNS" "$@"; }
 
 # compare LABEL FILE [ENV NOTE]: times the commands read one per line of both
@@ -64,8 +66,7 @@ compare() {
     set -- $c
     kind=$1; shift
     mine=$kind; [ "$kind" = all ] && mine=config
-    read -r mt mr < <(measure env $env $MESH "$mine" -f "$f" "$@")
-    read -r it ir < <(measure env $env "$ISTIOCTL" proxy-config "$kind" -f "$f" "$@")
+    { read -r mt mr; read -r it ir; } < <(measure env $env $MESH "$mine" -f "$f" "$@" --- env $env "$ISTIOCTL" proxy-config "$kind" -f "$f" "$@")
     [ -n "$note" ] && c="$c $note"
     printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "$label" "$size" "$c" "$mt" "$it" \
       "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
@@ -78,8 +79,7 @@ printf '%-8s %-7s %-22s %10s %10s %8s %12s %12s %8s\n' SERVICES MB COMMAND "mesh
 # the cluster) and a listing of the small example dump.
 startup() { "$BIN/runstat" -n 21 -p 4 "$@"; }
 for pair in "version|version --remote=false" "listeners -f examples/istio-sidecar.json|proxy-config listeners -f examples/istio-sidecar.json"; do
-  read -r mt mr < <(startup $MESH ${pair%%|*})
-  read -r it ir < <(startup "$ISTIOCTL" ${pair#*|})
+  { read -r mt mr; read -r it ir; } < <(startup $MESH ${pair%%|*} --- "$ISTIOCTL" ${pair#*|})
   printf '%-8s %-7s %-22s %10s %10s %7.1fx %12s %12s %7.0f%%\n' "start" "-" "$(p=${pair%%|*}; [ "${p#* -f}" != "$p" ] && echo "${p%% -f*} (example)" || echo "$p")" "$mt" "$it" \
     "$(echo "$it / $mt" | bc -l)" "$mr" "$ir" "$(echo "100 * $mr / $ir" | bc -l)"
 done

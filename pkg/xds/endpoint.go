@@ -102,7 +102,9 @@ func holdsHosts(r *jsonscan.Reader) bool {
 				var seenGroup jsonscan.Seen
 				r.Object(func(k []byte) {
 					if jsonscan.KeyIs(k, "lb_endpoints") && seenGroup.First(1) {
-						r.Array(func() { holds = true })
+						// Passed over whole (not an element at a time).
+						l := r.Value()
+						holds = l.Kind() == jsonscan.Array && !l.Empty()
 					}
 				})
 			})

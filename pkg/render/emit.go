@@ -368,7 +368,7 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 		}
 		switch c {
 		case '{', '[':
-			j := jsonscan.SkipSpace(data, i+1)
+			j := skipSpace(data, i+1)
 			if j < len(data) && (data[j] == '}' || data[j] == ']') {
 				out = append(out, c, data[j])
 				i = j + 1
@@ -516,7 +516,7 @@ func (e *Emitter) yamlFast(v jsonscan.Value, ind int) bool {
 		afterKey = false
 		switch c {
 		case '{', '[':
-			j := jsonscan.SkipSpace(data, i+1)
+			j := skipSpace(data, i+1)
 			if j < len(data) && (data[j] == '}' || data[j] == ']') {
 				if member {
 					out = append(out, ' ')

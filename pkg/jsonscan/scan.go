@@ -79,6 +79,19 @@ func SkipSpace(data []byte, i int) int {
 	return i
 }
 
+// SkipSpaces returns the index of the first byte at or after i that is not
+// a space (' '), looking at eight bytes at a time: a line's indentation in
+// one step. Fewer than eight bytes from the end, it stops where it is.
+func SkipSpaces(data []byte, i int) int {
+	for i+8 <= len(data) {
+		if w := binary.LittleEndian.Uint64(data[i:]) ^ (' ' * swar.Ones); w != 0 {
+			return i + bits.TrailingZeros64(w)/8
+		}
+		i += 8
+	}
+	return i
+}
+
 // SkipString returns the index just past the string whose opening quote is
 // at i, in a document Parse has checked.
 func SkipString(data []byte, i int) (int, error) { return skipString(data, i) }

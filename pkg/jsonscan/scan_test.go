@@ -398,3 +398,29 @@ func TestGapsAgreeWithEncodingJSON(t *testing.T) {
 		t.Fatalf("%d of 20000 documents accepted: the gaps are too rarely (or too often) wrong", accepted)
 	}
 }
+
+// TestSkipSpacesPassesSpacesOnly: from every offset of lines indented
+// with up to 40 spaces (and tabs, line feeds, the end), SkipSpaces passes
+// spaces only, and stops at the first other byte unless that is within
+// the last eight bytes, where it stops before the rest of the spaces.
+func TestSkipSpacesPassesSpacesOnly(t *testing.T) {
+	var inputs []string
+	for n := range 41 {
+		for _, after := range []string{"x", "\t", "\n ", "", "}]"} {
+			inputs = append(inputs, "\n"+strings.Repeat(" ", n)+after, strings.Repeat(" ", n)+after+strings.Repeat(" ", 9))
+		}
+	}
+	for _, in := range inputs {
+		data := []byte(in)
+		for i := range len(data) + 1 {
+			j := SkipSpaces(data, i)
+			want := i
+			for want < len(data) && data[want] == ' ' {
+				want++
+			}
+			if j < i || j > want || j < want && len(data)-j >= 8 {
+				t.Fatalf("SkipSpaces(%q, %d) = %d, the first other byte is at %d", in, i, j, want)
+			}
+		}
+	}
+}

@@ -145,15 +145,7 @@ func (sc *scanner) run(i int) (int, error) {
 		if j+1 < len(data) && data[j] == ' ' && class[data[j+1]] != clsSpace {
 			j++
 		} else if j < len(data) && data[j] == '\n' {
-			j++
-			for j+8 <= len(data) {
-				w := binary.LittleEndian.Uint64(data[j:]) ^ (' ' * swar.Ones)
-				if w != 0 {
-					j += bits.TrailingZeros64(w) / 8
-					break
-				}
-				j += 8
-			}
+			j = SkipSpaces(data, j+1)
 			if j >= len(data) || class[data[j]] == clsSpace {
 				j = skipSpaceTo(data, j, len(data)) // a tab, a carriage return, the end
 			}

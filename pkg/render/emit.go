@@ -3,12 +3,9 @@ package render
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"io"
-	"math/bits"
 	"strings"
 
-	"github.com/kubectl-mesh/kubectl-mesh/internal/swar"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/jsonscan"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/redact"
 )
@@ -600,15 +597,7 @@ func skipSpace(data []byte, i int) int {
 		case ' ', '\t', '\r':
 			i++
 		case '\n':
-			i++
-			for i+8 <= len(data) {
-				w := binary.LittleEndian.Uint64(data[i:]) ^ (' ' * swar.Ones)
-				if w != 0 {
-					i += bits.TrailingZeros64(w) / 8
-					break
-				}
-				i += 8
-			}
+			i = jsonscan.SkipSpaces(data, i+1)
 		default:
 			return i
 		}

@@ -23,7 +23,7 @@ import (
 // read as without it, with the same answers and errors.
 type Early interface {
 	// hole is the reading of the list in data, if data has one.
-	hole(data []byte, evict func(from, to int), peek func(from, to int) []byte) *jsonscan.Hole
+	hole(data []byte, evict func(from, to int), peek func(dst []byte, from, to int) []byte) *jsonscan.Hole
 	// attach gives the reading to the dump whose list it read, if any.
 	attach(d *Dump)
 }
@@ -56,7 +56,7 @@ var earlyShape = func() entryShape {
 	return s
 }()
 
-func (e *earlyRead[T]) hole(data []byte, evict func(from, to int), peek func(from, to int) []byte) *jsonscan.Hole {
+func (e *earlyRead[T]) hole(data []byte, evict func(from, to int), peek func(dst []byte, from, to int) []byte) *jsonscan.Hole {
 	at := edsList(data, e.workers, evict, peek)
 	if at < 0 {
 		return nil
@@ -138,10 +138,12 @@ var (
 // than the check would. The places edsStretch looks at, and the stretch
 // it narrows the search to, are read through peek when it is set (and
 // can), not through data.
-func edsList(data []byte, workers int, evict func(from, to int), peek func(from, to int) []byte) int {
+func edsList(data []byte, workers int, evict func(from, to int), peek func(dst []byte, from, to int) []byte) int {
+	var buf []byte // the looks', one after the other
 	look := func(from, to int) []byte {
 		if peek != nil {
-			if b := peek(from, to); b != nil {
+			if b := peek(buf, from, to); b != nil {
+				buf = b
 				return b
 			}
 		}

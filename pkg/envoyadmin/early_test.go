@@ -145,10 +145,10 @@ func TestEDSListIsTheSections(t *testing.T) {
 		if lo2, hi2, ok2 := edsStretch(make([]byte, len(data)), direct); lo2 != lo || hi2 != hi || ok2 != ok {
 			t.Fatalf("%d services: edsStretch through look says %d-%d %v, on the data %d-%d %v", services, lo2, hi2, ok2, lo, hi, ok)
 		}
-		peeks := []func(from, to int) []byte{
+		peeks := []func(dst []byte, from, to int) []byte{
 			nil,
-			func(from, to int) []byte { return bytes.Clone(data[from:to]) },
-			func(int, int) []byte { return nil }, // cannot read: data is read
+			func(dst []byte, from, to int) []byte { return append(dst[:0], data[from:to]...) },
+			func([]byte, int, int) []byte { return nil }, // cannot read: data is read
 		}
 		// Not last: a large value after the section (edsStretch finds no
 		// EDS at the end, and the whole is searched).
@@ -157,7 +157,7 @@ func TestEDSListIsTheSections(t *testing.T) {
 			for _, doc := range [][]byte{data, tail} {
 				for k, peek := range peeks {
 					if &doc[0] != &data[0] && k == 1 {
-						peek = func(from, to int) []byte { return bytes.Clone(doc[from:to]) }
+						peek = func(dst []byte, from, to int) []byte { return append(dst[:0], doc[from:to]...) }
 					}
 					if got := edsList(doc, workers, nil, peek); got != want || want < 0 {
 						t.Fatalf("%d services, %d cores, peek %d: the list found at %d, the dump has it at %d", services, workers, k, got, want)

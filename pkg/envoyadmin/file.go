@@ -26,8 +26,9 @@ type Input struct {
 	// Prefetch makes the pages of Data[from:to] resident ahead of use.
 	Prefetch func(from, to int)
 	// Peek, when set, is a copy of Data[from:to] read from the file
-	// without mapping it, or nil (see jsonscan.Pages).
-	Peek func(from, to int) []byte
+	// without mapping it, into dst when it has room, or nil (see
+	// jsonscan.Pages).
+	Peek func(dst []byte, from, to int) []byte
 	// Early, when set, reads the endpoint assignments while the input is
 	// loaded (see ReadEarly).
 	Early Early

@@ -262,7 +262,7 @@ func LoadInput(in *Input) ([]*Dump, error) {
 	var hole *jsonscan.Hole
 	if in.Early != nil {
 		var evict func(from, to int)
-		var peek func(from, to int) []byte
+		var peek func(dst []byte, from, to int) []byte
 		if pages != nil {
 			evict, peek = pages.Passed, pages.Peek
 		}

@@ -36,8 +36,11 @@ func mmapFile(f *os.File, size int64) (*Input, bool) {
 			populate(data[from:to])
 		}
 	}
-	peek := func(from, to int) []byte {
-		b := make([]byte, to-from)
+	peek := func(dst []byte, from, to int) []byte {
+		if cap(dst) < to-from {
+			dst = make([]byte, to-from)
+		}
+		b := dst[:to-from]
 		if n, _ := f.ReadAt(b, int64(from)); n != len(b) {
 			return nil
 		}

@@ -205,16 +205,22 @@ func (d *doc) splitPoint(at, window int) (point, indent int) {
 		return splitPoint(d.data, at, window)
 	}
 	lo, hi := max(at-peekMargin, 0), min(at+window+peekMargin, len(d.data))
-	b := d.pages.Peek(lo, hi)
+	buf := peekBufs.Get().(*[]byte)
+	defer peekBufs.Put(buf)
+	b := d.pages.Peek(*buf, lo, hi)
 	if b == nil {
 		return splitPoint(d.data, at, window)
 	}
+	*buf = b
 	point, indent = splitPoint(b, at-lo, window)
 	if point >= 0 {
 		point += lo
 	}
 	return point, indent
 }
+
+// peekBufs are the buffers of the looks at split points (on all cores).
+var peekBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // peekMargin is the margin of a peek at a split point's place (more
 // indentation than a split point may have).

@@ -312,11 +312,11 @@ func TestSplitPointIsTheLeastIndentedRecurring(t *testing.T) {
 			// Through the pages' Peek: the document's own bytes are not
 			// read (here they are all zero; only Peek has the text), and
 			// a Peek that cannot read falls back to them.
-			peeked := &doc{data: make([]byte, len(data)), pages: &Pages{Peek: func(from, to int) []byte { return bytes.Clone(data[from:to]) }}}
+			peeked := &doc{data: make([]byte, len(data)), pages: &Pages{Peek: func(dst []byte, from, to int) []byte { return append(dst[:0], data[from:to]...) }}}
 			if got, indent := peeked.splitPoint(at, window); got != want || indent != wantIndent {
 				t.Fatalf("splitPoint through Peek at %d within %d: %d at indentation %d, want %d at %d", at, window, got, indent, want, wantIndent)
 			}
-			unread := &doc{data: data, pages: &Pages{Peek: func(int, int) []byte { return nil }}}
+			unread := &doc{data: data, pages: &Pages{Peek: func([]byte, int, int) []byte { return nil }}}
 			if got, indent := unread.splitPoint(at, window); got != want || indent != wantIndent {
 				t.Fatalf("splitPoint, Peek failing, at %d within %d: %d at indentation %d, want %d at %d", at, window, got, indent, want, wantIndent)
 			}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 
@@ -298,6 +299,41 @@ func TestEmptyAnswersAreNoResourcesFound(t *testing.T) {
 			if !ok || len(list) != 0 {
 				t.Errorf("%s -o %s: want an empty list, got:\n%s", name, format, out)
 			}
+		}
+	}
+}
+
+// TestEndpointsDumpWritesARejectedAssignmentOnce: an assignment whose
+// update was rejected is two entries (the one in use, the rejected one)
+// sharing their bytes; endpoints -o json|yaml, without filters and with,
+// writes it once, as the dump has it.
+func TestEndpointsDumpWritesARejectedAssignmentOnce(t *testing.T) {
+	const cla = `"@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"`
+	dump := `{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump", "dynamic_endpoint_configs": [
+	 {"version_info": "1", "endpoint_config": {` + cla + `, "cluster_name": "a", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": 80}}}}]}]},
+	  "error_state": {"failed_configuration": {` + cla + `, "cluster_name": "a", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.3", "port_value": 80}}}}]}]},
+	   "details": "rejected", "version_info": "2"}},
+	 {"version_info": "1", "endpoint_config": {` + cla + `, "cluster_name": "b", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.2", "port_value": 80}}}}]}]}}
+	]}]}`
+	path := filepath.Join(t.TempDir(), "rejected.json")
+	if err := os.WriteFile(path, []byte(dump), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-o", "json"}, {"-o", "yaml"}, {"-o", "json", "--port", "80"}, {"-o", "yaml", "--port", "80"}} {
+		out, errOut, err := run(t, "", append([]string{"endpoints", "-f", path}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut)
+		}
+		var got struct {
+			Configs []struct {
+				Dynamic []json.RawMessage `json:"dynamic_endpoint_configs"`
+			} `json:"configs"`
+		}
+		if err := yaml.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if len(got.Configs) != 1 || len(got.Configs[0].Dynamic) != 2 || !strings.Contains(string(got.Configs[0].Dynamic[0]), "rejected") {
+			t.Errorf("%v: want the two assignments, the first with its rejected update, once each:\n%s", args, out)
 		}
 	}
 }

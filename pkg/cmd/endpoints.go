@@ -119,16 +119,8 @@ func (o *EndpointsOptions) Run(c *cobra.Command) error {
 }
 
 // dumpOnce writes entries in dump order, each assignment once (a rejected
-// update's entry shares the bytes of the one before it), letting go of
-// their pages as they are written.
+// update's entry shares the bytes of the one before it, and Dump writes
+// those once), letting go of their pages as they are written.
 func (o *EndpointsOptions) dumpOnce(cfg *xds.Config, entries []envoyadmin.Entry) error {
-	once := make([]envoyadmin.Entry, 0, len(entries))
-	var last *byte
-	for _, e := range entries {
-		if raw := e.Raw.Raw(); len(raw) > 0 && &raw[0] != last {
-			last = &raw[0]
-			once = append(once, e)
-		}
-	}
-	return render.DumpReleasing(o.Out, once, o.Output == outYAML, cfg.Dump.Done)
+	return render.DumpReleasing(o.Out, entries, o.Output == outYAML, cfg.Dump.Done)
 }

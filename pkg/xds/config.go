@@ -110,6 +110,9 @@ func (c *Config) AssignmentsWithHosts() (entries []envoyadmin.Entry, ok bool) {
 			n++
 		}
 	}
+	if n == len(all) {
+		return all, true // the dump's own list: not to be changed
+	}
 	entries = make([]envoyadmin.Entry, 0, n)
 	for i, e := range all {
 		if holds[i] {

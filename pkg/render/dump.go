@@ -57,31 +57,24 @@ func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release f
 	}
 	order := []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindECDS, envoyadmin.KindListener,
 		envoyadmin.KindScopedRoute, envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints}
-	seen := make(map[*byte]bool, len(entries))
+	var seen map[*byte]bool // the entries gathered, by their bytes
 	e.open()
 	e.list("configs", 0)
 	for _, k := range order {
 		// Lists in order of first appearance; an entry shown in two states
-		// once. Each list's entries are counted first, then gathered.
+		// once. Most often the kind's entries are one run of one list,
+		// each once: written from entries itself.
 		var lists []string
-		byList := map[string][]envoyadmin.Entry{}
-		counts := map[string]int{}
-		for _, en := range entries {
-			if raw := en.Raw.Raw(); en.Kind == k && len(raw) > 0 {
-				counts[en.List]++
+		var byList map[string][]envoyadmin.Entry
+		if run, ok := oneRun(entries, k); ok && !gatherAlways {
+			if len(run) > 0 {
+				lists, byList = []string{run[0].List}, map[string][]envoyadmin.Entry{run[0].List: run}
 			}
-		}
-		for _, en := range entries {
-			raw := en.Raw.Raw()
-			if en.Kind != k || len(raw) == 0 || seen[&raw[0]] {
-				continue
+		} else {
+			if seen == nil {
+				seen = make(map[*byte]bool, len(entries))
 			}
-			seen[&raw[0]] = true
-			if _, ok := byList[en.List]; !ok {
-				lists = append(lists, en.List)
-				byList[en.List] = make([]envoyadmin.Entry, 0, counts[en.List])
-			}
-			byList[en.List] = append(byList[en.List], en)
+			lists, byList = gather(entries, k, seen)
 		}
 		if len(lists) == 0 {
 			continue
@@ -102,6 +95,58 @@ func DumpReleasing(w io.Writer, entries []envoyadmin.Entry, yaml bool, release f
 	e.closeList(0)
 	e.close()
 	return e.Flush()
+}
+
+// gatherAlways turns oneRun's shortcut off (for tests).
+var gatherAlways = false
+
+// oneRun is the entries of kind k, when they are one run of entries of
+// one list in the order of their bytes, each after the one before (so each
+// with bytes of its own; ok, and none is a run too).
+func oneRun(entries []envoyadmin.Entry, k envoyadmin.Kind) (run []envoyadmin.Entry, ok bool) {
+	lo, hi, last := -1, -1, -1
+	for i, en := range entries {
+		if en.Kind != k {
+			continue
+		}
+		if len(en.Raw.Raw()) == 0 || lo >= 0 && (hi != i || en.List != entries[lo].List || en.Raw.Offset() <= last) {
+			return nil, false
+		}
+		if lo < 0 {
+			lo = i
+		}
+		hi, last = i+1, en.Raw.Offset()
+	}
+	if lo < 0 {
+		return nil, true
+	}
+	return entries[lo:hi], true
+}
+
+// gather is the entries of kind k by list, the lists in order of first
+// appearance, each entry once (seen: the bytes of those gathered). Each
+// list's entries are counted first, then gathered.
+func gather(entries []envoyadmin.Entry, k envoyadmin.Kind, seen map[*byte]bool) (lists []string, byList map[string][]envoyadmin.Entry) {
+	byList = map[string][]envoyadmin.Entry{}
+	counts := map[string]int{}
+	for _, en := range entries {
+		if raw := en.Raw.Raw(); en.Kind == k && len(raw) > 0 {
+			counts[en.List]++
+		}
+	}
+	for _, en := range entries {
+		raw := en.Raw.Raw()
+		if en.Kind != k || len(raw) == 0 || seen[&raw[0]] {
+			continue
+		}
+		seen[&raw[0]] = true
+		if _, ok := byList[en.List]; !ok {
+			lists = append(lists, en.List)
+			byList[en.List] = make([]envoyadmin.Entry, 0, counts[en.List])
+		}
+		byList[en.List] = append(byList[en.List], en)
+	}
+	return lists, byList
 }
 
 // emitChunk bounds the entries one core writes at a time: a stretch of

@@ -3,9 +3,11 @@ package render
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +277,53 @@ func (w *failingWriter) Write(b []byte) (int, error) {
 		return n, errClosed
 	}
 	return n, nil
+}
+
+// TestOneRunIsTheGathering: a dump's entries written straight from the
+// list when a kind's are one run of one list is what gathering them by
+// list writes, for the varied generator's entries in dump order (where the
+// shortcut is taken), with duplicates next to each other and apart,
+// reversed, and shuffled.
+func TestOneRunIsTheGathering(t *testing.T) {
+	defer func() { gatherAlways = false }()
+	var b bytes.Buffer
+	if err := dumpgen.WriteVaried(&b, dumpgen.Options{Services: 30}); err != nil {
+		t.Fatal(err)
+	}
+	dumps, err := envoyadmin.Load(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := dumps[0]
+	var entries []envoyadmin.Entry
+	for _, k := range []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints} {
+		entries = append(entries, dump.Entries(k)...)
+	}
+	if run, ok := oneRun(entries, envoyadmin.KindEndpoints); !ok || len(run) < 10 {
+		t.Fatal("the endpoints in dump order are not one run: the test proves little")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	variants := [][]envoyadmin.Entry{entries, slices.Insert(slices.Clone(entries), 3, entries[3]), append(slices.Clone(entries), entries[5]), slices.Clone(entries)}
+	slices.Reverse(variants[3])
+	for range 20 {
+		v := slices.Clone(entries)
+		r.Shuffle(len(v), func(i, j int) { v[i], v[j] = v[j], v[i] })
+		variants = append(variants, v)
+	}
+	for i, v := range variants {
+		for _, yaml := range []bool{false, true} {
+			var got, want bytes.Buffer
+			gatherAlways = false
+			if err := Dump(&got, v, yaml); err != nil {
+				t.Fatal(err)
+			}
+			gatherAlways = true
+			if err := Dump(&want, v, yaml); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("variant %d (yaml %v): written from the list, the dump differs from the gathered one", i, yaml)
+			}
+		}
+	}
 }

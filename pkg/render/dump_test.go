@@ -244,15 +244,7 @@ func (w *countingWriter) Write(b []byte) (int, error) {
 func TestDumpOnAllCoresStopsAtAWriteError(t *testing.T) {
 	defer func(n, procs int) { emitChunk = n; runtime.GOMAXPROCS(procs) }(emitChunk, runtime.GOMAXPROCS(2))
 	emitChunk = 2
-	var v bytes.Buffer
-	if err := dumpgen.WriteVaried(&v, dumpgen.Options{Services: 100}); err != nil {
-		t.Fatal(err)
-	}
-	dumps, err := envoyadmin.Load(v.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries := dumps[0].Entries(envoyadmin.KindEndpoints)
+	entries := variedDump(t, 100).Entries(envoyadmin.KindEndpoints)
 	goroutines := runtime.NumGoroutine()
 	for _, yaml := range []bool{false, true} {
 		w := &failingWriter{after: 100 << 10}
@@ -286,15 +278,7 @@ func (w *failingWriter) Write(b []byte) (int, error) {
 // reversed, and shuffled.
 func TestOneRunIsTheGathering(t *testing.T) {
 	defer func() { gatherAlways = false }()
-	var b bytes.Buffer
-	if err := dumpgen.WriteVaried(&b, dumpgen.Options{Services: 30}); err != nil {
-		t.Fatal(err)
-	}
-	dumps, err := envoyadmin.Load(b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dump := dumps[0]
+	dump := variedDump(t, 30)
 	var entries []envoyadmin.Entry
 	for _, k := range []envoyadmin.Kind{envoyadmin.KindBootstrap, envoyadmin.KindCluster, envoyadmin.KindListener, envoyadmin.KindRouteConfig, envoyadmin.KindSecret, envoyadmin.KindEndpoints} {
 		entries = append(entries, dump.Entries(k)...)
@@ -326,4 +310,18 @@ func TestOneRunIsTheGathering(t *testing.T) {
 			}
 		}
 	}
+}
+
+// variedDump is the varied generator's dump of services services, loaded.
+func variedDump(t *testing.T, services int) *envoyadmin.Dump {
+	t.Helper()
+	var b bytes.Buffer
+	if err := dumpgen.WriteVaried(&b, dumpgen.Options{Services: services}); err != nil {
+		t.Fatal(err)
+	}
+	dumps, err := envoyadmin.Load(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dumps[0]
 }

@@ -71,9 +71,14 @@ var class = func() (t [256]uint8) {
 	return t
 }()
 
-// SkipSpace returns the index of the first non-space byte at or after i.
+// SkipSpace returns the index of the first non-space byte at or after i:
+// the indentation after a line feed eight bytes at a time.
 func SkipSpace(data []byte, i int) int {
 	for i < len(data) && class[data[i]] == clsSpace {
+		if data[i] == '\n' {
+			i = SkipSpaces(data, i+1)
+			continue
+		}
 		i++
 	}
 	return i

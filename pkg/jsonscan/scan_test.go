@@ -402,11 +402,12 @@ func TestGapsAgreeWithEncodingJSON(t *testing.T) {
 // TestSkipSpacesPassesSpacesOnly: from every offset of lines indented
 // with up to 40 spaces (and tabs, line feeds, the end), SkipSpaces passes
 // spaces only, and stops at the first other byte unless that is within
-// the last eight bytes, where it stops before the rest of the spaces.
+// the last eight bytes, where it stops before the rest of the spaces;
+// SkipSpace stops exactly at the first byte that is not white space.
 func TestSkipSpacesPassesSpacesOnly(t *testing.T) {
 	var inputs []string
 	for n := range 41 {
-		for _, after := range []string{"x", "\t", "\n ", "", "}]"} {
+		for _, after := range []string{"x", "\t", "\n ", "", "}]", "\r\n  \t\n         y"} {
 			inputs = append(inputs, "\n"+strings.Repeat(" ", n)+after, strings.Repeat(" ", n)+after+strings.Repeat(" ", 9))
 		}
 	}
@@ -420,6 +421,13 @@ func TestSkipSpacesPassesSpacesOnly(t *testing.T) {
 			}
 			if j < i || j > want || j < want && len(data)-j >= 8 {
 				t.Fatalf("SkipSpaces(%q, %d) = %d, the first other byte is at %d", in, i, j, want)
+			}
+			white := i
+			for white < len(data) && strings.IndexByte(" \t\r\n", data[white]) >= 0 {
+				white++
+			}
+			if got := SkipSpace(data, i); got != white {
+				t.Fatalf("SkipSpace(%q, %d) = %d, the first byte not white space is at %d", in, i, got, white)
 			}
 		}
 	}

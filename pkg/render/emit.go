@@ -339,7 +339,7 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 		c := data[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
-			i = skipSpace(data, i)
+			i = jsonscan.SkipSpace(data, i)
 			continue
 		case ',', ':':
 			i++
@@ -365,7 +365,7 @@ func (e *Emitter) jsonFast(v jsonscan.Value, depth int) bool {
 		}
 		switch c {
 		case '{', '[':
-			j := skipSpace(data, i+1)
+			j := jsonscan.SkipSpace(data, i+1)
 			if j < len(data) && (data[j] == '}' || data[j] == ']') {
 				out = append(out, c, data[j])
 				i = j + 1
@@ -460,7 +460,7 @@ func (e *Emitter) yamlFast(v jsonscan.Value, ind int) bool {
 		c := data[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
-			i = skipSpace(data, i)
+			i = jsonscan.SkipSpace(data, i)
 			continue
 		case ',', ':':
 			i++
@@ -513,7 +513,7 @@ func (e *Emitter) yamlFast(v jsonscan.Value, ind int) bool {
 		afterKey = false
 		switch c {
 		case '{', '[':
-			j := skipSpace(data, i+1)
+			j := jsonscan.SkipSpace(data, i+1)
 			if j < len(data) && (data[j] == '}' || data[j] == ']') {
 				if member {
 					out = append(out, ' ')
@@ -587,22 +587,6 @@ func pairNeedsRedaction(data []byte, end int) bool {
 	}
 	s := data[j+1 : e-1]
 	return bytes.IndexByte(s, '\\') >= 0 || redact.CredentialName(string(s))
-}
-
-// skipSpace is the index of the first byte at or after i that is not
-// white space: the indentation after a line feed eight bytes at a time.
-func skipSpace(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\r':
-			i++
-		case '\n':
-			i = jsonscan.SkipSpaces(data, i+1)
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // stringEnd is the index after the string starting at data[i], or -1.

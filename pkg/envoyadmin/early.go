@@ -140,15 +140,7 @@ var (
 // can), not through data.
 func edsList(data []byte, workers int, evict func(from, to int), peek func(dst []byte, from, to int) []byte) int {
 	var buf []byte // the looks', one after the other
-	look := func(from, to int) []byte {
-		if peek != nil {
-			if b := peek(buf, from, to); b != nil {
-				buf = b
-				return b
-			}
-		}
-		return data[from:to]
-	}
+	look := func(from, to int) []byte { return jsonscan.Look(peek, &buf, data, from, to) }
 	if lo, hi, ok := edsStretch(data, look); ok {
 		if at := lastIndex(look(lo, hi), edsSection); at >= 0 {
 			if list := edsKeyList(data, lo+at); list >= 0 {

@@ -207,16 +207,23 @@ func (d *doc) splitPoint(at, window int) (point, indent int) {
 	lo, hi := max(at-peekMargin, 0), min(at+window+peekMargin, len(d.data))
 	buf := peekBufs.Get().(*[]byte)
 	defer peekBufs.Put(buf)
-	b := d.pages.Peek(*buf, lo, hi)
-	if b == nil {
-		return splitPoint(d.data, at, window)
-	}
-	*buf = b
-	point, indent = splitPoint(b, at-lo, window)
+	point, indent = splitPoint(Look(d.pages.Peek, buf, d.data, lo, hi), at-lo, window)
 	if point >= 0 {
 		point += lo
 	}
 	return point, indent
+}
+
+// Look is data[from:to] read through peek when it is set and can (into
+// *buf, which keeps it for the next look), else data's own bytes.
+func Look(peek func(dst []byte, from, to int) []byte, buf *[]byte, data []byte, from, to int) []byte {
+	if peek != nil {
+		if b := peek(*buf, from, to); b != nil {
+			*buf = b
+			return b
+		}
+	}
+	return data[from:to]
 }
 
 // peekBufs are the buffers of the looks at split points (on all cores).
